@@ -1,0 +1,1 @@
+../../ticketledger/__init__.py

@@ -1,0 +1,1 @@
+"""Auditors' tools: chronology, as-of state, integrity verification."""

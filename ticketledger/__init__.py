@@ -1,0 +1,1 @@
+"""ticketledger: an event-sourced ledger for help-desk tickets."""
