@@ -1,0 +1,233 @@
+"""The Contract aggregate: terms signed with a customer, who may open tickets,
+and whether the desk serves it at all."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import Aggregate
+
+from ticketledger.domain.errors import (
+    ContractEndedError,
+    ContractNotStartedError,
+    ContractSuspendedError,
+    InvalidCommandError,
+    InvalidTransitionError,
+    NothingChangedError,
+    OffHoursExceptionUsedError,
+    RequesterNotAuthorisedError,
+)
+from ticketledger.domain.events import LedgerCreated, LedgerEvent, check_occurred_at
+from ticketledger.domain.terms import ContractTerms
+from ticketledger.domain.vocabulary import ContractState
+
+
+def normalise_requester(requester: str) -> str:
+    """An address (ana@acme.com) or a whole domain (@acme.com), lower-cased."""
+    value = requester.strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at or not domain or "." not in domain or " " in value or local.count("@"):
+        raise InvalidCommandError(f"not an e-mail address or @domain: {requester!r}")
+    return value
+
+
+class Contract(Aggregate):
+    TOPIC = "ticketledger:Contract"
+
+    class Created(LedgerCreated):
+        TOPIC = "ticketledger:Contract.Created"
+
+    class Signed(Created):
+        TOPIC = "ticketledger:Contract.Signed"
+        terms: ContractTerms
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.terms_history = [(self.terms.starts_on, self.terms)]
+            aggregate.last_occurred_at = self.occurred_at
+
+    class Event(LedgerEvent):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.last_occurred_at = self.occurred_at
+            self.change(aggregate)
+
+        def change(self, contract: Contract) -> None:
+            """Each event's own effect on the contract."""
+
+    class RequesterAuthorised(Event):
+        TOPIC = "ticketledger:Contract.RequesterAuthorised"
+        requester: str
+
+        def change(self, contract: Contract) -> None:
+            contract.authorised_requesters.add(self.requester)
+
+    class RequesterRevoked(Event):
+        TOPIC = "ticketledger:Contract.RequesterRevoked"
+        requester: str
+        reason: str
+
+        def change(self, contract: Contract) -> None:
+            contract.authorised_requesters.discard(self.requester)
+
+    class PlanChanged(Event):
+        TOPIC = "ticketledger:Contract.PlanChanged"
+        terms: ContractTerms
+        effective_on: date
+        reason: str
+
+        def change(self, contract: Contract) -> None:
+            history = [(d, t) for d, t in contract.terms_history if d < self.effective_on]
+            contract.terms_history = [*history, (self.effective_on, self.terms)]
+
+    class Suspended(Event):
+        TOPIC = "ticketledger:Contract.Suspended"
+        reason: str
+
+        def change(self, contract: Contract) -> None:
+            contract.state = ContractState.SUSPENDED
+
+    class Reinstated(Event):
+        TOPIC = "ticketledger:Contract.Reinstated"
+        reason: str
+
+        def change(self, contract: Contract) -> None:
+            contract.state = ContractState.ACTIVE
+
+    class Ended(Event):
+        TOPIC = "ticketledger:Contract.Ended"
+        reason: str
+
+        def change(self, contract: Contract) -> None:
+            contract.state = ContractState.ENDED
+
+    class OffHoursExceptionGranted(Event):
+        """Seed 003: without the 24x7 add-on, an off-hours service is an exception."""
+
+        TOPIC = "ticketledger:Contract.OffHoursExceptionGranted"
+        ticket_id: UUID
+        ticket_number: str
+
+        def change(self, contract: Contract) -> None:
+            contract.off_hours_exception_tickets.append(self.ticket_id)
+
+    def __init__(self) -> None:
+        self.terms_history: list[tuple[date, ContractTerms]] = []
+        self.authorised_requesters: set[str] = set()
+        self.state = ContractState.ACTIVE
+        self.off_hours_exception_tickets: list[UUID] = []
+        self.last_occurred_at: datetime | None = None
+
+    @classmethod
+    def sign(cls, terms: ContractTerms, by: str, occurred_at: datetime) -> Contract:
+        occurred_at = check_occurred_at(occurred_at, None)
+        return cls._create(cls.Signed, terms=terms, by=by, occurred_at=occurred_at)
+
+    @property
+    def terms(self) -> ContractTerms:
+        """The latest terms signed, whatever their effective date."""
+        return self.terms_history[-1][1]
+
+    @property
+    def customer(self) -> str:
+        return self.terms_history[0][1].customer
+
+    def terms_on(self, day: date) -> ContractTerms:
+        effective = [t for d, t in self.terms_history if d <= day]
+        if not effective:
+            raise ContractNotStartedError(
+                f"the contract starts on {self.terms_history[0][0].isoformat()}, not {day}"
+            )
+        return effective[-1]
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(ZoneInfo(self.terms.timezone)).date()
+
+    def terms_at(self, instant: datetime) -> ContractTerms:
+        return self.terms_on(self.local_date(instant))
+
+    def is_authorised(self, requester: str) -> bool:
+        address = normalise_requester(requester)
+        return address in self.authorised_requesters or (
+            "@" + address.rpartition("@")[2] in self.authorised_requesters
+        )
+
+    def check_authorised(self, requester: str) -> None:
+        if not self.is_authorised(requester):
+            raise RequesterNotAuthorisedError(
+                f"{requester} is not authorised to open tickets for {self.customer}"
+            )
+
+    def check_serves(self) -> None:
+        if self.state is ContractState.SUSPENDED:
+            raise ContractSuspendedError(f"the contract of {self.customer} is suspended")
+        if self.state is ContractState.ENDED:
+            raise ContractEndedError(f"the contract of {self.customer} has ended")
+
+    def _record(self, event_class: type[Event], occurred_at: datetime, **kwargs: Any) -> None:
+        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
+        self.trigger_event(event_class, occurred_at=occurred_at, **kwargs)
+
+    def authorise_requester(self, requester: str, by: str, occurred_at: datetime) -> None:
+        requester = normalise_requester(requester)
+        if requester in self.authorised_requesters:
+            raise NothingChangedError(f"{requester} is already authorised")
+        self._record(self.RequesterAuthorised, occurred_at, requester=requester, by=by)
+
+    def revoke_requester(self, requester: str, reason: str, by: str, occurred_at: datetime) -> None:
+        requester = normalise_requester(requester)
+        if requester not in self.authorised_requesters:
+            raise NothingChangedError(f"{requester} is not authorised")
+        self._record(
+            self.RequesterRevoked, occurred_at, requester=requester, reason=reason, by=by
+        )
+
+    def change_plan(
+        self, terms: ContractTerms, effective_on: date, reason: str, by: str, occurred_at: datetime
+    ) -> None:
+        self.check_not_ended()
+        if terms.customer != self.customer:
+            raise InvalidCommandError("a plan change cannot move the contract to another customer")
+        if effective_on < self.terms_history[0][0]:
+            raise InvalidCommandError("a plan change cannot take effect before the contract starts")
+        terms = terms.model_copy(update={"starts_on": self.terms_history[0][1].starts_on})
+        self._record(
+            self.PlanChanged, occurred_at, terms=terms, effective_on=effective_on,
+            reason=reason, by=by,
+        )
+
+    def suspend(self, reason: str, by: str, occurred_at: datetime) -> None:
+        self.check_serves()
+        self._record(self.Suspended, occurred_at, reason=reason, by=by)
+
+    def reinstate(self, reason: str, by: str, occurred_at: datetime) -> None:
+        if self.state is not ContractState.SUSPENDED:
+            raise InvalidTransitionError("only a suspended contract can be reinstated")
+        self._record(self.Reinstated, occurred_at, reason=reason, by=by)
+
+    def end(self, reason: str, by: str, occurred_at: datetime) -> None:
+        self.check_not_ended()
+        self._record(self.Ended, occurred_at, reason=reason, by=by)
+
+    def check_not_ended(self) -> None:
+        if self.state is ContractState.ENDED:
+            raise ContractEndedError(f"the contract of {self.customer} has ended")
+
+    def grant_off_hours_exception(
+        self, ticket_id: UUID, ticket_number: str, by: str, occurred_at: datetime
+    ) -> None:
+        """Seed 003: the first off-hours service without the add-on is granted;
+        the next is refused until the customer adheres to the 24x7 contract."""
+        limit = self.terms_at(occurred_at).off_hours_exceptions
+        if ticket_id in self.off_hours_exception_tickets or limit is None:
+            return
+        if len(self.off_hours_exception_tickets) >= limit:
+            raise OffHoursExceptionUsedError(
+                f"{self.customer} has used its {limit} off-hours exception(s); "
+                "further off-hours service needs the 24x7 add-on"
+            )
+        self._record(
+            self.OffHoursExceptionGranted, occurred_at, ticket_id=ticket_id,
+            ticket_number=ticket_number, by=by,
+        )

@@ -1,0 +1,87 @@
+"""What every ledger event shares: who acted and when it happened.
+
+Aggregates and events name an explicit TOPIC (the library registers it), so
+stored rows keep resolving after a Python module or class is moved.
+
+The recording clock is injected through a context variable, so tests and
+replays never read the wall clock: the application sets it around each command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from eventsourcing.domain import Aggregate
+
+from ticketledger.domain.errors import (
+    NaiveDatetimeError,
+    OccurredInFutureError,
+    OccurredOutOfOrderError,
+)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+_recording_clock: ContextVar[Clock] = ContextVar("recording_clock", default=system_clock)
+
+
+@contextmanager
+def recording_clock(clock: Clock) -> Iterator[None]:
+    """Events created inside this block are stamped with `clock()`."""
+    token = _recording_clock.set(clock)
+    try:
+        yield
+    finally:
+        _recording_clock.reset(token)
+
+
+def now() -> datetime:
+    return check_aware(_recording_clock.get()(), "clock")
+
+
+def check_aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(f"{name} is a naive datetime ({value.isoformat()}): use an aware one")
+    return value
+
+
+def check_occurred_at(occurred_at: datetime, previous: datetime | None) -> datetime:
+    """An event may not have happened in the future, nor before the one it follows."""
+    check_aware(occurred_at, "occurred_at")
+    recorded = now()
+    if occurred_at > recorded:
+        raise OccurredInFutureError(
+            f"occurred_at {occurred_at.isoformat()} is after the recording time {recorded.isoformat()}"
+        )
+    if previous is not None and occurred_at < previous:
+        raise OccurredOutOfOrderError(
+            f"occurred_at {occurred_at.isoformat()} is before the previous event ({previous.isoformat()})"
+        )
+    return occurred_at.astimezone(UTC)
+
+
+class LedgerEvent(Aggregate.Event):
+    """Every fact carries who acted and when it happened beside when it was recorded."""
+
+    by: str
+    occurred_at: datetime
+
+    @staticmethod
+    def create_timestamp() -> datetime:
+        return now()
+
+
+class LedgerCreated(Aggregate.Created):
+    by: str
+    occurred_at: datetime
+
+    @staticmethod
+    def create_timestamp() -> datetime:
+        return now()

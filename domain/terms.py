@@ -1,0 +1,170 @@
+"""A contract's terms: validated configuration carried whole in contract events."""
+
+from __future__ import annotations
+
+import calendar as gregorian
+import zoneinfo
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ticketledger.domain.calendar import BusinessCalendar
+from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, WarrantyKind
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
+WallClock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+HourAmount = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OpeningHours(Frozen):
+    """Opening hours: wall-clock windows per weekday (0 = Monday) plus public
+    holidays of a country and region and extra closed dates."""
+
+    windows: dict[int, list[tuple[WallClock, WallClock]]]
+    holidays_country: str | None = None
+    holidays_subdivision: str | None = None
+    extra_holidays: list[date] = []
+
+    def calendar(self, timezone: str) -> BusinessCalendar:
+        return BusinessCalendar(
+            timezone=timezone,
+            windows={day: [(s, e) for s, e in spans] for day, spans in self.windows.items()},
+            holidays_country=self.holidays_country,
+            holidays_subdivision=self.holidays_subdivision,
+            extra_holidays=list(self.extra_holidays),
+        )
+
+
+
+class SlaTarget(Frozen):
+    """Business durations, measured in the calendar that applies to the ticket."""
+
+    first_response: timedelta
+    resolution: timedelta
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        if self.first_response <= timedelta(0) or self.resolution <= timedelta(0):
+            raise ValueError("SLA targets must be positive durations")
+        if self.resolution < self.first_response:
+            raise ValueError("the resolution target cannot be shorter than the first response")
+        return self
+
+
+class Warranty(Frozen):
+    """Works: from the signed hand-over with technical acceptance. Material:
+    from the invoice date (seed 000, sections 3 and 4)."""
+
+    kind: WarrantyKind
+    starts_on: date
+    months: Annotated[int, Field(gt=0, le=240)]
+    scope: str = ""
+
+    @property
+    def ends_on(self) -> date:
+        """The first day no longer covered."""
+        month_index = self.starts_on.month - 1 + self.months
+        year, month = self.starts_on.year + month_index // 12, month_index % 12 + 1
+        day = min(self.starts_on.day, gregorian.monthrange(year, month)[1])
+        return date(year, month, day)
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day < self.ends_on
+
+
+class ClosurePeriods(Frozen):
+    """How long the desk waits before closing a ticket by itself (seeds 000, 001)."""
+
+    acceptance: timedelta = timedelta(days=7)
+    customer_silence: timedelta = timedelta(days=7)
+    failed_contact_attempts: Annotated[int, Field(gt=0, le=20)] = 3
+    contact_attempts_minimum_age: timedelta = timedelta(hours=48)
+
+
+class ContractTerms(Frozen):
+    customer: Annotated[str, Field(min_length=1, max_length=200)]
+    plan: Annotated[str, Field(min_length=1, max_length=100)]
+    agreement: Agreement = Agreement.HELP_DESK
+    timezone: str
+    business_hours: OpeningHours
+    coverage: Coverage = Coverage.STANDARD
+    coverage_hours: OpeningHours | None = None
+    sla: dict[Priority, SlaTarget]
+    monthly_fee: Money = Decimal("0")
+    monthly_hours: HourAmount = Decimal("0")
+    hourly_rate: Money
+    off_hours_multiplier: Annotated[Decimal, Field(ge=1, le=10)] = Decimal("1.5")
+    off_hours_rate: Money | None = None
+    rounding_minutes: Annotated[int, Field(ge=1, le=60)] = 1
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    addon_24x7_share: Annotated[Decimal, Field(gt=0, le=1)] | None = None
+    off_hours_exceptions: Annotated[int, Field(ge=0)] | None = 1
+    warranties: list[Warranty] = []
+    closure: ClosurePeriods = ClosurePeriods()
+    starts_on: date
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("rounding_minutes")
+    @classmethod
+    def _divides_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("rounding_minutes must divide an hour (1, 5, 6, 10, 15, 30, 60...)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        missing = [p.value for p in Priority if p not in self.sla]
+        if missing:
+            raise ValueError(f"SLA targets missing for priorities: {', '.join(missing)}")
+        if self.coverage is Coverage.EXTENDED and self.coverage_hours is None:
+            raise ValueError("extended coverage needs coverage_hours")
+        if self.coverage is not Coverage.EXTENDED and self.coverage_hours is not None:
+            raise ValueError("coverage_hours apply only to extended coverage")
+        if self.addon_24x7_share is not None and self.coverage is not Coverage.ALWAYS:
+            raise ValueError("the 24x7 add-on requires 24x7 coverage")
+        if self.agreement is Agreement.PAY_PER_USE and (self.monthly_fee or self.monthly_hours):
+            raise ValueError("a pay-per-use agreement has no monthly fee and no hour allowance")
+        # Building the calendars validates the windows and holidays now, not at first use.
+        _ = self.business_calendar, self.coverage_calendar
+        return self
+
+    @cached_property
+    def business_calendar(self) -> BusinessCalendar:
+        return self.business_hours.calendar(self.timezone)
+
+    @cached_property
+    def coverage_calendar(self) -> BusinessCalendar:
+        """When the desk serves critical tickets outside business hours."""
+        if self.coverage is Coverage.ALWAYS:
+            return BusinessCalendar.always()
+        if self.coverage is Coverage.EXTENDED and self.coverage_hours is not None:
+            return self.coverage_hours.calendar(self.timezone)
+        return self.business_calendar
+
+    @property
+    def has_24x7_addon(self) -> bool:
+        return self.addon_24x7_share is not None
+
+    @property
+    def off_hours_hourly_rate(self) -> Decimal:
+        if self.off_hours_rate is not None:
+            return self.off_hours_rate
+        return self.hourly_rate * self.off_hours_multiplier
+
+    def warranty_for(self, kind: WarrantyKind, day: date) -> Warranty | None:
+        return next((w for w in self.warranties if w.kind is kind and w.covers(day)), None)

@@ -1,0 +1,95 @@
+"""A request from someone the contract does not authorise is held for triage,
+not opened (seeds 000 and 001: only released senders and domains open tickets)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ticketledger.domain.errors import HeldRequestDecidedError
+from ticketledger.domain.events import LedgerCreated, LedgerEvent, check_occurred_at
+from ticketledger.domain.vocabulary import Channel, Kind, Priority
+
+
+class HeldRequest(Aggregate):
+    TOPIC = "ticketledger:HeldRequest"
+
+    class Created(LedgerCreated):
+        TOPIC = "ticketledger:HeldRequest.Created"
+
+    class Held(Created):
+        TOPIC = "ticketledger:HeldRequest.Held"
+        contract_id: UUID
+        requester: str
+        channel: Channel
+        kind: Kind
+        priority: Priority
+        subject: str
+        description: str
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            r: HeldRequest = aggregate
+            r.contract_id, r.requester, r.channel = self.contract_id, self.requester, self.channel
+            r.kind, r.priority, r.subject = self.kind, self.priority, self.subject
+            r.description, r.reason = self.description, self.reason
+            r.held_at = r.last_occurred_at = self.occurred_at
+
+    class Released(LedgerEvent):
+        TOPIC = "ticketledger:HeldRequest.Released"
+        ticket_id: UUID
+        ticket_number: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.ticket_id, aggregate.last_occurred_at = self.ticket_id, self.occurred_at
+
+    class Discarded(LedgerEvent):
+        TOPIC = "ticketledger:HeldRequest.Discarded"
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.discarded, aggregate.last_occurred_at = True, self.occurred_at
+
+    def __init__(self) -> None:
+        self.contract_id: UUID | None = None
+        self.requester = self.subject = self.description = self.reason = ""
+        self.channel = Channel.EMAIL
+        self.kind = Kind.QUESTION
+        self.priority = Priority.MEDIUM
+        self.held_at: datetime | None = None
+        self.last_occurred_at: datetime | None = None
+        self.ticket_id: UUID | None = None
+        self.discarded = False
+
+    @classmethod
+    def hold(
+        cls, *, contract_id: UUID, requester: str, channel: Channel, kind: Kind,
+        priority: Priority, subject: str, description: str, reason: str, by: str,
+        occurred_at: datetime,
+    ) -> HeldRequest:
+        occurred_at = check_occurred_at(occurred_at, None)
+        return cls._create(
+            cls.Held, contract_id=contract_id, requester=requester, channel=channel,
+            kind=kind, priority=priority, subject=subject, description=description,
+            reason=reason, by=by, occurred_at=occurred_at,
+        )
+
+    def check_undecided(self) -> None:
+        if self.ticket_id is not None or self.discarded:
+            raise HeldRequestDecidedError("this held request was already released or discarded")
+
+    def release(self, ticket_id: UUID, ticket_number: str, by: str, occurred_at: datetime) -> None:
+        self.check_undecided()
+        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
+        self.trigger_event(
+            self.Released, ticket_id=ticket_id, ticket_number=ticket_number, by=by,
+            occurred_at=occurred_at,
+        )
+
+    def discard(self, reason: str, by: str, occurred_at: datetime) -> None:
+        self.check_undecided()
+        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
+        self.trigger_event(self.Discarded, reason=reason, by=by, occurred_at=occurred_at)

@@ -1,0 +1,1 @@
+"""The application service and its storage: the only place that saves events."""
