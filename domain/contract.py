@@ -202,6 +202,7 @@ class Contract(Aggregate):
         self._record(self.Suspended, occurred_at, reason=reason, by=by)
 
     def reinstate(self, reason: str, by: str, occurred_at: datetime) -> None:
+        self.check_not_ended()
         if self.state is not ContractState.SUSPENDED:
             raise InvalidTransitionError("only a suspended contract can be reinstated")
         self._record(self.Reinstated, occurred_at, reason=reason, by=by)

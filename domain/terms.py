@@ -126,11 +126,16 @@ class ContractTerms(Frozen):
             raise ValueError("rounding_minutes must divide an hour (1, 5, 6, 10, 15, 30, 60...)")
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        missing = [p.value for p in Priority if p not in self.sla]
+    @field_validator("sla")
+    @classmethod
+    def _every_priority(cls, value: dict[Priority, SlaTarget]) -> dict[Priority, SlaTarget]:
+        missing = [p.value for p in Priority if p not in value]
         if missing:
             raise ValueError(f"SLA targets missing for priorities: {', '.join(missing)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
         if self.coverage is Coverage.EXTENDED and self.coverage_hours is None:
             raise ValueError("extended coverage needs coverage_hours")
         if self.coverage is not Coverage.EXTENDED and self.coverage_hours is not None:

@@ -1,0 +1,70 @@
+"""Every storage test runs on SQLite and on PostgreSQL through the `ledger` fixture.
+
+PostgreSQL is required, never skipped: when it cannot be reached the
+PostgreSQL half fails with the reason."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support import ManualClock, at
+from ticketledger.service.ledger import TicketLedger
+
+POSTGRES_URL = os.environ.get(
+    "TICKETLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+LedgerFactory = Callable[..., TicketLedger]
+
+
+def postgres_schema_url(schema: str) -> str:
+    return f"{POSTGRES_URL}?schema={schema}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(at("2026-10-05 12:00"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is required for the storage tests and is unreachable: {error}")
+    yield postgres_schema_url(schema)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def make_ledger(database_url: str, clock: ManualClock) -> Iterator[LedgerFactory]:
+    """Opens ledgers on the test's database; a second one reads what the first wrote."""
+    opened: list[TicketLedger] = []
+
+    def make(**kwargs: object) -> TicketLedger:
+        options: dict[str, object] = {"database_url": database_url, "clock": clock}
+        options.update(kwargs)
+        ledger = TicketLedger(**options)  # type: ignore[arg-type]
+        opened.append(ledger)
+        return ledger
+
+    yield make
+    for ledger in opened:
+        ledger.close()
+
+
+@pytest.fixture
+def ledger(make_ledger: LedgerFactory) -> TicketLedger:
+    return make_ledger()

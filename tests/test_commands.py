@@ -1,0 +1,329 @@
+"""The rules decided at command time, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from tests.support import ManualClock, at, focco_terms, neotel_extended_terms
+from ticketledger.domain import errors
+from ticketledger.domain.vocabulary import (
+    CancellationReason,
+    Channel,
+    ClosureReason,
+    Kind,
+    Priority,
+    Status,
+    WorkCategory,
+)
+from ticketledger.service.ledger import CommandResult, TicketLedger
+
+
+def sign(ledger: TicketLedger, terms: dict[str, object], *requesters: str) -> UUID:
+    contract_id = ledger.sign_contract(terms, by="admin", occurred_at=at("2026-01-01 03:00")).aggregate_id
+    for requester in requesters:
+        ledger.authorise_requester(contract_id, requester, by="admin", occurred_at=at("2026-01-01 03:00"))
+    return contract_id
+
+
+def open_incident(
+    ledger: TicketLedger, contract_id: UUID, *, priority: Priority = Priority.HIGH,
+    kind: Kind = Kind.INCIDENT, requester: str = "ana@serra.com.br",
+) -> CommandResult:
+    return ledger.open_ticket(
+        contract_id=contract_id, requester=requester, channel=Channel.EMAIL, kind=kind,
+        priority=priority, subject="Line 2 PLC does not start",
+    )
+
+
+@pytest.fixture
+def contract_id(ledger: TicketLedger) -> UUID:
+    return sign(ledger, focco_terms(), "@serra.com.br", "boss@other.com")
+
+
+def test_an_authorised_domain_opens_a_numbered_ticket(ledger: TicketLedger, contract_id: UUID) -> None:
+    result = open_incident(ledger, contract_id)
+    ticket = ledger.ticket(result.number or "")
+    assert (result.number, result.held, ticket.status) == ("2026-000001", False, Status.NEW)
+    assert ticket.customer == "Metalúrgica Serra"
+
+
+def test_an_unauthorised_sender_is_held_for_triage_and_not_opened(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    result = open_incident(ledger, contract_id, requester="stranger@gmail.com")
+    assert result.held and result.number is None
+    assert ledger.ticket_ids(2026) == []
+    held = ledger.held_request(result.aggregate_id)
+    assert held.requester == "stranger@gmail.com" and "not authorised" in held.reason
+
+
+def test_a_held_request_opens_only_after_its_sender_is_authorised(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    held = open_incident(ledger, contract_id, requester="new.operator@plant.com")
+    with pytest.raises(errors.RequesterNotAuthorisedError):
+        ledger.release_held_request(held.aggregate_id, by="agent")
+    ledger.authorise_requester(contract_id, "new.operator@plant.com", by="admin")
+    opened = ledger.release_held_request(held.aggregate_id, by="agent")
+    assert ledger.ticket(opened.aggregate_id).requester == "new.operator@plant.com"
+    with pytest.raises(errors.HeldRequestDecidedError):
+        ledger.release_held_request(held.aggregate_id, by="agent")
+
+
+def test_a_revoked_address_no_longer_opens_tickets(ledger: TicketLedger, contract_id: UUID) -> None:
+    ledger.revoke_requester(contract_id, "boss@other.com", reason="left", by="admin")
+    assert open_incident(ledger, contract_id, requester="boss@other.com").held
+
+
+def test_a_suspended_contract_gives_no_service_until_reinstated(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    ticket = open_incident(ledger, contract_id)
+    ledger.suspend_contract(contract_id, reason="invoice 123 unpaid", by="billing")
+    with pytest.raises(errors.ContractSuspendedError):
+        open_incident(ledger, contract_id)
+    with pytest.raises(errors.ContractSuspendedError):
+        ledger.log_work(
+            ticket.aggregate_id, agent="carla", started_at=at("2026-10-05 11:00"),
+            duration=timedelta(minutes=30),
+        )
+    ledger.reinstate_contract(contract_id, reason="paid", by="billing")
+    assert open_incident(ledger, contract_id).number == "2026-000002"
+
+
+def test_an_ended_contract_refuses_new_tickets(ledger: TicketLedger, contract_id: UUID) -> None:
+    ledger.end_contract(contract_id, reason="not renewed", by="admin")
+    with pytest.raises(errors.ContractEndedError):
+        open_incident(ledger, contract_id)
+    with pytest.raises(errors.ContractEndedError):
+        ledger.reinstate_contract(contract_id, reason="oops", by="admin")
+
+
+def test_a_bad_contract_is_refused_with_a_clear_message(ledger: TicketLedger) -> None:
+    bad = focco_terms(currency="reais", sla={"critical": {"first_response": "PT2H", "resolution": "PT4H"}})
+    with pytest.raises(errors.InvalidContractTermsError) as refused:
+        ledger.sign_contract(bad, by="admin")
+    assert "currency" in refused.value.message and "high" in refused.value.message
+
+
+def test_overlapping_business_windows_are_refused(ledger: TicketLedger) -> None:
+    hours = {"windows": {0: [("08:00", "12:00"), ("11:00", "13:00")]}}
+    with pytest.raises(errors.InvalidContractTermsError) as refused:
+        ledger.sign_contract(focco_terms(business_hours=hours), by="admin")
+    assert "overlap" in refused.value.message
+
+
+def test_a_warranty_of_works_ticket_opens_only_inside_the_warranty(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    assert not open_incident(ledger, contract_id, kind=Kind.WARRANTY_OF_WORKS).held
+    clock.set(at("2027-03-02 12:00"))
+    with pytest.raises(errors.WarrantyNotCoveredError):
+        open_incident(ledger, contract_id, kind=Kind.WARRANTY_OF_WORKS)
+
+
+def test_an_expired_material_warranty_refuses_a_reclassification(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    ticket = open_incident(ledger, contract_id)
+    with pytest.raises(errors.WarrantyNotCoveredError):
+        ledger.reclassify(ticket.aggregate_id, kind=Kind.WARRANTY_OF_MATERIAL, reason="hw", by="a")
+    assert ledger.ticket(ticket.aggregate_id).version == ticket.version
+
+
+def test_off_hours_work_needs_the_customers_prior_authorisation(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id)
+    clock.set(at("2026-10-06 02:00"))  # 23:00 local on Monday
+    saturday_night = dict(agent="carla", started_at=at("2026-10-06 00:00"), duration=timedelta(hours=1))
+    with pytest.raises(errors.OffHoursNotAuthorisedError):
+        ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
+    clock.set(at("2026-10-05 23:00"))
+    ledger.authorise_off_hours_work(ticket.aggregate_id, authorised_by="boss@serra.com.br", by="carla")
+    clock.set(at("2026-10-06 02:00"))
+    ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
+    entry = next(iter(ledger.ticket(ticket.aggregate_id).work.values()))
+    assert (entry.off_hours, entry.off_hours_covered) == (timedelta(hours=1), timedelta(0))
+
+
+def test_without_the_24x7_addon_the_second_off_hours_service_is_refused(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    first, second = open_incident(ledger, contract_id), open_incident(ledger, contract_id)
+    ledger.authorise_off_hours_work(first.aggregate_id, authorised_by="boss", by="carla")
+    ledger.authorise_off_hours_work(first.aggregate_id, authorised_by="boss", by="carla")
+    with pytest.raises(errors.OffHoursExceptionUsedError):
+        ledger.authorise_off_hours_work(second.aggregate_id, authorised_by="boss", by="carla")
+    assert ledger.contract(contract_id).off_hours_exception_tickets == [first.aggregate_id]
+
+
+def test_with_the_24x7_addon_off_hours_services_are_not_exceptions(ledger: TicketLedger) -> None:
+    terms = focco_terms(coverage="24x7", addon_24x7_share="0.30")
+    contract_id = sign(ledger, terms, "@serra.com.br")
+    for _ in range(2):
+        ticket = open_incident(ledger, contract_id)
+        ledger.authorise_off_hours_work(ticket.aggregate_id, authorised_by="boss", by="carla")
+    assert ledger.contract(contract_id).off_hours_exception_tickets == []
+
+
+def test_critical_off_hours_work_inside_extended_coverage_needs_no_authorisation(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    contract_id = sign(ledger, neotel_extended_terms(), "@andino.com.ar")
+    ticket = open_incident(
+        ledger, contract_id, priority=Priority.CRITICAL, requester="ops@andino.com.ar"
+    )
+    clock.set(at("2026-10-10 12:00"))  # Saturday 09:00 in Buenos Aires
+    ledger.log_work(
+        ticket.aggregate_id, agent="focal", started_at=at("2026-10-10 09:00"),
+        duration=timedelta(hours=2),  # 06:00-08:00 local, inside Mon-Sat 05-21
+    )
+    entry = next(iter(ledger.ticket(ticket.aggregate_id).work.values()))
+    assert entry.off_hours == entry.off_hours_covered == timedelta(hours=2)
+
+
+def test_a_phone_call_logged_late_keeps_its_real_time(ledger: TicketLedger, contract_id: UUID) -> None:
+    result = ledger.open_ticket(
+        contract_id=contract_id, requester="ana@serra.com.br", channel=Channel.PHONE,
+        kind=Kind.INCIDENT, priority=Priority.CRITICAL, subject="Factory stopped",
+        by="agent", occurred_at=at("2026-10-05 11:50"),
+    )
+    ticket = ledger.ticket(result.aggregate_id)
+    assert ticket.opened_at == at("2026-10-05 11:50")
+    assert ticket.modified_on == at("2026-10-05 12:00")
+
+
+def test_occurred_at_in_the_future_or_out_of_order_is_refused(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    ticket = open_incident(ledger, contract_id)
+    with pytest.raises(errors.OccurredInFutureError):
+        ledger.assign(ticket.aggregate_id, "carla", by="carla", occurred_at=at("2026-10-05 12:01"))
+    with pytest.raises(errors.OccurredOutOfOrderError):
+        ledger.assign(ticket.aggregate_id, "carla", by="carla", occurred_at=at("2026-10-05 11:00"))
+
+
+def test_a_naive_datetime_is_rejected(ledger: TicketLedger, contract_id: UUID) -> None:
+    ticket = open_incident(ledger, contract_id)
+    with pytest.raises(errors.NaiveDatetimeError):
+        ledger.assign(ticket.aggregate_id, "carla", by="carla", occurred_at=at("2026-10-05 11:00").replace(tzinfo=None))
+
+
+def test_a_stale_expected_version_writes_nothing(ledger: TicketLedger, contract_id: UUID) -> None:
+    ticket = open_incident(ledger, contract_id)
+    ledger.assign(ticket.aggregate_id, "carla", by="carla", expected_version=1)
+    with pytest.raises(errors.VersionMismatchError):
+        ledger.assign(ticket.aggregate_id, "dave", by="dave", expected_version=1)
+    assert ledger.ticket(ticket.aggregate_id).assignee == "carla"
+
+
+def test_resolution_rejected_reopens_and_acceptance_closes(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    ledger.resolve_ticket(ticket, resolution="replaced relay", by="carla")
+    ledger.reject_resolution(ticket, reason="still stops", by="ana@serra.com.br")
+    assert ledger.ticket(ticket).status is Status.OPEN
+    ledger.resolve_ticket(ticket, resolution="replaced PSU", by="carla")
+    ledger.accept_resolution(ticket, by="ana@serra.com.br")
+    closed = ledger.ticket(ticket)
+    assert (closed.status, closed.closure_reason, closed.reopen_count) == (
+        Status.CLOSED, ClosureReason.ACCEPTED, 1,
+    )
+    with pytest.raises(errors.TicketClosedError):
+        ledger.reopen_ticket(ticket, reason="again", by="ana@serra.com.br")
+
+
+def test_acceptance_is_deemed_only_seven_days_after_resolution(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    ledger.resolve_ticket(ticket, resolution="done", by="carla")
+    clock.advance(timedelta(days=7) - timedelta(seconds=1))
+    with pytest.raises(errors.ClosureNotDueError):
+        ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
+    clock.advance(timedelta(seconds=1))
+    ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
+    assert ledger.ticket(ticket).closure_reason is ClosureReason.ACCEPTANCE_DEEMED
+
+
+def test_three_failed_contacts_close_only_after_48_hours(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    for _ in range(3):
+        clock.advance(timedelta(hours=4))
+        ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")
+    with pytest.raises(errors.ClosureNotDueError):
+        ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+    clock.advance(timedelta(hours=36))
+    ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+    assert ledger.ticket(ticket).status is Status.CLOSED
+
+
+def test_a_customer_reply_ends_the_wait_and_the_silence_closure(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    ledger.wait_on_customer(ticket, reason="need the specification form", by="carla")
+    clock.advance(timedelta(days=6))
+    ledger.reply_as_requester(ticket, "form attached", by="ana@serra.com.br")
+    clock.advance(timedelta(days=2))
+    with pytest.raises(errors.ClosureNotDueError):
+        ledger.close_ticket(ticket, reason=ClosureReason.CUSTOMER_UNRESPONSIVE, by="desk")
+    assert ledger.ticket(ticket).status is Status.OPEN
+
+
+def test_a_duplicate_is_cancelled_naming_the_original(ledger: TicketLedger, contract_id: UUID) -> None:
+    original, duplicate = open_incident(ledger, contract_id), open_incident(ledger, contract_id)
+    ledger.cancel_ticket(
+        duplicate.aggregate_id, reason=CancellationReason.DUPLICATE,
+        duplicate_of=original.number, by="carla",
+    )
+    assert ledger.ticket(duplicate.aggregate_id).status is Status.CANCELLED
+    with pytest.raises(errors.TicketCancelledError):
+        ledger.comment(duplicate.aggregate_id, "late note", by="carla")
+
+
+def test_one_rating_per_ticket_after_resolution(ledger: TicketLedger, contract_id: UUID) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    with pytest.raises(errors.NotRateableError):
+        ledger.rate_ticket(ticket, score=5, by="ana@serra.com.br")
+    ledger.resolve_ticket(ticket, resolution="done", by="carla")
+    ledger.rate_ticket(ticket, score=4, comment="quick", by="ana@serra.com.br")
+    with pytest.raises(errors.AlreadyRatedError):
+        ledger.rate_ticket(ticket, score=5, by="ana@serra.com.br")
+
+
+def test_a_work_correction_references_the_entry_even_after_closure(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    clock.advance(timedelta(hours=2))
+    result = ledger.log_work(
+        ticket, agent="carla", started_at=at("2026-10-05 12:30"), duration=timedelta(hours=1),
+        category=WorkCategory.TRAINING,
+    )
+    entry_id = next(iter(ledger.ticket(ticket).work))
+    ledger.resolve_ticket(ticket, resolution="trained", by="carla")
+    ledger.accept_resolution(ticket, by="ana@serra.com.br")
+    ledger.correct_work(ticket, entry_id, duration=timedelta(minutes=40), reason="typo", by="billing")
+    corrected = ledger.ticket(ticket).work[entry_id]
+    assert (corrected.duration, corrected.corrections, corrected.category) == (
+        timedelta(minutes=40), 1, WorkCategory.TRAINING,
+    )
+    assert result.version == 2
+
+
+def test_a_ticket_number_finds_the_ticket_from_another_process(
+    make_ledger: object, ledger: TicketLedger, contract_id: UUID
+) -> None:
+    number = open_incident(ledger, contract_id).number or ""
+    reader = make_ledger()  # type: ignore[operator]
+    assert reader.ticket(number).number == number
+    with pytest.raises(errors.TicketNotFoundError):
+        reader.ticket("2026-999999")
