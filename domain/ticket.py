@@ -667,7 +667,7 @@ class Ticket(Aggregate):
     def rate(self, score: int, comment: str, by: str, occurred_at: datetime) -> None:
         if self.rating is not None:
             raise AlreadyRatedError(f"ticket {self.number} was already rated")
-        if self.status is not Status.RESOLVED and self.closure_reason is None:
+        if self.resolved_at is None:
             raise NotRateableError(f"ticket {self.number} can be rated once it is resolved")
         if not 1 <= score <= 5:
             raise InvalidCommandError("a rating is from 1 to 5")

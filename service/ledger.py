@@ -522,6 +522,7 @@ class TicketLedger(Application[UUID]):
         also spends the contract's off-hours exception (seed 003)."""
 
         def act(t: Ticket, at: datetime) -> list[Aggregate]:
+            t.check_not_final()
             contract = self._contract_of(t)
             contract.check_serves()
             terms = contract.terms_at(at)
