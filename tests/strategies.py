@@ -1,0 +1,149 @@
+"""Hypothesis strategies shared by the test-suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from itertools import pairwise
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+from ticketledger.domain.calendar import BusinessCalendar
+from ticketledger.domain.vocabulary import Kind, Priority
+
+# ----------------------------------------------------------------------- business calendar
+
+# Zones with daylight-saving changes, each with years in which they actually changed clocks.
+# Sao Paulo and Buenos Aires changed at local midnight; Santiago changes at 24:00/00:00.
+CALENDAR_ZONE_YEARS: dict[str, tuple[int, int]] = {
+    "America/Sao_Paulo": (2015, 2018),
+    "America/Santiago": (2023, 2027),
+    "America/Argentina/Buenos_Aires": (2007, 2009),
+    "Europe/London": (2025, 2027),
+    "America/New_York": (2025, 2027),
+    "UTC": (2025, 2026),
+}
+CALENDAR_HOLIDAY_SOURCES: list[tuple[str | None, str | None]] = [
+    (None, None),
+    ("BR", None),
+    ("BR", "RS"),
+    ("BR", "SP"),
+    ("AR", None),
+    ("AR", "C"),
+    ("CL", None),
+    ("CL", "RM"),
+]
+_INTERESTING_MINUTES = [0, 30, 60, 90, 120, 180, 1320, 1380, 1410, 1439, 1440]
+
+
+@dataclass(frozen=True)
+class CalendarCase:
+    """Constructor arguments for a calendar plus the years worth drawing instants from."""
+
+    kwargs: dict[str, Any]
+    first_year: int
+    last_year: int
+
+    def build(self) -> BusinessCalendar:
+        return BusinessCalendar(**self.kwargs)
+
+
+@cache
+def utc_offset_changes(zone: str, first_year: int, last_year: int) -> tuple[datetime, ...]:
+    """Hours (UTC) right after which the zone's offset changed, found by hourly scanning."""
+    tz = ZoneInfo(zone)
+    moment = datetime(first_year, 1, 1, tzinfo=UTC)
+    stop = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    changes = []
+    previous = moment.astimezone(tz).utcoffset()
+    while moment < stop:
+        moment += timedelta(hours=1)
+        offset = moment.astimezone(tz).utcoffset()
+        if offset != previous:
+            changes.append(moment)
+        previous = offset
+    return tuple(changes)
+
+
+def _clock(minutes: int, as_time: bool) -> str | time:
+    if as_time and minutes < 1440:
+        return time(minutes // 60, minutes % 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@st.composite
+def day_windows(draw: st.DrawFn) -> list[tuple[str | time, str | time]]:
+    """Non-overlapping windows on minute boundaries, sometimes adjacent, 00:00..24:00."""
+    minute = st.one_of(st.sampled_from(_INTERESTING_MINUTES), st.integers(0, 1440))
+    points = sorted(draw(st.sets(minute, min_size=2, max_size=6)))
+    if draw(st.booleans()):
+        bounds = list(pairwise(points))  # chained: adjacent windows
+        bounds = bounds[:: draw(st.sampled_from([1, 2]))]
+    else:
+        bounds = list(zip(points[::2], points[1::2], strict=False))
+    as_time = draw(st.booleans())
+    return [(_clock(s, as_time), _clock(e, as_time)) for s, e in bounds]
+
+
+@st.composite
+def calendar_cases(draw: st.DrawFn) -> CalendarCase:
+    zone = draw(st.sampled_from(sorted(CALENDAR_ZONE_YEARS)))
+    first_year, last_year = CALENDAR_ZONE_YEARS[zone]
+    weekdays = draw(st.sets(st.integers(0, 6), min_size=1))
+    windows = {weekday: draw(day_windows()) for weekday in sorted(weekdays)}
+    country, subdivision = draw(st.sampled_from(CALENDAR_HOLIDAY_SOURCES))
+    extra = draw(
+        st.lists(st.dates(date(first_year, 1, 1), date(last_year, 12, 31)), max_size=4, unique=True)
+    )
+    kwargs: dict[str, Any] = {
+        "timezone": zone,
+        "windows": windows,
+        "holidays_country": country,
+        "holidays_subdivision": subdivision,
+        "extra_holidays": extra,
+    }
+    return CalendarCase(kwargs, first_year, last_year)
+
+
+def calendars() -> st.SearchStrategy[BusinessCalendar]:
+    return calendar_cases().map(CalendarCase.build)
+
+
+@st.composite
+def calendar_instants(draw: st.DrawFn, case: CalendarCase, *, whole_minutes: bool) -> datetime:
+    """An aware instant in the case's years, often within days of a clock change."""
+    zone = case.kwargs["timezone"]
+    changes = utc_offset_changes(zone, case.first_year, case.last_year)
+    near_a_change = draw(st.booleans())
+    if changes and near_a_change:
+        anchor = draw(st.sampled_from(changes))
+        minutes = draw(st.integers(-4 * 1440, 2 * 1440))
+        moment = anchor + timedelta(minutes=minutes)
+    else:
+        start = datetime(case.first_year, 1, 1, tzinfo=UTC)
+        span = datetime(case.last_year, 12, 20, tzinfo=UTC) - start
+        moment = start + timedelta(minutes=draw(st.integers(0, span // timedelta(minutes=1))))
+    if not whole_minutes:
+        moment += timedelta(microseconds=draw(st.integers(0, 59_999_999)))
+    # Arguments may be in any time zone; results must not depend on it.
+    shown_in = draw(st.sampled_from([UTC, ZoneInfo(zone), ZoneInfo("Asia/Kolkata")]))
+    return moment.astimezone(shown_in)
+
+
+def calendar_spans(max_days: int = 10) -> st.SearchStrategy[timedelta]:
+    """Whole-minute span lengths up to ``max_days`` days."""
+    return st.integers(0, max_days * 1440).map(lambda minutes: timedelta(minutes=minutes))
+
+
+# ----------------------------------------------------------------------- ledger commands
+
+ticket_kinds = st.sampled_from(list(Kind))
+priorities = st.sampled_from(list(Priority))
+
+
+def fresh_uuid() -> UUID:
+    """Work entry ids come from the caller; uniqueness, not randomness, matters."""
+    return uuid4()
