@@ -1,0 +1,142 @@
+"""The `ticketledger` command line."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+
+from ticketledger.domain.errors import DomainError
+from ticketledger.domain.ticket import Ticket
+from ticketledger.service.ledger import TicketLedger
+from ticketledger.service.storage import persistence_env
+
+from .demo import SimulatedClock, load_demo
+
+app = typer.Typer(
+    help="ticketledger: an event-sourced ledger for help-desk tickets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="TICKETLEDGER_DATABASE_URL",
+        help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db (default ./ticketledger.db)",
+    ),
+]
+
+
+def open_ledger(database_url: str | None, **kwargs: Any) -> TicketLedger:
+    return TicketLedger(database_url=database_url, **kwargs)
+
+
+def where(database_url: str | None) -> str:
+    env = persistence_env(database_url)
+    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
+        return f"SQLite file {env['SQLITE_DBNAME']}"
+    return f"PostgreSQL {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+
+
+@app.command()
+def demo(database_url: DatabaseOption = None) -> None:
+    """Load the demo data set (five seed companies, a few hundred tickets) and summarise it."""
+    clock = SimulatedClock(datetime.now(tz=UTC))
+    ledger = open_ledger(database_url, clock=clock)
+    try:
+        if ledger.recorder.max_notification_id():
+            typer.echo(f"{where(database_url)} already holds a ledger; summarising it.")
+        else:
+            typer.echo(f"Loading the demo into {where(database_url)} ...")
+            report = load_demo(ledger, clock)
+            refused = sum(report.refused.values())
+            typer.echo(f"Recorded {report.events} events; {report.held} requests held for triage; "
+                       f"{refused} planned commands refused by the rules {dict(report.refused)}")
+        summarise(ledger)
+    finally:
+        ledger.close()
+
+
+def summarise(ledger: TicketLedger) -> None:
+    tickets = [ledger.ticket(t) for year in range(2020, 2100) for t in ledger.ticket_ids(year)]
+    by_contract: dict[Any, list[Ticket]] = {}
+    for ticket in tickets:
+        by_contract.setdefault(ticket.contract_id, []).append(ticket)
+    typer.echo(f"\n{len(tickets)} tickets in {len(by_contract)} contracts\n")
+    for contract_id, group in by_contract.items():
+        terms = ledger.contract(contract_id).terms
+        statuses = Counter(t.status.value for t in group)
+        worked = sum((w.duration for t in group for w in t.work.values()), timedelta(0))
+        typer.echo(f"{terms.customer} — {terms.plan} ({terms.agreement.value}, {terms.coverage.value} "
+                   f"coverage, {terms.timezone})")
+        typer.echo(f"  tickets {len(group)}: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())))
+        typer.echo(f"  work logged {hours(worked)} h; numbers {group[0].number} .. {group[-1].number}")
+    if tickets:
+        typer.echo(f"\nTry: ticketledger show {tickets[len(tickets) // 2].number}")
+
+
+def hours(duration: timedelta) -> str:
+    return f"{duration.total_seconds() / 3600:.2f}"
+
+
+def stamp(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value else "-"
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    work = list(ticket.work.values())
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "customer": ticket.customer,
+        "requester": ticket.requester,
+        "status": ticket.status.value,
+        "closure_reason": ticket.closure_reason.value if ticket.closure_reason else None,
+        "kind": ticket.kind.value,
+        "priority": ticket.priority.value,
+        "level": ticket.level,
+        "assignee": ticket.assignee,
+        "channel": ticket.channel.value,
+        "opened_at": stamp(ticket.opened_at),
+        "first_response_at": stamp(ticket.first_response_at),
+        "resolved_at": stamp(ticket.resolved_at),
+        "closed_at": stamp(ticket.closed_at),
+        "work_entries": len(work),
+        "work_hours": hours(sum((w.duration for w in work), timedelta(0))),
+        "off_hours": hours(sum((w.off_hours for w in work), timedelta(0))),
+        "failed_contact_attempts": ticket.failed_contact_attempts,
+        "reopened": ticket.reopen_count,
+        "rating": ticket.rating[0] if ticket.rating else None,
+        "links": [number for number, _ in ticket.links.values()],
+        "version": ticket.version,
+    }
+
+
+@app.command()
+def show(
+    number: str,
+    database_url: DatabaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Print a ticket's current state."""
+    ledger = open_ledger(database_url)
+    try:
+        summary = ticket_summary(ledger.ticket(number))
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    width = max(len(k) for k in summary)
+    for key, value in summary.items():
+        typer.echo(f"{key.replace('_', ' '):<{width}}  {value if value not in (None, []) else '-'}")
+
+
+def main() -> None:
+    app()

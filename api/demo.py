@@ -1,0 +1,302 @@
+"""Demo data: the seed companies' contracts and a few hundred tickets with
+realistic lifecycles over several months, replayed in time order on a
+simulated clock so recorded and occurred times read like a real desk's."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from ticketledger.domain.calendar import BusinessCalendar
+from ticketledger.domain.errors import DomainError
+from ticketledger.domain.terms import ContractTerms
+from ticketledger.domain.vocabulary import (
+    Agreement,
+    CancellationReason,
+    Channel,
+    ClosureReason,
+    Coverage,
+    Kind,
+    Priority,
+    Visibility,
+    WorkCategory,
+)
+from ticketledger.service.ledger import TicketLedger
+
+from .demo_contracts import DEMO_CONTRACTS
+
+DEMO_START = datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
+DEMO_END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+TICKETS_PER_CONTRACT = 55
+PRIORITY_WEIGHTS = {Priority.CRITICAL: 6, Priority.HIGH: 20, Priority.MEDIUM: 50, Priority.LOW: 24}
+AGENTS = ["carla.souza", "diego.pereira", "lucia.fernandez", "marcos.lima"]
+Action = Callable[[TicketLedger, UUID], Any]
+
+
+class SimulatedClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(order=True)
+class Step:
+    at: datetime
+    sequence: int
+    story: int = field(compare=False)
+    action: Action = field(compare=False)
+
+
+@dataclass
+class Story:
+    """One ticket's planned life, in its contract's calendars."""
+
+    index: int
+    contract: int
+    terms: ContractTerms
+    requester: str
+    priority: Priority
+    kind: Kind
+    rng: random.Random
+    steps: list[Step] = field(default_factory=list)
+    cursor: datetime = DEMO_START
+
+    @property
+    def serving(self) -> BusinessCalendar:
+        """Agents work business hours, and critical tickets inside the coverage."""
+        covered = self.priority is Priority.CRITICAL and self.terms.coverage is not Coverage.STANDARD
+        return self.terms.coverage_calendar if covered else self.terms.business_calendar
+
+    def at(self, instant: datetime, action: Action) -> datetime:
+        instant = max(instant, self.cursor + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        if instant <= self.cursor:
+            instant += timedelta(minutes=1)
+        self.cursor = instant
+        self.steps.append(Step(instant, len(self.steps), self.index, action))
+        return instant
+
+    def later(self, business: timedelta) -> datetime:
+        return self.serving.add_business_time(self.cursor, business)
+
+    def fraction(self, target: timedelta, low: float, high: float) -> timedelta:
+        return timedelta(seconds=int(target.total_seconds() * self.rng.uniform(low, high)))
+
+
+def pick_kind(rng: random.Random, terms: ContractTerms, priority: Priority) -> Kind:
+    if priority is Priority.CRITICAL:
+        return Kind.CRITICAL_INCIDENT
+    kinds = [Kind.QUESTION, Kind.SERVICE_REQUEST, Kind.INCIDENT, Kind.INCIDENT, Kind.NEW_FEATURE]
+    if terms.warranties and rng.random() < 0.2:
+        return rng.choice([Kind.WARRANTY_OF_WORKS, Kind.WARRANTY_OF_MATERIAL])
+    if rng.random() < 0.06:
+        return rng.choice([Kind.PROJECT, Kind.NEW_REQUIREMENT])
+    return rng.choice(kinds)
+
+
+def opening_instant(rng: random.Random, story_terms: ContractTerms, critical: bool) -> datetime:
+    """Mail arrives at any hour; most requests come in during the working day."""
+    span = (DEMO_END - DEMO_START).total_seconds()
+    instant = DEMO_START + timedelta(seconds=rng.uniform(0, span))
+    if critical or rng.random() < 0.15:
+        return instant
+    return story_terms.business_calendar.add_business_time(instant, timedelta(minutes=rng.randint(1, 90)))
+
+
+def plan_story(story: Story, opened_at: datetime, contract_id: UUID, requester: str) -> None:
+    rng, target = story.rng, story.terms.sla[story.priority]
+    priority, kind, title = story.priority, story.kind, subject(story)
+    channel = Channel.PHONE if priority is Priority.CRITICAL else rng.choice(list(Channel))
+
+    def open_it(ledger: TicketLedger, _: UUID) -> Any:
+        return ledger.open_ticket(
+            contract_id=contract_id, requester=requester, channel=channel,
+            kind=kind, priority=priority, subject=title,
+            description="Reported by the customer; details in the first message.",
+        )
+
+    story.cursor = opened_at - timedelta(minutes=1)
+    story.at(opened_at, open_it)
+    agent = rng.choice(AGENTS)
+    story.at(story.later(story.fraction(target.first_response, 0.1, 0.6)),
+             lambda led, t: led.assign(t, agent, by="dispatcher"))
+    story.at(story.later(story.fraction(target.first_response, 0.05, 0.5)),
+             lambda led, t: led.reply_as_agent(t, "We are looking into it.", by=agent))
+    if rng.random() < 0.05:
+        plan_cancellation(story, agent)
+        return
+    plan_middle(story, agent)
+    plan_resolution(story, agent, target.resolution)
+
+
+def plan_middle(story: Story, agent: str) -> None:
+    rng = story.rng
+    if rng.random() < 0.1 and story.priority in (Priority.MEDIUM, Priority.LOW):
+        story.at(story.later(timedelta(minutes=20)), lambda led, t: led.reclassify(
+            t, priority=Priority.HIGH, reason="more users affected than reported", by=agent))
+        story.priority = Priority.HIGH
+    if rng.random() < 0.08:
+        story.at(story.later(timedelta(minutes=30)),
+                 lambda led, t: led.escalate(t, reason="needs level 2", by=agent))
+    if rng.random() < 0.25:
+        story.at(story.later(timedelta(minutes=25)), lambda led, t: led.wait_on_customer(
+            t, reason="waiting for the specification form", by=agent))
+        answer = story.cursor + timedelta(hours=rng.randint(2, 90))
+        story.at(answer, lambda led, t: led.reply_as_requester(t, "Form attached.", by=story.requester))
+    if rng.random() < 0.2:
+        story.at(story.later(timedelta(minutes=10)), lambda led, t: led.comment(
+            t, "Checked the logs: same error as last month.", visibility=Visibility.INTERNAL, by=agent))
+    for _ in range(rng.randint(1, 3)):
+        plan_work(story, agent)
+
+
+def plan_work(story: Story, agent: str) -> None:
+    rng = story.rng
+    start = story.later(timedelta(minutes=rng.randint(5, 240)))
+    intervals = story.serving.business_intervals(start, start + timedelta(hours=3))
+    if not intervals:
+        return
+    start = max(start, intervals[0][0])  # a window's end is also where business time stops
+    room = intervals[0][1] - start
+    duration = min(timedelta(minutes=rng.choice([20, 30, 45, 60, 90, 120])), room)
+    if duration < timedelta(minutes=10):
+        return
+    caused = story.terms.customer == "Móveis Serra Gaúcha" and rng.random() < 0.12
+    category = WorkCategory.SUPPORT
+    if story.kind is Kind.SERVICE_REQUEST and rng.random() < 0.4:
+        category = rng.choice([WorkCategory.TRAINING, WorkCategory.MEETING])
+    if story.kind in (Kind.PROJECT, Kind.NEW_REQUIREMENT):
+        category = WorkCategory.DEVELOPMENT
+    story.at(start + duration, lambda led, t: led.log_work(
+        t, agent=agent, started_at=start, duration=duration, category=category,
+        customer_caused=caused, note="remote session"))
+
+
+def plan_resolution(story: Story, agent: str, target: timedelta) -> None:
+    rng = story.rng
+    story.at(story.later(story.fraction(target, 0.05, 0.3)),
+             lambda led, t: led.resolve_ticket(t, resolution="Fixed and verified remotely.", by=agent))
+    roll = rng.random()
+    if roll < 0.12:
+        story.at(story.cursor + timedelta(hours=rng.randint(1, 40)), lambda led, t: led.reject_resolution(
+            t, reason="The problem came back this morning.", by=story.requester))
+        plan_work(story, agent)
+        story.at(story.later(timedelta(minutes=30)),
+                 lambda led, t: led.resolve_ticket(t, resolution="Replaced the faulty part.", by=agent))
+    if roll < 0.8:
+        story.at(story.cursor + timedelta(hours=rng.randint(1, 72)),
+                 lambda led, t: led.accept_resolution(t, comment="Works now.", by=story.requester))
+    else:
+        story.at(story.cursor + timedelta(days=7, minutes=1), lambda led, t: led.close_ticket(
+            t, reason=ClosureReason.ACCEPTANCE_DEEMED, note="no answer in 7 days", by="desk"))
+    if rng.random() < 0.5:
+        score = rng.choice([3, 4, 4, 5, 5, 5])
+        story.at(story.cursor + timedelta(hours=2),
+                 lambda led, t: led.rate_ticket(t, score=score, comment="", by=story.requester))
+
+
+def plan_cancellation(story: Story, agent: str) -> None:
+    story.at(story.later(timedelta(minutes=15)), lambda led, t: led.cancel_ticket(
+        t, reason=CancellationReason.OPENED_BY_MISTAKE, note="sent to the wrong desk", by=agent))
+
+
+def subject(story: Story) -> str:
+    subjects = {
+        Kind.CRITICAL_INCIDENT: "Factory stopped: supervisory station offline",
+        Kind.INCIDENT: "Report export fails with a timeout",
+        Kind.QUESTION: "How to reprint an invoice batch?",
+        Kind.SERVICE_REQUEST: "Create users for the new shift supervisors",
+        Kind.PROJECT: "Integrate the weighing station with the ERP",
+        Kind.NEW_REQUIREMENT: "Custom monitor for queue abandonment",
+        Kind.NEW_FEATURE: "Suggestion: filter auctions by lot status",
+        Kind.WARRANTY_OF_WORKS: "Line 3 conveyor interlock trips (warranty)",
+        Kind.WARRANTY_OF_MATERIAL: "PLC input card failed (warranty)",
+    }
+    return subjects[story.kind]
+
+
+@dataclass
+class DemoReport:
+    contracts: list[UUID]
+    events: int
+    refused: Counter[str]
+    held: int
+
+
+def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> DemoReport:
+    rng = random.Random(seed)
+    clock.now = DEMO_START - timedelta(days=200)
+    contracts: list[tuple[UUID, ContractTerms, list[str]]] = []
+    for spec, requesters in DEMO_CONTRACTS:
+        terms = ledger.validate_terms(spec)
+        contract_id = ledger.sign_contract(terms, by="admin").aggregate_id
+        for requester in requesters:
+            ledger.authorise_requester(contract_id, requester, by="admin")
+        contracts.append((contract_id, terms, requesters))
+    stories = plan_stories(rng, contracts)
+    steps = sorted(step for story in stories for step in story.steps if step.at <= DEMO_END)
+    refused: Counter[str] = Counter()
+    ticket_of: dict[int, UUID] = {}
+    for step in steps:
+        clock.now = step.at
+        run_step(ledger, step, ticket_of, refused)
+    held = plan_triage(ledger, clock, contracts[1][0], rng)
+    return DemoReport([c for c, _, _ in contracts], ledger.recorder.max_notification_id() or 0, refused, held)
+
+
+def plan_stories(rng: random.Random, contracts: list[tuple[UUID, ContractTerms, list[str]]]) -> list[Story]:
+    stories: list[Story] = []
+    for position, (contract_id, terms, requesters) in enumerate(contracts):
+        count = TICKETS_PER_CONTRACT if terms.agreement is Agreement.HELP_DESK else 15
+        for _ in range(count):
+            priority = rng.choices(list(PRIORITY_WEIGHTS), list(PRIORITY_WEIGHTS.values()))[0]
+            requester = person(rng, requesters[0])
+            story = Story(len(stories), position, terms, requester, priority,
+                          pick_kind(rng, terms, priority), random.Random(rng.random()))
+            opened = opening_instant(rng, terms, priority is Priority.CRITICAL)
+            plan_story(story, opened, contract_id, requester)
+            stories.append(story)
+    return stories
+
+
+def person(rng: random.Random, authorised: str) -> str:
+    if not authorised.startswith("@"):
+        return authorised
+    return rng.choice(["ana.ribeiro", "joao.mendes", "pilar.rojas", "tomas.vidal"]) + authorised
+
+
+def run_step(ledger: TicketLedger, step: Step, ticket_of: dict[int, UUID], refused: Counter[str]) -> None:
+    if step.sequence > 0 and step.story not in ticket_of:
+        return  # the opening was refused, so the rest of the story never happened
+    try:
+        result = step.action(ledger, ticket_of.get(step.story, UUID(int=0)))
+    except DomainError as error:
+        refused[error.code] += 1
+        return
+    if step.sequence == 0 and not result.held:
+        ticket_of[step.story] = result.aggregate_id
+
+
+def plan_triage(ledger: TicketLedger, clock: SimulatedClock, contract_id: UUID, rng: random.Random) -> int:
+    """Requests from senders the contract does not know are held, not opened;
+    one is released once the customer vouches for its sender."""
+    clock.now = DEMO_END
+    senders = ["operador.turno3@hotmail.com", "estagiario@rionovo.org", "fornecedor@papelaria.com.br"]
+    held = [
+        ledger.open_ticket(
+            contract_id=contract_id, requester=sender, channel=Channel.EMAIL, kind=Kind.QUESTION,
+            priority=Priority.LOW, subject="Acesso ao sistema", description="Preciso de acesso.",
+        )
+        for sender in senders
+    ]
+    clock.now = DEMO_END + timedelta(minutes=30)
+    ledger.authorise_requester(contract_id, senders[0], by="admin")
+    ledger.release_held_request(held[0].aggregate_id, by="dispatcher")
+    ledger.discard_held_request(held[2].aggregate_id, reason="supplier, not a user", by="dispatcher")
+    return sum(1 for h in held if h.held)
