@@ -24,8 +24,10 @@ app = typer.Typer(
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
-        "--database-url", envvar="TICKETLEDGER_DATABASE_URL",
-        help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db (default ./ticketledger.db)",
+        "--database-url",
+        envvar="TICKETLEDGER_DATABASE_URL",
+        help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db "
+        "(default ./ticketledger.db)",
     ),
 ]
 
@@ -53,8 +55,10 @@ def demo(database_url: DatabaseOption = None) -> None:
             typer.echo(f"Loading the demo into {where(database_url)} ...")
             report = load_demo(ledger, clock)
             refused = sum(report.refused.values())
-            typer.echo(f"Recorded {report.events} events; {report.held} requests held for triage; "
-                       f"{refused} planned commands refused by the rules {dict(report.refused)}")
+            typer.echo(
+                f"Recorded {report.events} events; {report.held} requests held for triage; "
+                f"{refused} planned commands refused by the rules {dict(report.refused)}"
+            )
         summarise(ledger)
     finally:
         ledger.close()
@@ -70,10 +74,16 @@ def summarise(ledger: TicketLedger) -> None:
         terms = ledger.contract(contract_id).terms
         statuses = Counter(t.status.value for t in group)
         worked = sum((w.duration for t in group for w in t.work.values()), timedelta(0))
-        typer.echo(f"{terms.customer} — {terms.plan} ({terms.agreement.value}, {terms.coverage.value} "
-                   f"coverage, {terms.timezone})")
-        typer.echo(f"  tickets {len(group)}: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())))
-        typer.echo(f"  work logged {hours(worked)} h; numbers {group[0].number} .. {group[-1].number}")
+        typer.echo(
+            f"{terms.customer} — {terms.plan} ({terms.agreement.value}, {terms.coverage.value} "
+            f"coverage, {terms.timezone})"
+        )
+        typer.echo(
+            f"  tickets {len(group)}: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items()))
+        )
+        typer.echo(
+            f"  work logged {hours(worked)} h; numbers {group[0].number} .. {group[-1].number}"
+        )
     if tickets:
         typer.echo(f"\nTry: ticketledger show {tickets[len(tickets) // 2].number}")
 

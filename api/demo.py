@@ -71,7 +71,9 @@ class Story:
     @property
     def serving(self) -> BusinessCalendar:
         """Agents work business hours, and critical tickets inside the coverage."""
-        covered = self.priority is Priority.CRITICAL and self.terms.coverage is not Coverage.STANDARD
+        covered = (
+            self.priority is Priority.CRITICAL and self.terms.coverage is not Coverage.STANDARD
+        )
         return self.terms.coverage_calendar if covered else self.terms.business_calendar
 
     def at(self, instant: datetime, action: Action) -> datetime:
@@ -106,7 +108,9 @@ def opening_instant(rng: random.Random, story_terms: ContractTerms, critical: bo
     instant = DEMO_START + timedelta(seconds=rng.uniform(0, span))
     if critical or rng.random() < 0.15:
         return instant
-    return story_terms.business_calendar.add_business_time(instant, timedelta(minutes=rng.randint(1, 90)))
+    return story_terms.business_calendar.add_business_time(
+        instant, timedelta(minutes=rng.randint(1, 90))
+    )
 
 
 def plan_story(story: Story, opened_at: datetime, contract_id: UUID, requester: str) -> None:
@@ -116,18 +120,26 @@ def plan_story(story: Story, opened_at: datetime, contract_id: UUID, requester: 
 
     def open_it(ledger: TicketLedger, _: UUID) -> Any:
         return ledger.open_ticket(
-            contract_id=contract_id, requester=requester, channel=channel,
-            kind=kind, priority=priority, subject=title,
+            contract_id=contract_id,
+            requester=requester,
+            channel=channel,
+            kind=kind,
+            priority=priority,
+            subject=title,
             description="Reported by the customer; details in the first message.",
         )
 
     story.cursor = opened_at - timedelta(minutes=1)
     story.at(opened_at, open_it)
     agent = rng.choice(AGENTS)
-    story.at(story.later(story.fraction(target.first_response, 0.1, 0.6)),
-             lambda led, t: led.assign(t, agent, by="dispatcher"))
-    story.at(story.later(story.fraction(target.first_response, 0.05, 0.5)),
-             lambda led, t: led.reply_as_agent(t, "We are looking into it.", by=agent))
+    story.at(
+        story.later(story.fraction(target.first_response, 0.1, 0.6)),
+        lambda led, t: led.assign(t, agent, by="dispatcher"),
+    )
+    story.at(
+        story.later(story.fraction(target.first_response, 0.05, 0.5)),
+        lambda led, t: led.reply_as_agent(t, "We are looking into it.", by=agent),
+    )
     if rng.random() < 0.05:
         plan_cancellation(story, agent)
         return
@@ -138,20 +150,39 @@ def plan_story(story: Story, opened_at: datetime, contract_id: UUID, requester: 
 def plan_middle(story: Story, agent: str) -> None:
     rng = story.rng
     if rng.random() < 0.1 and story.priority in (Priority.MEDIUM, Priority.LOW):
-        story.at(story.later(timedelta(minutes=20)), lambda led, t: led.reclassify(
-            t, priority=Priority.HIGH, reason="more users affected than reported", by=agent))
+        story.at(
+            story.later(timedelta(minutes=20)),
+            lambda led, t: led.reclassify(
+                t, priority=Priority.HIGH, reason="more users affected than reported", by=agent
+            ),
+        )
         story.priority = Priority.HIGH
     if rng.random() < 0.08:
-        story.at(story.later(timedelta(minutes=30)),
-                 lambda led, t: led.escalate(t, reason="needs level 2", by=agent))
+        story.at(
+            story.later(timedelta(minutes=30)),
+            lambda led, t: led.escalate(t, reason="needs level 2", by=agent),
+        )
     if rng.random() < 0.25:
-        story.at(story.later(timedelta(minutes=25)), lambda led, t: led.wait_on_customer(
-            t, reason="waiting for the specification form", by=agent))
+        story.at(
+            story.later(timedelta(minutes=25)),
+            lambda led, t: led.wait_on_customer(
+                t, reason="waiting for the specification form", by=agent
+            ),
+        )
         answer = story.cursor + timedelta(hours=rng.randint(2, 90))
-        story.at(answer, lambda led, t: led.reply_as_requester(t, "Form attached.", by=story.requester))
+        story.at(
+            answer, lambda led, t: led.reply_as_requester(t, "Form attached.", by=story.requester)
+        )
     if rng.random() < 0.2:
-        story.at(story.later(timedelta(minutes=10)), lambda led, t: led.comment(
-            t, "Checked the logs: same error as last month.", visibility=Visibility.INTERNAL, by=agent))
+        story.at(
+            story.later(timedelta(minutes=10)),
+            lambda led, t: led.comment(
+                t,
+                "Checked the logs: same error as last month.",
+                visibility=Visibility.INTERNAL,
+                by=agent,
+            ),
+        )
     for _ in range(rng.randint(1, 3)):
         plan_work(story, agent)
 
@@ -173,37 +204,66 @@ def plan_work(story: Story, agent: str) -> None:
         category = rng.choice([WorkCategory.TRAINING, WorkCategory.MEETING])
     if story.kind in (Kind.PROJECT, Kind.NEW_REQUIREMENT):
         category = WorkCategory.DEVELOPMENT
-    story.at(start + duration, lambda led, t: led.log_work(
-        t, agent=agent, started_at=start, duration=duration, category=category,
-        customer_caused=caused, note="remote session"))
+    story.at(
+        start + duration,
+        lambda led, t: led.log_work(
+            t,
+            agent=agent,
+            started_at=start,
+            duration=duration,
+            category=category,
+            customer_caused=caused,
+            note="remote session",
+        ),
+    )
 
 
 def plan_resolution(story: Story, agent: str, target: timedelta) -> None:
     rng = story.rng
-    story.at(story.later(story.fraction(target, 0.05, 0.3)),
-             lambda led, t: led.resolve_ticket(t, resolution="Fixed and verified remotely.", by=agent))
+    story.at(
+        story.later(story.fraction(target, 0.05, 0.3)),
+        lambda led, t: led.resolve_ticket(t, resolution="Fixed and verified remotely.", by=agent),
+    )
     roll = rng.random()
     if roll < 0.12:
-        story.at(story.cursor + timedelta(hours=rng.randint(1, 40)), lambda led, t: led.reject_resolution(
-            t, reason="The problem came back this morning.", by=story.requester))
+        story.at(
+            story.cursor + timedelta(hours=rng.randint(1, 40)),
+            lambda led, t: led.reject_resolution(
+                t, reason="The problem came back this morning.", by=story.requester
+            ),
+        )
         plan_work(story, agent)
-        story.at(story.later(timedelta(minutes=30)),
-                 lambda led, t: led.resolve_ticket(t, resolution="Replaced the faulty part.", by=agent))
+        story.at(
+            story.later(timedelta(minutes=30)),
+            lambda led, t: led.resolve_ticket(t, resolution="Replaced the faulty part.", by=agent),
+        )
     if roll < 0.8:
-        story.at(story.cursor + timedelta(hours=rng.randint(1, 72)),
-                 lambda led, t: led.accept_resolution(t, comment="Works now.", by=story.requester))
+        story.at(
+            story.cursor + timedelta(hours=rng.randint(1, 72)),
+            lambda led, t: led.accept_resolution(t, comment="Works now.", by=story.requester),
+        )
     else:
-        story.at(story.cursor + timedelta(days=7, minutes=1), lambda led, t: led.close_ticket(
-            t, reason=ClosureReason.ACCEPTANCE_DEEMED, note="no answer in 7 days", by="desk"))
+        story.at(
+            story.cursor + timedelta(days=7, minutes=1),
+            lambda led, t: led.close_ticket(
+                t, reason=ClosureReason.ACCEPTANCE_DEEMED, note="no answer in 7 days", by="desk"
+            ),
+        )
     if rng.random() < 0.5:
         score = rng.choice([3, 4, 4, 5, 5, 5])
-        story.at(story.cursor + timedelta(hours=2),
-                 lambda led, t: led.rate_ticket(t, score=score, comment="", by=story.requester))
+        story.at(
+            story.cursor + timedelta(hours=2),
+            lambda led, t: led.rate_ticket(t, score=score, comment="", by=story.requester),
+        )
 
 
 def plan_cancellation(story: Story, agent: str) -> None:
-    story.at(story.later(timedelta(minutes=15)), lambda led, t: led.cancel_ticket(
-        t, reason=CancellationReason.OPENED_BY_MISTAKE, note="sent to the wrong desk", by=agent))
+    story.at(
+        story.later(timedelta(minutes=15)),
+        lambda led, t: led.cancel_ticket(
+            t, reason=CancellationReason.OPENED_BY_MISTAKE, note="sent to the wrong desk", by=agent
+        ),
+    )
 
 
 def subject(story: Story) -> str:
@@ -247,18 +307,29 @@ def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> 
         clock.now = step.at
         run_step(ledger, step, ticket_of, refused)
     held = plan_triage(ledger, clock, contracts[1][0], rng)
-    return DemoReport([c for c, _, _ in contracts], ledger.recorder.max_notification_id() or 0, refused, held)
+    return DemoReport(
+        [c for c, _, _ in contracts], ledger.recorder.max_notification_id() or 0, refused, held
+    )
 
 
-def plan_stories(rng: random.Random, contracts: list[tuple[UUID, ContractTerms, list[str]]]) -> list[Story]:
+def plan_stories(
+    rng: random.Random, contracts: list[tuple[UUID, ContractTerms, list[str]]]
+) -> list[Story]:
     stories: list[Story] = []
     for position, (contract_id, terms, requesters) in enumerate(contracts):
         count = TICKETS_PER_CONTRACT if terms.agreement is Agreement.HELP_DESK else 15
         for _ in range(count):
             priority = rng.choices(list(PRIORITY_WEIGHTS), list(PRIORITY_WEIGHTS.values()))[0]
             requester = person(rng, requesters[0])
-            story = Story(len(stories), position, terms, requester, priority,
-                          pick_kind(rng, terms, priority), random.Random(rng.random()))
+            story = Story(
+                len(stories),
+                position,
+                terms,
+                requester,
+                priority,
+                pick_kind(rng, terms, priority),
+                random.Random(rng.random()),
+            )
             opened = opening_instant(rng, terms, priority is Priority.CRITICAL)
             plan_story(story, opened, contract_id, requester)
             stories.append(story)
@@ -271,7 +342,9 @@ def person(rng: random.Random, authorised: str) -> str:
     return rng.choice(["ana.ribeiro", "joao.mendes", "pilar.rojas", "tomas.vidal"]) + authorised
 
 
-def run_step(ledger: TicketLedger, step: Step, ticket_of: dict[int, UUID], refused: Counter[str]) -> None:
+def run_step(
+    ledger: TicketLedger, step: Step, ticket_of: dict[int, UUID], refused: Counter[str]
+) -> None:
     if step.sequence > 0 and step.story not in ticket_of:
         return  # the opening was refused, so the rest of the story never happened
     try:
@@ -283,20 +356,33 @@ def run_step(ledger: TicketLedger, step: Step, ticket_of: dict[int, UUID], refus
         ticket_of[step.story] = result.aggregate_id
 
 
-def plan_triage(ledger: TicketLedger, clock: SimulatedClock, contract_id: UUID, rng: random.Random) -> int:
+def plan_triage(
+    ledger: TicketLedger, clock: SimulatedClock, contract_id: UUID, rng: random.Random
+) -> int:
     """Requests from senders the contract does not know are held, not opened;
     one is released once the customer vouches for its sender."""
     clock.now = DEMO_END
-    senders = ["operador.turno3@hotmail.com", "estagiario@rionovo.org", "fornecedor@papelaria.com.br"]
+    senders = [
+        "operador.turno3@hotmail.com",
+        "estagiario@rionovo.org",
+        "fornecedor@papelaria.com.br",
+    ]
     held = [
         ledger.open_ticket(
-            contract_id=contract_id, requester=sender, channel=Channel.EMAIL, kind=Kind.QUESTION,
-            priority=Priority.LOW, subject="Acesso ao sistema", description="Preciso de acesso.",
+            contract_id=contract_id,
+            requester=sender,
+            channel=Channel.EMAIL,
+            kind=Kind.QUESTION,
+            priority=Priority.LOW,
+            subject="Acesso ao sistema",
+            description="Preciso de acesso.",
         )
         for sender in senders
     ]
     clock.now = DEMO_END + timedelta(minutes=30)
     ledger.authorise_requester(contract_id, senders[0], by="admin")
     ledger.release_held_request(held[0].aggregate_id, by="dispatcher")
-    ledger.discard_held_request(held[2].aggregate_id, reason="supplier, not a user", by="dispatcher")
+    ledger.discard_held_request(
+        held[2].aggregate_id, reason="supplier, not a user", by="dispatcher"
+    )
     return sum(1 for h in held if h.held)

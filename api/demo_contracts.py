@@ -13,7 +13,9 @@ def week(*windows: tuple[str, str], days: int = 5) -> dict[int, list[tuple[str, 
 def sla(*targets: tuple[str, str]) -> dict[str, dict[str, str]]:
     """Targets in priority order critical, high, medium, low (ISO 8601 durations)."""
     names = ("critical", "high", "medium", "low")
-    return {n: {"first_response": r, "resolution": s} for n, (r, s) in zip(names, targets, strict=True)}
+    return {
+        n: {"first_response": r, "resolution": s} for n, (r, s) in zip(names, targets, strict=True)
+    }
 
 
 # Seed 000: factory automation; urgent (factory stopped) handling starts within 1 h;

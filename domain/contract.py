@@ -179,9 +179,7 @@ class Contract(Aggregate):
         requester = normalise_requester(requester)
         if requester not in self.authorised_requesters:
             raise NothingChangedError(f"{requester} is not authorised")
-        self._record(
-            self.RequesterRevoked, occurred_at, requester=requester, reason=reason, by=by
-        )
+        self._record(self.RequesterRevoked, occurred_at, requester=requester, reason=reason, by=by)
 
     def change_plan(
         self, terms: ContractTerms, effective_on: date, reason: str, by: str, occurred_at: datetime
@@ -193,8 +191,12 @@ class Contract(Aggregate):
             raise InvalidCommandError("a plan change cannot take effect before the contract starts")
         terms = terms.model_copy(update={"starts_on": self.terms_history[0][1].starts_on})
         self._record(
-            self.PlanChanged, occurred_at, terms=terms, effective_on=effective_on,
-            reason=reason, by=by,
+            self.PlanChanged,
+            occurred_at,
+            terms=terms,
+            effective_on=effective_on,
+            reason=reason,
+            by=by,
         )
 
     def suspend(self, reason: str, by: str, occurred_at: datetime) -> None:
@@ -229,6 +231,9 @@ class Contract(Aggregate):
                 "further off-hours service needs the 24x7 add-on"
             )
         self._record(
-            self.OffHoursExceptionGranted, occurred_at, ticket_id=ticket_id,
-            ticket_number=ticket_number, by=by,
+            self.OffHoursExceptionGranted,
+            occurred_at,
+            ticket_id=ticket_id,
+            ticket_number=ticket_number,
+            by=by,
         )

@@ -48,7 +48,9 @@ def now() -> datetime:
 
 def check_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise NaiveDatetimeError(f"{name} is a naive datetime ({value.isoformat()}): use an aware one")
+        raise NaiveDatetimeError(
+            f"{name} is a naive datetime ({value.isoformat()}): use an aware one"
+        )
     return value
 
 
@@ -58,11 +60,13 @@ def check_occurred_at(occurred_at: datetime, previous: datetime | None) -> datet
     recorded = now()
     if occurred_at > recorded:
         raise OccurredInFutureError(
-            f"occurred_at {occurred_at.isoformat()} is after the recording time {recorded.isoformat()}"
+            f"occurred_at {occurred_at.isoformat()} is after the recording time "
+            f"{recorded.isoformat()}"
         )
     if previous is not None and occurred_at < previous:
         raise OccurredOutOfOrderError(
-            f"occurred_at {occurred_at.isoformat()} is before the previous event ({previous.isoformat()})"
+            f"occurred_at {occurred_at.isoformat()} is before the previous event "
+            f"({previous.isoformat()})"
         )
     return occurred_at.astimezone(UTC)
 

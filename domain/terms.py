@@ -42,7 +42,6 @@ class OpeningHours(Frozen):
         )
 
 
-
 class SlaTarget(Frozen):
     """Business durations, measured in the calendar that applies to the ticket."""
 

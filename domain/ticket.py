@@ -223,10 +223,15 @@ class Ticket(Aggregate):
 
         def change(self, ticket: Ticket) -> None:
             ticket.work[self.entry_id] = WorkEntry(
-                entry_id=self.entry_id, agent=self.agent, started_at=self.started_at,
-                duration=self.duration, category=self.category,
-                customer_caused=self.customer_caused, off_hours=self.off_hours,
-                off_hours_covered=self.off_hours_covered, note=self.note,
+                entry_id=self.entry_id,
+                agent=self.agent,
+                started_at=self.started_at,
+                duration=self.duration,
+                category=self.category,
+                customer_caused=self.customer_caused,
+                off_hours=self.off_hours,
+                off_hours_covered=self.off_hours_covered,
+                note=self.note,
             )
             ticket.take_up()
 
@@ -247,9 +252,13 @@ class Ticket(Aggregate):
         def change(self, ticket: Ticket) -> None:
             entry = ticket.work[self.corrects]
             ticket.work[self.corrects] = replace(
-                entry, duration=self.duration, category=self.category,
-                customer_caused=self.customer_caused, off_hours=self.off_hours,
-                off_hours_covered=self.off_hours_covered, corrections=entry.corrections + 1,
+                entry,
+                duration=self.duration,
+                category=self.category,
+                customer_caused=self.customer_caused,
+                off_hours=self.off_hours,
+                off_hours_covered=self.off_hours_covered,
+                corrections=entry.corrections + 1,
             )
 
     class OffHoursWorkAuthorised(Event):
@@ -273,7 +282,9 @@ class Ticket(Aggregate):
 
         def change(self, ticket: Ticket) -> None:
             ticket.status, ticket.resolved_at, ticket.waiting_since = (
-                Status.RESOLVED, self.occurred_at, None,
+                Status.RESOLVED,
+                self.occurred_at,
+                None,
             )
 
     class AcceptanceGiven(Event):
@@ -313,7 +324,9 @@ class Ticket(Aggregate):
 
         def change(self, ticket: Ticket) -> None:
             ticket.status, ticket.closed_at, ticket.waiting_since = (
-                Status.CANCELLED, self.occurred_at, None,
+                Status.CANCELLED,
+                self.occurred_at,
+                None,
             )
 
     class Rated(Event):
@@ -369,25 +382,48 @@ class Ticket(Aggregate):
 
     def close_as(self, reason: ClosureReason, at: datetime) -> None:
         self.status, self.closure_reason, self.closed_at, self.waiting_since = (
-            Status.CLOSED, reason, at, None,
+            Status.CLOSED,
+            reason,
+            at,
+            None,
         )
 
     # Opening.
 
     @classmethod
     def open(
-        cls, *, ticket_id: UUID, number: str, contract_id: UUID, customer: str,
-        requester: str, channel: Channel, kind: Kind, priority: Priority, subject: str,
-        description: str, by: str, occurred_at: datetime,
+        cls,
+        *,
+        ticket_id: UUID,
+        number: str,
+        contract_id: UUID,
+        customer: str,
+        requester: str,
+        channel: Channel,
+        kind: Kind,
+        priority: Priority,
+        subject: str,
+        description: str,
+        by: str,
+        occurred_at: datetime,
     ) -> Ticket:
         if not subject.strip():
             raise InvalidCommandError("a ticket needs a subject")
         occurred_at = check_occurred_at(occurred_at, None)
         return cls._create(
-            cls.Opened, id=ticket_id, number=number, contract_id=contract_id,
-            customer=customer, requester=requester, channel=channel, kind=kind,
-            priority=priority, subject=subject.strip(), description=description,
-            by=by, occurred_at=occurred_at,
+            cls.Opened,
+            id=ticket_id,
+            number=number,
+            contract_id=contract_id,
+            customer=customer,
+            requester=requester,
+            channel=channel,
+            kind=kind,
+            priority=priority,
+            subject=subject.strip(),
+            description=description,
+            by=by,
+            occurred_at=occurred_at,
         )
 
     # Invariants.
@@ -433,7 +469,10 @@ class Ticket(Aggregate):
         """When a closure for this reason becomes allowed, or None if it never can now."""
         if reason is ClosureReason.ACCEPTANCE_DEEMED and self.resolved_at is not None:
             return self.resolved_at + periods.acceptance
-        if reason is ClosureReason.CUSTOMER_UNRESPONSIVE and self.status is Status.WAITING_ON_CUSTOMER:
+        if (
+            reason is ClosureReason.CUSTOMER_UNRESPONSIVE
+            and self.status is Status.WAITING_ON_CUSTOMER
+        ):
             assert self.waiting_since is not None
             return self.waiting_since + periods.customer_silence
         if reason is ClosureReason.THIRD_PARTY and self.status is Status.WAITING_ON_THIRD_PARTY:
@@ -482,8 +521,14 @@ class Ticket(Aggregate):
     # Commands.
 
     def reclassify(
-        self, *, kind: Kind | None, priority: Priority | None, level: int | None,
-        reason: str, by: str, occurred_at: datetime,
+        self,
+        *,
+        kind: Kind | None,
+        priority: Priority | None,
+        level: int | None,
+        reason: str,
+        by: str,
+        occurred_at: datetime,
     ) -> None:
         self.check_not_final()
         new_kind, new_priority = kind or self.kind, priority or self.priority
@@ -492,9 +537,17 @@ class Ticket(Aggregate):
         if (new_kind, new_priority, new_level) == (self.kind, self.priority, self.level):
             raise NothingChangedError("the reclassification changes nothing")
         self._record(
-            self.Reclassified, occurred_at, kind=new_kind, priority=new_priority,
-            level=new_level, previous_kind=self.kind, previous_priority=self.priority,
-            previous_level=self.level, reason=reason, keeps_sla_clock=True, by=by,
+            self.Reclassified,
+            occurred_at,
+            kind=new_kind,
+            priority=new_priority,
+            level=new_level,
+            previous_kind=self.kind,
+            previous_priority=self.priority,
+            previous_level=self.level,
+            reason=reason,
+            keeps_sla_clock=True,
+            by=by,
         )
 
     def assign(self, assignee: str, by: str, occurred_at: datetime) -> None:
@@ -504,8 +557,11 @@ class Ticket(Aggregate):
         if assignee == self.assignee:
             raise NothingChangedError(f"ticket {self.number} is already assigned to {assignee}")
         self._record(
-            self.Assigned, occurred_at, assignee=assignee,
-            previous_assignee=self.assignee, by=by,
+            self.Assigned,
+            occurred_at,
+            assignee=assignee,
+            previous_assignee=self.assignee,
+            by=by,
         )
 
     def escalate(self, reason: str, by: str, occurred_at: datetime) -> None:
@@ -513,22 +569,32 @@ class Ticket(Aggregate):
         if self.level >= HIGHEST_LEVEL:
             raise HighestLevelError(f"ticket {self.number} is already at level {HIGHEST_LEVEL}")
         self._record(
-            self.Escalated, occurred_at, from_level=self.level, to_level=self.level + 1,
-            reason=reason, by=by,
+            self.Escalated,
+            occurred_at,
+            from_level=self.level,
+            to_level=self.level + 1,
+            reason=reason,
+            by=by,
         )
 
     def reply_as_agent(self, message: str, by: str, occurred_at: datetime) -> None:
         self.check_not_final()
         self._record(
-            self.AgentReplied, occurred_at, message=message,
-            first_response=self.first_response_at is None, by=by,
+            self.AgentReplied,
+            occurred_at,
+            message=message,
+            first_response=self.first_response_at is None,
+            by=by,
         )
 
     def reply_as_requester(self, message: str, by: str, occurred_at: datetime) -> None:
         self.check_not_final()
         self._record(
-            self.RequesterReplied, occurred_at, message=message,
-            resumes=self.status is Status.WAITING_ON_CUSTOMER, by=by,
+            self.RequesterReplied,
+            occurred_at,
+            message=message,
+            resumes=self.status is Status.WAITING_ON_CUSTOMER,
+            by=by,
         )
 
     def comment(self, text: str, visibility: Visibility, by: str, occurred_at: datetime) -> None:
@@ -564,14 +630,27 @@ class Ticket(Aggregate):
     ) -> None:
         self.check_active()
         self._record(
-            self.ContactAttemptFailed, occurred_at, channel=channel, note=note,
-            attempt=self.failed_contact_attempts + 1, by=by,
+            self.ContactAttemptFailed,
+            occurred_at,
+            channel=channel,
+            note=note,
+            attempt=self.failed_contact_attempts + 1,
+            by=by,
         )
 
     def log_work(
-        self, *, entry_id: UUID, agent: str, started_at: datetime, duration: timedelta,
-        category: WorkCategory, customer_caused: bool, split: WorkSplit,
-        note: str, by: str, occurred_at: datetime,
+        self,
+        *,
+        entry_id: UUID,
+        agent: str,
+        started_at: datetime,
+        duration: timedelta,
+        category: WorkCategory,
+        customer_caused: bool,
+        split: WorkSplit,
+        note: str,
+        by: str,
+        occurred_at: datetime,
     ) -> None:
         self.check_not_final()
         self.check_work(started_at, duration, occurred_at)
@@ -579,16 +658,32 @@ class Ticket(Aggregate):
         if split.off_hours > split.off_hours_covered:
             authorisation = self.check_authorised_off_hours(started_at)
         self._record(
-            self.WorkLogged, occurred_at, entry_id=entry_id, agent=agent,
-            started_at=started_at, duration=duration, category=category,
-            customer_caused=customer_caused, off_hours=split.off_hours,
-            off_hours_covered=split.off_hours_covered, authorisation_id=authorisation,
-            note=note, by=by,
+            self.WorkLogged,
+            occurred_at,
+            entry_id=entry_id,
+            agent=agent,
+            started_at=started_at,
+            duration=duration,
+            category=category,
+            customer_caused=customer_caused,
+            off_hours=split.off_hours,
+            off_hours_covered=split.off_hours_covered,
+            authorisation_id=authorisation,
+            note=note,
+            by=by,
         )
 
     def correct_work(
-        self, *, entry_id: UUID, duration: timedelta, category: WorkCategory,
-        customer_caused: bool, split: WorkSplit, reason: str, by: str, occurred_at: datetime,
+        self,
+        *,
+        entry_id: UUID,
+        duration: timedelta,
+        category: WorkCategory,
+        customer_caused: bool,
+        split: WorkSplit,
+        reason: str,
+        by: str,
+        occurred_at: datetime,
     ) -> None:
         """Allowed on closed tickets too: billing mistakes surface after posting."""
         entry = self.entry(entry_id)
@@ -597,24 +692,44 @@ class Ticket(Aggregate):
         if not reason.strip():
             raise InvalidCommandError("a correction needs a reason")
         if (duration, category, customer_caused) == (
-            entry.duration, entry.category, entry.customer_caused
+            entry.duration,
+            entry.category,
+            entry.customer_caused,
         ):
             raise NothingChangedError("the correction changes nothing")
         self._record(
-            self.WorkCorrected, occurred_at, corrects=entry_id, duration=duration,
-            category=category, customer_caused=customer_caused, off_hours=split.off_hours,
-            off_hours_covered=split.off_hours_covered, previous_duration=entry.duration,
-            reason=reason, by=by,
+            self.WorkCorrected,
+            occurred_at,
+            corrects=entry_id,
+            duration=duration,
+            category=category,
+            customer_caused=customer_caused,
+            off_hours=split.off_hours,
+            off_hours_covered=split.off_hours_covered,
+            previous_duration=entry.duration,
+            reason=reason,
+            by=by,
         )
 
     def authorise_off_hours_work(
-        self, *, authorisation_id: UUID, authorised_by: str, note: str, as_exception: bool,
-        by: str, occurred_at: datetime,
+        self,
+        *,
+        authorisation_id: UUID,
+        authorised_by: str,
+        note: str,
+        as_exception: bool,
+        by: str,
+        occurred_at: datetime,
     ) -> None:
         self.check_not_final()
         self._record(
-            self.OffHoursWorkAuthorised, occurred_at, authorisation_id=authorisation_id,
-            authorised_by=authorised_by, note=note, as_exception=as_exception, by=by,
+            self.OffHoursWorkAuthorised,
+            occurred_at,
+            authorisation_id=authorisation_id,
+            authorised_by=authorised_by,
+            note=note,
+            as_exception=as_exception,
+            by=by,
         )
 
     def resolve(self, resolution: str, by: str, occurred_at: datetime) -> None:
@@ -622,8 +737,11 @@ class Ticket(Aggregate):
         if not resolution.strip():
             raise InvalidCommandError("a resolution needs a description")
         self._record(
-            self.Resolved, occurred_at, resolution=resolution,
-            acceptance_requested_from=self.requester, by=by,
+            self.Resolved,
+            occurred_at,
+            resolution=resolution,
+            acceptance_requested_from=self.requester,
+            by=by,
         )
 
     def accept(self, comment: str, by: str, occurred_at: datetime) -> None:
@@ -641,7 +759,11 @@ class Ticket(Aggregate):
         self._record(self.Reopened, occurred_at, reason=reason, by=by)
 
     def close(
-        self, reason: ClosureReason, periods: ClosurePeriods, note: str, by: str,
+        self,
+        reason: ClosureReason,
+        periods: ClosurePeriods,
+        note: str,
+        by: str,
         occurred_at: datetime,
     ) -> None:
         self.check_not_final()
@@ -651,7 +773,11 @@ class Ticket(Aggregate):
         self._record(self.Closed, occurred_at, reason=reason, note=note, by=by)
 
     def cancel(
-        self, reason: CancellationReason, duplicate_of: Ticket | None, note: str, by: str,
+        self,
+        reason: CancellationReason,
+        duplicate_of: Ticket | None,
+        note: str,
+        by: str,
         occurred_at: datetime,
     ) -> None:
         self.check_active()
@@ -660,8 +786,12 @@ class Ticket(Aggregate):
         if duplicate_of is not None and duplicate_of.id == self.id:
             raise InvalidLinkError("a ticket cannot duplicate itself")
         self._record(
-            self.Cancelled, occurred_at, reason=reason,
-            duplicate_of=duplicate_of.id if duplicate_of else None, note=note, by=by,
+            self.Cancelled,
+            occurred_at,
+            reason=reason,
+            duplicate_of=duplicate_of.id if duplicate_of else None,
+            note=note,
+            by=by,
         )
 
     def rate(self, score: int, comment: str, by: str, occurred_at: datetime) -> None:
@@ -680,6 +810,10 @@ class Ticket(Aggregate):
         if other.id in self.links:
             raise NothingChangedError(f"{self.number} already links to {other.number}")
         self._record(
-            self.Linked, occurred_at, other_ticket_id=other.id, other_number=other.number,
-            link_kind=link_kind, by=by,
+            self.Linked,
+            occurred_at,
+            other_ticket_id=other.id,
+            other_number=other.number,
+            link_kind=link_kind,
+            by=by,
         )

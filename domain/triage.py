@@ -66,15 +66,32 @@ class HeldRequest(Aggregate):
 
     @classmethod
     def hold(
-        cls, *, contract_id: UUID, requester: str, channel: Channel, kind: Kind,
-        priority: Priority, subject: str, description: str, reason: str, by: str,
+        cls,
+        *,
+        contract_id: UUID,
+        requester: str,
+        channel: Channel,
+        kind: Kind,
+        priority: Priority,
+        subject: str,
+        description: str,
+        reason: str,
+        by: str,
         occurred_at: datetime,
     ) -> HeldRequest:
         occurred_at = check_occurred_at(occurred_at, None)
         return cls._create(
-            cls.Held, contract_id=contract_id, requester=requester, channel=channel,
-            kind=kind, priority=priority, subject=subject, description=description,
-            reason=reason, by=by, occurred_at=occurred_at,
+            cls.Held,
+            contract_id=contract_id,
+            requester=requester,
+            channel=channel,
+            kind=kind,
+            priority=priority,
+            subject=subject,
+            description=description,
+            reason=reason,
+            by=by,
+            occurred_at=occurred_at,
         )
 
     def check_undecided(self) -> None:
@@ -85,7 +102,10 @@ class HeldRequest(Aggregate):
         self.check_undecided()
         occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
         self.trigger_event(
-            self.Released, ticket_id=ticket_id, ticket_number=ticket_number, by=by,
+            self.Released,
+            ticket_id=ticket_id,
+            ticket_number=ticket_number,
+            by=by,
             occurred_at=occurred_at,
         )
 

@@ -98,18 +98,22 @@ class TicketLedger(Application[UUID]):
 
     def ticket_ids(self, year: int) -> list[UUID]:
         try:
-            numbering = self.repository.get(numbering_id(year))
+            numbering: object = self.repository.get(numbering_id(year))
         except AggregateNotFoundError:
             return []
         assert isinstance(numbering, TicketNumbering)
         return list(numbering.issued)
 
     def _get(
-        self, aggregate_id: UUID, kind: type[A], error: type[Exception], message: str,
+        self,
+        aggregate_id: UUID,
+        kind: type[A],
+        error: type[Exception],
+        message: str,
         version: int | None,
     ) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise error(message) from None
         if not isinstance(aggregate, kind):
@@ -195,7 +199,10 @@ class TicketLedger(Application[UUID]):
             raise InvalidContractTermsError(f"invalid contract terms: {problems}") from None
 
     def sign_contract(
-        self, terms: ContractTerms | Mapping[str, Any], *, by: str,
+        self,
+        terms: ContractTerms | Mapping[str, Any],
+        *,
+        by: str,
         occurred_at: datetime | None = None,
     ) -> CommandResult:
         valid = self.validate_terms(terms)
@@ -209,54 +216,91 @@ class TicketLedger(Application[UUID]):
         return self._result(holder[0], recordings)
 
     def authorise_requester(
-        self, contract_id: UUID, requester: str, *, by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        contract_id: UUID,
+        requester: str,
+        *,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_contract(
-            contract_id, expected_version,
+            contract_id,
+            expected_version,
             lambda c: c.authorise_requester(requester, by, self._now(occurred_at)),
         )
 
     def revoke_requester(
-        self, contract_id: UUID, requester: str, *, reason: str, by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        contract_id: UUID,
+        requester: str,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_contract(
-            contract_id, expected_version,
+            contract_id,
+            expected_version,
             lambda c: c.revoke_requester(requester, reason, by, self._now(occurred_at)),
         )
 
     def change_plan(
-        self, contract_id: UUID, terms: ContractTerms | Mapping[str, Any], *,
-        effective_on: Any, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        contract_id: UUID,
+        terms: ContractTerms | Mapping[str, Any],
+        *,
+        effective_on: Any,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         valid = self.validate_terms(terms)
         return self._on_contract(
-            contract_id, expected_version,
+            contract_id,
+            expected_version,
             lambda c: c.change_plan(valid, effective_on, reason, by, self._now(occurred_at)),
         )
 
     def suspend_contract(
-        self, contract_id: UUID, *, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        contract_id: UUID,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_contract(
-            contract_id, expected_version,
+            contract_id,
+            expected_version,
             lambda c: c.suspend(reason, by, self._now(occurred_at)),
         )
 
     def reinstate_contract(
-        self, contract_id: UUID, *, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        contract_id: UUID,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_contract(
-            contract_id, expected_version,
+            contract_id,
+            expected_version,
             lambda c: c.reinstate(reason, by, self._now(occurred_at)),
         )
 
     def end_contract(
-        self, contract_id: UUID, *, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        contract_id: UUID,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_contract(
@@ -266,15 +310,27 @@ class TicketLedger(Application[UUID]):
     # Opening tickets.
 
     def open_ticket(
-        self, *, contract_id: UUID, requester: str, channel: Channel, kind: Kind,
-        priority: Priority, subject: str, description: str = "", by: str | None = None,
+        self,
+        *,
+        contract_id: UUID,
+        requester: str,
+        channel: Channel,
+        kind: Kind,
+        priority: Priority,
+        subject: str,
+        description: str = "",
+        by: str | None = None,
         occurred_at: datetime | None = None,
     ) -> CommandResult:
         """Opens a ticket for an authorised requester; holds anyone else's request
         for triage (the result then says held=True and names the held request)."""
-        request = dict(
-            requester=requester, channel=channel, kind=kind, priority=priority,
-            subject=subject, description=description,
+        request: dict[str, Any] = dict(
+            requester=requester,
+            channel=channel,
+            kind=kind,
+            priority=priority,
+            subject=subject,
+            description=description,
         )
         actor = by or requester
         held: list[HeldRequest] = []
@@ -286,18 +342,22 @@ class TicketLedger(Application[UUID]):
             if contract.is_authorised(requester):
                 return self._open(contract, request, actor, at)
             reason = f"{requester} is not authorised by {contract.customer}"
-            held[:] = [HeldRequest.hold(
-                contract_id=contract_id, reason=reason, by=actor, occurred_at=at, **request
-            )]
-            return held[:]
+            held[:] = [
+                HeldRequest.hold(
+                    contract_id=contract_id, reason=reason, by=actor, occurred_at=at, **request
+                )
+            ]
+            return [held[0]]
 
         recordings = self._run(decide)
         if held:
             return self._result(held[0], recordings, held=True)
         ticket = recordings[-1].domain_event
         return CommandResult(
-            ticket.originator_id, ticket.originator_version,
-            max(r.notification.id for r in recordings), number=ticket.number,
+            ticket.originator_id,
+            ticket.originator_version,
+            max(r.notification.id for r in recordings),
+            number=ticket.number,
         )
 
     def _open(
@@ -308,8 +368,13 @@ class TicketLedger(Application[UUID]):
         numbering = self._numbering(by, at)
         number, ticket_id = numbering.issue(by, at)
         ticket = Ticket.open(
-            ticket_id=ticket_id, number=number, contract_id=contract.id,
-            customer=contract.customer, by=by, occurred_at=at, **request,
+            ticket_id=ticket_id,
+            number=number,
+            contract_id=contract.id,
+            customer=contract.customer,
+            by=by,
+            occurred_at=at,
+            **request,
         )
         return [numbering, ticket]
 
@@ -317,11 +382,11 @@ class TicketLedger(Application[UUID]):
         """Numbers follow the year the ledger recorded the opening in (UTC)."""
         year = self.clock().year
         try:
-            numbering = self.repository.get(numbering_id(year))
-            assert isinstance(numbering, TicketNumbering)
+            stored: object = self.repository.get(numbering_id(year))
         except AggregateNotFoundError:
-            numbering = TicketNumbering.start(year, by, at)
-        return numbering
+            return TicketNumbering.start(year, by, at)
+        assert isinstance(stored, TicketNumbering)
+        return stored
 
     @staticmethod
     def _check_warranty(
@@ -350,8 +415,12 @@ class TicketLedger(Application[UUID]):
             contract.check_serves()
             contract.check_authorised(held.requester)
             request = dict(
-                requester=held.requester, channel=held.channel, kind=held.kind,
-                priority=held.priority, subject=held.subject, description=held.description,
+                requester=held.requester,
+                channel=held.channel,
+                kind=held.kind,
+                priority=held.priority,
+                subject=held.subject,
+                description=held.description,
             )
             numbering, ticket = self._open(contract, request, by, at)
             assert isinstance(ticket, Ticket)
@@ -359,10 +428,14 @@ class TicketLedger(Application[UUID]):
             return [numbering, ticket, held]
 
         recordings = self._run(decide)
-        opened = next(r.domain_event for r in recordings if isinstance(r.domain_event, Ticket.Opened))
+        opened = next(
+            r.domain_event for r in recordings if isinstance(r.domain_event, Ticket.Opened)
+        )
         return CommandResult(
-            opened.originator_id, opened.originator_version,
-            max(r.notification.id for r in recordings), number=opened.number,
+            opened.originator_id,
+            opened.originator_version,
+            max(r.notification.id for r in recordings),
+            number=opened.number,
         )
 
     def discard_held_request(
@@ -381,8 +454,15 @@ class TicketLedger(Application[UUID]):
     # Ticket commands.
 
     def reclassify(
-        self, ticket: TicketRef, *, kind: Kind | None = None, priority: Priority | None = None,
-        level: int | None = None, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        kind: Kind | None = None,
+        priority: Priority | None = None,
+        level: int | None = None,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
@@ -397,7 +477,12 @@ class TicketLedger(Application[UUID]):
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def assign(
-        self, ticket: TicketRef, assignee: str, *, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        assignee: str,
+        *,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
@@ -405,7 +490,12 @@ class TicketLedger(Application[UUID]):
         )
 
     def escalate(
-        self, ticket: TicketRef, *, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
@@ -413,7 +503,12 @@ class TicketLedger(Application[UUID]):
         )
 
     def reply_as_agent(
-        self, ticket: TicketRef, message: str, *, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        message: str,
+        *,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
@@ -421,43 +516,78 @@ class TicketLedger(Application[UUID]):
         )
 
     def reply_as_requester(
-        self, ticket: TicketRef, message: str, *, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        message: str,
+        *,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
-            ticket, expected_version, occurred_at,
+            ticket,
+            expected_version,
+            occurred_at,
             lambda t, at: t.reply_as_requester(message, by, at),
         )
 
     def comment(
-        self, ticket: TicketRef, text: str, *, visibility: Visibility = Visibility.INTERNAL,
-        by: str, occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        text: str,
+        *,
+        visibility: Visibility = Visibility.INTERNAL,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
-            ticket, expected_version, occurred_at,
+            ticket,
+            expected_version,
+            occurred_at,
             lambda t, at: t.comment(text, visibility, by, at),
         )
 
     def wait_on_customer(
-        self, ticket: TicketRef, *, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
-            ticket, expected_version, occurred_at,
+            ticket,
+            expected_version,
+            occurred_at,
             lambda t, at: t.wait_on_customer(reason, by, at),
         )
 
     def wait_on_third_party(
-        self, ticket: TicketRef, *, third_party: str, reason: str, by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        third_party: str,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
-            ticket, expected_version, occurred_at,
+            ticket,
+            expected_version,
+            occurred_at,
             lambda t, at: t.wait_on_third_party(third_party, reason, by, at),
         )
 
     def resume(
-        self, ticket: TicketRef, *, reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
@@ -465,19 +595,36 @@ class TicketLedger(Application[UUID]):
         )
 
     def record_failed_contact(
-        self, ticket: TicketRef, *, channel: Channel, note: str = "", by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        channel: Channel,
+        note: str = "",
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
-            ticket, expected_version, occurred_at,
+            ticket,
+            expected_version,
+            occurred_at,
             lambda t, at: t.record_failed_contact(channel, note, by, at),
         )
 
     def log_work(
-        self, ticket: TicketRef, *, agent: str, started_at: datetime, duration: timedelta,
-        category: WorkCategory = WorkCategory.SUPPORT, customer_caused: bool = False,
-        note: str = "", entry_id: UUID | None = None, by: str | None = None,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        agent: str,
+        started_at: datetime,
+        duration: timedelta,
+        category: WorkCategory = WorkCategory.SUPPORT,
+        customer_caused: bool = False,
+        note: str = "",
+        entry_id: UUID | None = None,
+        by: str | None = None,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         new_entry = entry_id or uuid4()
         check_aware(started_at, "started_at")
@@ -487,17 +634,31 @@ class TicketLedger(Application[UUID]):
             contract.check_serves()
             split = split_work(contract.terms_at(started_at), t.priority, started_at, duration)
             t.log_work(
-                entry_id=new_entry, agent=agent, started_at=started_at, duration=duration,
-                category=category, customer_caused=customer_caused, split=split, note=note,
-                by=by or agent, occurred_at=at,
+                entry_id=new_entry,
+                agent=agent,
+                started_at=started_at,
+                duration=duration,
+                category=category,
+                customer_caused=customer_caused,
+                split=split,
+                note=note,
+                by=by or agent,
+                occurred_at=at,
             )
 
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def correct_work(
-        self, ticket: TicketRef, entry_id: UUID, *, duration: timedelta,
-        category: WorkCategory | None = None, customer_caused: bool | None = None,
-        reason: str, by: str, occurred_at: datetime | None = None,
+        self,
+        ticket: TicketRef,
+        entry_id: UUID,
+        *,
+        duration: timedelta,
+        category: WorkCategory | None = None,
+        customer_caused: bool | None = None,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
@@ -506,17 +667,29 @@ class TicketLedger(Application[UUID]):
             terms = contract.terms_at(entry.started_at)
             split = split_work(terms, t.priority, entry.started_at, duration)
             t.correct_work(
-                entry_id=entry_id, duration=duration, category=category or entry.category,
-                customer_caused=entry.customer_caused if customer_caused is None
+                entry_id=entry_id,
+                duration=duration,
+                category=category or entry.category,
+                customer_caused=entry.customer_caused
+                if customer_caused is None
                 else customer_caused,
-                split=split, reason=reason, by=by, occurred_at=at,
+                split=split,
+                reason=reason,
+                by=by,
+                occurred_at=at,
             )
 
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def authorise_off_hours_work(
-        self, ticket: TicketRef, *, authorised_by: str, note: str = "", by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        authorised_by: str,
+        note: str = "",
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         """The customer's go-ahead for off-hours work. Without the 24x7 add-on it
         also spends the contract's off-hours exception (seed 003)."""
@@ -530,32 +703,51 @@ class TicketLedger(Application[UUID]):
             if as_exception:
                 contract.grant_off_hours_exception(t.id, t.number, by, at)
             t.authorise_off_hours_work(
-                authorisation_id=uuid4(), authorised_by=authorised_by, note=note,
-                as_exception=as_exception, by=by, occurred_at=at,
+                authorisation_id=uuid4(),
+                authorised_by=authorised_by,
+                note=note,
+                as_exception=as_exception,
+                by=by,
+                occurred_at=at,
             )
             return [contract]
 
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def resolve_ticket(
-        self, ticket: TicketRef, *, resolution: str, by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        resolution: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
             ticket, expected_version, occurred_at, lambda t, at: t.resolve(resolution, by, at)
         )
 
     def accept_resolution(
-        self, ticket: TicketRef, *, comment: str = "", by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        comment: str = "",
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
             ticket, expected_version, occurred_at, lambda t, at: t.accept(comment, by, at)
         )
 
     def reject_resolution(
-        self, ticket: TicketRef, *, reason: str, by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
             self._contract_of(t).check_serves()
@@ -564,8 +756,13 @@ class TicketLedger(Application[UUID]):
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def reopen_ticket(
-        self, ticket: TicketRef, *, reason: str, by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
             self._contract_of(t).check_serves()
@@ -574,8 +771,14 @@ class TicketLedger(Application[UUID]):
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def close_ticket(
-        self, ticket: TicketRef, *, reason: ClosureReason, note: str = "", by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: ClosureReason,
+        note: str = "",
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
             periods = self._contract_of(t).terms_at(at).closure
@@ -584,9 +787,15 @@ class TicketLedger(Application[UUID]):
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def cancel_ticket(
-        self, ticket: TicketRef, *, reason: CancellationReason,
-        duplicate_of: TicketRef | None = None, note: str = "", by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        reason: CancellationReason,
+        duplicate_of: TicketRef | None = None,
+        note: str = "",
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
             original = None if duplicate_of is None else self.ticket(duplicate_of)
@@ -595,19 +804,33 @@ class TicketLedger(Application[UUID]):
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 
     def rate_ticket(
-        self, ticket: TicketRef, *, score: int, comment: str = "", by: str,
-        occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        *,
+        score: int,
+        comment: str = "",
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
             ticket, expected_version, occurred_at, lambda t, at: t.rate(score, comment, by, at)
         )
 
     def link_tickets(
-        self, ticket: TicketRef, other: TicketRef, *, link_kind: LinkKind = LinkKind.RELATES_TO,
-        by: str, occurred_at: datetime | None = None, expected_version: int | None = None,
+        self,
+        ticket: TicketRef,
+        other: TicketRef,
+        *,
+        link_kind: LinkKind = LinkKind.RELATES_TO,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         return self._on_ticket(
-            ticket, expected_version, occurred_at,
+            ticket,
+            expected_version,
+            occurred_at,
             lambda t, at: t.link(self.ticket(other), link_kind, by, at),
         )
 

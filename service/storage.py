@@ -50,14 +50,18 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
                 "FOR EACH ROW EXECUTE FUNCTION {schema}.{refuse}()"
             ).format(
                 name=Identifier(f"{self.events_table_name}_immutable_rows"),
-                schema=schema, table=table, refuse=refuse,
+                schema=schema,
+                table=table,
+                refuse=refuse,
             ),
             SQL(
                 "CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {schema}.{table} "
                 "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}()"
             ).format(
                 name=Identifier(f"{self.events_table_name}_no_truncate"),
-                schema=schema, table=table, refuse=refuse,
+                schema=schema,
+                table=table,
+                refuse=refuse,
             ),
         ]
 

@@ -66,7 +66,8 @@ class EnumByValue(Transcoding):
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        enum_class: type[Enum] = self.type
+        return enum_class(data)
 
 
 class PydanticModel(Transcoding):

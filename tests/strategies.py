@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
+
 from ticketledger.domain.calendar import BusinessCalendar
 from ticketledger.domain.vocabulary import Kind, Priority
 

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-import ticketledger.domain.calendar as calendar_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ticketledger.domain.calendar import BusinessCalendar
 
+import ticketledger.domain.calendar as calendar_module
 from tests.calendar_oracle import OracleCalendar
 from tests.strategies import (
     CALENDAR_ZONE_YEARS,
@@ -24,6 +23,7 @@ from tests.strategies import (
     calendar_spans,
     calendars,
 )
+from ticketledger.domain.calendar import BusinessCalendar
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 SANTIAGO = ZoneInfo("America/Santiago")

@@ -15,9 +15,14 @@ def test_the_demo_loads_the_seed_companies_and_a_few_hundred_tickets(database_ur
     loaded = runner.invoke(app, ["demo", "--database-url", database_url])
     assert loaded.exit_code == 0, loaded.output
     assert "0 planned commands refused" in loaded.output
-    for customer in ("Móveis Serra Gaúcha", "Contact Center Andino", "Prefeitura de Rio Novo",
-                     "Leilões Norte de Minas", "Cooperativa Agroindustrial Vale Sul",
-                     "Frigorífico Campos Altos"):
+    for customer in (
+        "Móveis Serra Gaúcha",
+        "Contact Center Andino",
+        "Prefeitura de Rio Novo",
+        "Leilões Norte de Minas",
+        "Cooperativa Agroindustrial Vale Sul",
+        "Frigorífico Campos Altos",
+    ):
         assert customer in loaded.output
     count = int(loaded.output.split(" tickets in ")[0].rsplit("\n", 1)[-1])
     assert 250 <= count <= 400

@@ -22,19 +22,31 @@ from ticketledger.service.ledger import CommandResult, TicketLedger
 
 
 def sign(ledger: TicketLedger, terms: dict[str, object], *requesters: str) -> UUID:
-    contract_id = ledger.sign_contract(terms, by="admin", occurred_at=at("2026-01-01 03:00")).aggregate_id
+    contract_id = ledger.sign_contract(
+        terms, by="admin", occurred_at=at("2026-01-01 03:00")
+    ).aggregate_id
     for requester in requesters:
-        ledger.authorise_requester(contract_id, requester, by="admin", occurred_at=at("2026-01-01 03:00"))
+        ledger.authorise_requester(
+            contract_id, requester, by="admin", occurred_at=at("2026-01-01 03:00")
+        )
     return contract_id
 
 
 def open_incident(
-    ledger: TicketLedger, contract_id: UUID, *, priority: Priority = Priority.HIGH,
-    kind: Kind = Kind.INCIDENT, requester: str = "ana@serra.com.br",
+    ledger: TicketLedger,
+    contract_id: UUID,
+    *,
+    priority: Priority = Priority.HIGH,
+    kind: Kind = Kind.INCIDENT,
+    requester: str = "ana@serra.com.br",
 ) -> CommandResult:
     return ledger.open_ticket(
-        contract_id=contract_id, requester=requester, channel=Channel.EMAIL, kind=kind,
-        priority=priority, subject="Line 2 PLC does not start",
+        contract_id=contract_id,
+        requester=requester,
+        channel=Channel.EMAIL,
+        kind=kind,
+        priority=priority,
+        subject="Line 2 PLC does not start",
     )
 
 
@@ -43,7 +55,9 @@ def contract_id(ledger: TicketLedger) -> UUID:
     return sign(ledger, focco_terms(), "@serra.com.br", "boss@other.com")
 
 
-def test_an_authorised_domain_opens_a_numbered_ticket(ledger: TicketLedger, contract_id: UUID) -> None:
+def test_an_authorised_domain_opens_a_numbered_ticket(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
     result = open_incident(ledger, contract_id)
     ticket = ledger.ticket(result.number or "")
     assert (result.number, result.held, ticket.status) == ("2026-000001", False, Status.NEW)
@@ -87,7 +101,9 @@ def test_a_suspended_contract_gives_no_service_until_reinstated(
         open_incident(ledger, contract_id)
     with pytest.raises(errors.ContractSuspendedError):
         ledger.log_work(
-            ticket.aggregate_id, agent="carla", started_at=at("2026-10-05 11:00"),
+            ticket.aggregate_id,
+            agent="carla",
+            started_at=at("2026-10-05 11:00"),
             duration=timedelta(minutes=30),
         )
     ledger.reinstate_contract(contract_id, reason="paid", by="billing")
@@ -103,7 +119,9 @@ def test_an_ended_contract_refuses_new_tickets(ledger: TicketLedger, contract_id
 
 
 def test_a_bad_contract_is_refused_with_a_clear_message(ledger: TicketLedger) -> None:
-    bad = focco_terms(currency="reais", sla={"critical": {"first_response": "PT2H", "resolution": "PT4H"}})
+    bad = focco_terms(
+        currency="reais", sla={"critical": {"first_response": "PT2H", "resolution": "PT4H"}}
+    )
     with pytest.raises(errors.InvalidContractTermsError) as refused:
         ledger.sign_contract(bad, by="admin")
     assert "currency" in refused.value.message and "high" in refused.value.message
@@ -139,11 +157,15 @@ def test_off_hours_work_needs_the_customers_prior_authorisation(
 ) -> None:
     ticket = open_incident(ledger, contract_id)
     clock.set(at("2026-10-06 02:00"))  # 23:00 local on Monday
-    saturday_night = dict(agent="carla", started_at=at("2026-10-06 00:00"), duration=timedelta(hours=1))
+    saturday_night = dict(
+        agent="carla", started_at=at("2026-10-06 00:00"), duration=timedelta(hours=1)
+    )
     with pytest.raises(errors.OffHoursNotAuthorisedError):
         ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
     clock.set(at("2026-10-05 23:00"))
-    ledger.authorise_off_hours_work(ticket.aggregate_id, authorised_by="boss@serra.com.br", by="carla")
+    ledger.authorise_off_hours_work(
+        ticket.aggregate_id, authorised_by="boss@serra.com.br", by="carla"
+    )
     clock.set(at("2026-10-06 02:00"))
     ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
     entry = next(iter(ledger.ticket(ticket.aggregate_id).work.values()))
@@ -179,18 +201,27 @@ def test_critical_off_hours_work_inside_extended_coverage_needs_no_authorisation
     )
     clock.set(at("2026-10-10 12:00"))  # Saturday 09:00 in Buenos Aires
     ledger.log_work(
-        ticket.aggregate_id, agent="focal", started_at=at("2026-10-10 09:00"),
+        ticket.aggregate_id,
+        agent="focal",
+        started_at=at("2026-10-10 09:00"),
         duration=timedelta(hours=2),  # 06:00-08:00 local, inside Mon-Sat 05-21
     )
     entry = next(iter(ledger.ticket(ticket.aggregate_id).work.values()))
     assert entry.off_hours == entry.off_hours_covered == timedelta(hours=2)
 
 
-def test_a_phone_call_logged_late_keeps_its_real_time(ledger: TicketLedger, contract_id: UUID) -> None:
+def test_a_phone_call_logged_late_keeps_its_real_time(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
     result = ledger.open_ticket(
-        contract_id=contract_id, requester="ana@serra.com.br", channel=Channel.PHONE,
-        kind=Kind.INCIDENT, priority=Priority.CRITICAL, subject="Factory stopped",
-        by="agent", occurred_at=at("2026-10-05 11:50"),
+        contract_id=contract_id,
+        requester="ana@serra.com.br",
+        channel=Channel.PHONE,
+        kind=Kind.INCIDENT,
+        priority=Priority.CRITICAL,
+        subject="Factory stopped",
+        by="agent",
+        occurred_at=at("2026-10-05 11:50"),
     )
     ticket = ledger.ticket(result.aggregate_id)
     assert ticket.opened_at == at("2026-10-05 11:50")
@@ -210,7 +241,12 @@ def test_occurred_at_in_the_future_or_out_of_order_is_refused(
 def test_a_naive_datetime_is_rejected(ledger: TicketLedger, contract_id: UUID) -> None:
     ticket = open_incident(ledger, contract_id)
     with pytest.raises(errors.NaiveDatetimeError):
-        ledger.assign(ticket.aggregate_id, "carla", by="carla", occurred_at=at("2026-10-05 11:00").replace(tzinfo=None))
+        ledger.assign(
+            ticket.aggregate_id,
+            "carla",
+            by="carla",
+            occurred_at=at("2026-10-05 11:00").replace(tzinfo=None),
+        )
 
 
 def test_a_stale_expected_version_writes_nothing(ledger: TicketLedger, contract_id: UUID) -> None:
@@ -232,7 +268,9 @@ def test_resolution_rejected_reopens_and_acceptance_closes(
     ledger.accept_resolution(ticket, by="ana@serra.com.br")
     closed = ledger.ticket(ticket)
     assert (closed.status, closed.closure_reason, closed.reopen_count) == (
-        Status.CLOSED, ClosureReason.ACCEPTED, 1,
+        Status.CLOSED,
+        ClosureReason.ACCEPTED,
+        1,
     )
     with pytest.raises(errors.TicketClosedError):
         ledger.reopen_ticket(ticket, reason="again", by="ana@serra.com.br")
@@ -278,11 +316,15 @@ def test_a_customer_reply_ends_the_wait_and_the_silence_closure(
     assert ledger.ticket(ticket).status is Status.OPEN
 
 
-def test_a_duplicate_is_cancelled_naming_the_original(ledger: TicketLedger, contract_id: UUID) -> None:
+def test_a_duplicate_is_cancelled_naming_the_original(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
     original, duplicate = open_incident(ledger, contract_id), open_incident(ledger, contract_id)
     ledger.cancel_ticket(
-        duplicate.aggregate_id, reason=CancellationReason.DUPLICATE,
-        duplicate_of=original.number, by="carla",
+        duplicate.aggregate_id,
+        reason=CancellationReason.DUPLICATE,
+        duplicate_of=original.number,
+        by="carla",
     )
     assert ledger.ticket(duplicate.aggregate_id).status is Status.CANCELLED
     with pytest.raises(errors.TicketCancelledError):
@@ -305,16 +347,23 @@ def test_a_work_correction_references_the_entry_even_after_closure(
     ticket = open_incident(ledger, contract_id).aggregate_id
     clock.advance(timedelta(hours=2))
     result = ledger.log_work(
-        ticket, agent="carla", started_at=at("2026-10-05 12:30"), duration=timedelta(hours=1),
+        ticket,
+        agent="carla",
+        started_at=at("2026-10-05 12:30"),
+        duration=timedelta(hours=1),
         category=WorkCategory.TRAINING,
     )
     entry_id = next(iter(ledger.ticket(ticket).work))
     ledger.resolve_ticket(ticket, resolution="trained", by="carla")
     ledger.accept_resolution(ticket, by="ana@serra.com.br")
-    ledger.correct_work(ticket, entry_id, duration=timedelta(minutes=40), reason="typo", by="billing")
+    ledger.correct_work(
+        ticket, entry_id, duration=timedelta(minutes=40), reason="typo", by="billing"
+    )
     corrected = ledger.ticket(ticket).work[entry_id]
     assert (corrected.duration, corrected.corrections, corrected.category) == (
-        timedelta(minutes=40), 1, WorkCategory.TRAINING,
+        timedelta(minutes=40),
+        1,
+        WorkCategory.TRAINING,
     )
     assert result.version == 2
 

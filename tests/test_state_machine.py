@@ -73,14 +73,19 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize()
     def sign_contract(self) -> None:
-        result = self.ledger.sign_contract(self.terms, by="admin", occurred_at=at("2026-01-01 03:00"))
+        result = self.ledger.sign_contract(
+            self.terms, by="admin", occurred_at=at("2026-01-01 03:00")
+        )
         self.contract_id = result.aggregate_id
         self.ledger.authorise_requester(self.contract_id, "@serra.com.br", by="admin")
 
     # The harness.
 
     def attempt(
-        self, ticket_id: UUID, expected: ErrorType, command: Callable[[], Any],
+        self,
+        ticket_id: UUID,
+        expected: ErrorType,
+        command: Callable[[], Any],
         effect: Callable[[TicketModel], None],
     ) -> None:
         position = self.ledger.recorder.max_notification_id()
@@ -103,11 +108,15 @@ class LedgerMachine(RuleBasedStateMachine):
             ticket = self.reader.ticket(ticket_id)
             assert ticket.status.value == model.status
             assert (ticket.level, ticket.priority.value, ticket.assignee) == (
-                model.level, model.priority, model.assignee,
+                model.level,
+                model.priority,
+                model.assignee,
             )
             assert ticket.failed_contact_attempts == model.attempts
             assert (ticket.rating is not None) == model.rated
-            assert {e: (w.duration, w.customer_caused) for e, w in ticket.work.items()} == model.work
+            assert {
+                e: (w.duration, w.customer_caused) for e, w in ticket.work.items()
+            } == model.work
 
     # Rules.
 
@@ -119,9 +128,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def open_ticket(self, authorised: bool, kind: Kind, priority: Priority) -> Any:
         requester = "ana@serra.com.br" if authorised else "someone@elsewhere.org"
         position = self.ledger.recorder.max_notification_id()
-        command = lambda: self.ledger.open_ticket(  # noqa: E731
-            contract_id=self.contract_id, requester=requester, channel=Channel.EMAIL,
-            kind=kind, priority=priority, subject="Line stopped",
+        command = lambda: self.ledger.open_ticket(
+            contract_id=self.contract_id,
+            requester=requester,
+            channel=Channel.EMAIL,
+            kind=kind,
+            priority=priority,
+            subject="Line stopped",
         )
         if authorised and kind is Kind.WARRANTY_OF_MATERIAL:
             with pytest.raises(errors.WarrantyNotCoveredError):
@@ -152,7 +165,9 @@ class LedgerMachine(RuleBasedStateMachine):
             m.assignee = assignee
             m.take_up()
 
-        self.attempt(ticket, expected, lambda: self.ledger.assign(ticket, assignee, by="lead"), effect)
+        self.attempt(
+            ticket, expected, lambda: self.ledger.assign(ticket, assignee, by="lead"), effect
+        )
 
     @rule(ticket=tickets, minutes_back=st.integers(1, 90))
     def backdated_comment(self, ticket: UUID, minutes_back: int) -> None:
@@ -164,7 +179,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.comments += 1
 
-        command = lambda: self.ledger.comment(ticket, "called", by="carla", occurred_at=occurred)  # noqa: E731
+        command = lambda: self.ledger.comment(ticket, "called", by="carla", occurred_at=occurred)
         self.attempt(ticket, expected, command, effect)
         if expected is None:
             model.last_at = occurred
@@ -182,7 +197,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.priority, m.level = priority.value, level
 
-        command = lambda: self.ledger.reclassify(  # noqa: E731
+        command = lambda: self.ledger.reclassify(
             ticket, priority=priority, level=level, reason="impact", by="lead"
         )
         self.attempt(ticket, expected, command, effect)
@@ -190,14 +205,17 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(ticket=tickets)
     def escalate(self, ticket: UUID) -> None:
         model = self.models[ticket]
-        expected = model.active_error() or (
-            errors.HighestLevelError if model.level >= 3 else None
-        )
+        expected = model.active_error() or (errors.HighestLevelError if model.level >= 3 else None)
 
         def effect(m: TicketModel) -> None:
             m.level += 1
 
-        self.attempt(ticket, expected, lambda: self.ledger.escalate(ticket, reason="complex", by="carla"), effect)
+        self.attempt(
+            ticket,
+            expected,
+            lambda: self.ledger.escalate(ticket, reason="complex", by="carla"),
+            effect,
+        )
 
     @rule(ticket=tickets, by_agent=st.booleans())
     def reply(self, ticket: UUID, by_agent: bool) -> None:
@@ -227,9 +245,11 @@ class LedgerMachine(RuleBasedStateMachine):
         command = (
             (lambda: self.ledger.wait_on_customer(ticket, reason="form", by="carla"))
             if on_customer
-            else (lambda: self.ledger.wait_on_third_party(
-                ticket, third_party="ISP", reason="link down", by="carla"
-            ))
+            else (
+                lambda: self.ledger.wait_on_third_party(
+                    ticket, third_party="ISP", reason="link down", by="carla"
+                )
+            )
         )
         self.attempt(ticket, expected, command, lambda m: m.wait(status, self.clock()))
 
@@ -242,7 +262,9 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.status, m.waiting_since = "open", None
 
-        self.attempt(ticket, expected, lambda: self.ledger.resume(ticket, reason="back", by="carla"), effect)
+        self.attempt(
+            ticket, expected, lambda: self.ledger.resume(ticket, reason="back", by="carla"), effect
+        )
 
     @rule(ticket=tickets)
     def fail_to_contact(self, ticket: UUID) -> None:
@@ -251,7 +273,9 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.attempts += 1
 
-        command = lambda: self.ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")  # noqa: E731
+        command = lambda: self.ledger.record_failed_contact(
+            ticket, channel=Channel.PHONE, by="carla"
+        )
         self.attempt(ticket, model.active_error(), command, effect)
 
     @rule(ticket=tickets, minutes=st.integers(5, 600), gap=st.integers(0, 3000))
@@ -265,7 +289,9 @@ class LedgerMachine(RuleBasedStateMachine):
         expected = (
             model.final_error()
             or (errors.InvalidCommandError if started < model.opened_at else None)
-            or (errors.OffHoursNotAuthorisedError if billable_off_hours and not authorised else None)
+            or (
+                errors.OffHoursNotAuthorisedError if billable_off_hours and not authorised else None
+            )
         )
         entry_id = ts.fresh_uuid()
 
@@ -273,7 +299,7 @@ class LedgerMachine(RuleBasedStateMachine):
             m.work[entry_id] = (duration, False)
             m.take_up()
 
-        command = lambda: self.ledger.log_work(  # noqa: E731
+        command = lambda: self.ledger.log_work(
             ticket, agent="carla", started_at=started, duration=duration, entry_id=entry_id
         )
         self.attempt(ticket, expected, command, effect)
@@ -290,7 +316,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.work[entry] = (duration, caused)
 
-        command = lambda: self.ledger.correct_work(  # noqa: E731
+        command = lambda: self.ledger.correct_work(
             ticket, entry, duration=duration, customer_caused=caused, reason="review", by="billing"
         )
         self.attempt(ticket, expected, command, effect)
@@ -305,7 +331,7 @@ class LedgerMachine(RuleBasedStateMachine):
             m.authorisations.append(self.clock())
             self.exception_ticket = ticket
 
-        command = lambda: self.ledger.authorise_off_hours_work(  # noqa: E731
+        command = lambda: self.ledger.authorise_off_hours_work(
             ticket, authorised_by="boss@serra.com.br", by="carla"
         )
         self.attempt(ticket, expected, command, effect)
@@ -315,7 +341,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.status, m.resolved_at, m.waiting_since = "resolved", self.clock(), None
 
-        command = lambda: self.ledger.resolve_ticket(ticket, resolution="fixed", by="carla")  # noqa: E731
+        command = lambda: self.ledger.resolve_ticket(ticket, resolution="fixed", by="carla")
         self.attempt(ticket, self.models[ticket].active_error(), command, effect)
 
     @rule(ticket=tickets, answer=st.sampled_from(["accept", "reject", "reopen"]))
@@ -323,7 +349,9 @@ class LedgerMachine(RuleBasedStateMachine):
         model = self.models[ticket]
         commands = {
             "accept": lambda: self.ledger.accept_resolution(ticket, by="ana@serra.com.br"),
-            "reject": lambda: self.ledger.reject_resolution(ticket, reason="no", by="ana@serra.com.br"),
+            "reject": lambda: self.ledger.reject_resolution(
+                ticket, reason="no", by="ana@serra.com.br"
+            ),
             "reopen": lambda: self.ledger.reopen_ticket(ticket, reason="again", by="carla"),
         }
 
@@ -335,11 +363,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
         self.attempt(ticket, model.resolved_error(), commands[answer], effect)
 
-    @rule(ticket=tickets, reason=st.sampled_from([r for r in ClosureReason if r is not ClosureReason.ACCEPTED]))
+    @rule(
+        ticket=tickets,
+        reason=st.sampled_from([r for r in ClosureReason if r is not ClosureReason.ACCEPTED]),
+    )
     def close(self, ticket: UUID, reason: ClosureReason) -> None:
         model = self.models[ticket]
         expected = model.close_error(reason.value, self.clock())
-        command = lambda: self.ledger.close_ticket(ticket, reason=reason, by="desk")  # noqa: E731
+        command = lambda: self.ledger.close_ticket(ticket, reason=reason, by="desk")
         self.attempt(ticket, expected, command, lambda m: m.close(reason.value, self.clock()))
 
     @rule(ticket=tickets, roll=st.integers(0, 7))
@@ -350,7 +381,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.status, m.waiting_since = "cancelled", None
 
-        command = lambda: self.ledger.cancel_ticket(  # noqa: E731
+        command = lambda: self.ledger.cancel_ticket(
             ticket, reason=CancellationReason.OPENED_BY_MISTAKE, by="carla"
         )
         self.attempt(ticket, self.models[ticket].active_error(), command, effect)
@@ -360,7 +391,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.rated = True
 
-        command = lambda: self.ledger.rate_ticket(ticket, score=score, by="ana@serra.com.br")  # noqa: E731
+        command = lambda: self.ledger.rate_ticket(ticket, score=score, by="ana@serra.com.br")
         self.attempt(ticket, self.models[ticket].rate_error(), command, effect)
 
     @rule(ticket=tickets, other=tickets)
@@ -375,7 +406,9 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.links.add(other)
 
-        command = lambda: self.ledger.link_tickets(ticket, other, link_kind=LinkKind.RELATES_TO, by="carla")  # noqa: E731
+        command = lambda: self.ledger.link_tickets(
+            ticket, other, link_kind=LinkKind.RELATES_TO, by="carla"
+        )
         self.attempt(ticket, expected, command, effect)
 
 
@@ -384,7 +417,9 @@ def test_random_command_sequences_apply_or_refuse_with_nothing_written(database_
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=50, stateful_step_count=60, deadline=None,
+            max_examples=50,
+            stateful_step_count=60,
+            deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )

@@ -48,8 +48,12 @@ def open_some_ticket(ledger: TicketLedger) -> str:
     contract_id = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
     ledger.authorise_requester(contract_id, "@serra.com.br", by="admin")
     result = ledger.open_ticket(
-        contract_id=contract_id, requester="ana@serra.com.br", channel=Channel.WEB,
-        kind=Kind.QUESTION, priority=Priority.LOW, subject="How do I export?",
+        contract_id=contract_id,
+        requester="ana@serra.com.br",
+        channel=Channel.WEB,
+        kind=Kind.QUESTION,
+        priority=Priority.LOW,
+        subject="How do I export?",
     )
     return result.number or ""
 
@@ -114,10 +118,19 @@ def test_concurrent_opens_get_unique_consecutive_numbers(make_ledger: LedgerFact
     ledgers = [make_ledger() for _ in range(6)]
 
     def open_one(index: int) -> str:
-        return ledgers[index].open_ticket(
-            contract_id=contract_id, requester="ana@serra.com.br", channel=Channel.EMAIL,
-            kind=Kind.INCIDENT, priority=Priority.HIGH, subject=f"concurrent {index}",
-        ).number or ""
+        return (
+            ledgers[index]
+            .open_ticket(
+                contract_id=contract_id,
+                requester="ana@serra.com.br",
+                channel=Channel.EMAIL,
+                kind=Kind.INCIDENT,
+                priority=Priority.HIGH,
+                subject=f"concurrent {index}",
+            )
+            .number
+            or ""
+        )
 
     numbers, failures = run_concurrently(6, open_one)
     assert failures == []
@@ -164,7 +177,9 @@ def test_an_event_written_is_read_back_equal_by_a_fresh_ledger(
     number = open_some_ticket(writer)
     clock.advance(timedelta(hours=2))
     writer.log_work(
-        number, agent="carla", started_at=clock() - timedelta(hours=1),
+        number,
+        agent="carla",
+        started_at=clock() - timedelta(hours=1),
         duration=timedelta(minutes=50),
     )
     assert vars(make_ledger().ticket(number)) == vars(writer.ticket(number))

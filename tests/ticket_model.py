@@ -9,7 +9,6 @@ from uuid import UUID
 
 from ticketledger.domain import errors
 
-
 ErrorType = type[errors.DomainError] | None
 
 
