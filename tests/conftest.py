@@ -68,3 +68,20 @@ def make_ledger(database_url: str, clock: ManualClock) -> Iterator[LedgerFactory
 @pytest.fixture
 def ledger(make_ledger: LedgerFactory) -> TicketLedger:
     return make_ledger()
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test is not a passed one: the run fails and names it."""
+    if _skipped and exitstatus == 0:
+        print(f"\n{len(_skipped)} tests were skipped, which this suite does not allow:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
