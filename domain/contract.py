@@ -20,7 +20,12 @@ from ticketledger.domain.errors import (
     OffHoursExceptionUsedError,
     RequesterNotAuthorisedError,
 )
-from ticketledger.domain.events import LedgerCreated, LedgerEvent, check_occurred_at
+from ticketledger.domain.events import (
+    LedgerCreated,
+    LedgerEvent,
+    check_aware,
+    check_occurred_at,
+)
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import ContractState
 
@@ -62,16 +67,26 @@ class Contract(Aggregate):
 
         def change(self, contract: Contract) -> None:
             contract.authorised_requesters.add(self.requester)
+            contract.denied_addresses.discard(self.requester)
 
     class RequesterRevoked(Event):
+        """Revoking one address inside an authorised domain denies just that
+        person (seed 000: plants have a high turnover of operators)."""
+
         TOPIC = "ticketledger:Contract.RequesterRevoked"
         requester: str
         reason: str
 
         def change(self, contract: Contract) -> None:
-            contract.authorised_requesters.discard(self.requester)
+            if self.requester in contract.authorised_requesters:
+                contract.authorised_requesters.discard(self.requester)
+            else:
+                contract.denied_addresses.add(self.requester)
 
     class PlanChanged(Event):
+        """New terms from a date on; it supersedes any change that was scheduled
+        for that date or later."""
+
         TOPIC = "ticketledger:Contract.PlanChanged"
         terms: ContractTerms
         effective_on: date
@@ -86,21 +101,21 @@ class Contract(Aggregate):
         reason: str
 
         def change(self, contract: Contract) -> None:
-            contract.state = ContractState.SUSPENDED
+            contract.enter(ContractState.SUSPENDED, self.occurred_at)
 
     class Reinstated(Event):
         TOPIC = "ticketledger:Contract.Reinstated"
         reason: str
 
         def change(self, contract: Contract) -> None:
-            contract.state = ContractState.ACTIVE
+            contract.enter(ContractState.ACTIVE, self.occurred_at)
 
     class Ended(Event):
         TOPIC = "ticketledger:Contract.Ended"
         reason: str
 
         def change(self, contract: Contract) -> None:
-            contract.state = ContractState.ENDED
+            contract.enter(ContractState.ENDED, self.occurred_at)
 
     class OffHoursExceptionGranted(Event):
         """Seed 003: without the 24x7 add-on, an off-hours service is an exception."""
@@ -115,7 +130,9 @@ class Contract(Aggregate):
     def __init__(self) -> None:
         self.terms_history: list[tuple[date, ContractTerms]] = []
         self.authorised_requesters: set[str] = set()
+        self.denied_addresses: set[str] = set()
         self.state = ContractState.ACTIVE
+        self.state_changes: list[tuple[datetime, ContractState]] = []
         self.off_hours_exception_tickets: list[UUID] = []
         self.last_occurred_at: datetime | None = None
 
@@ -147,8 +164,20 @@ class Contract(Aggregate):
     def terms_at(self, instant: datetime) -> ContractTerms:
         return self.terms_on(self.local_date(instant))
 
+    def enter(self, state: ContractState, at: datetime) -> None:
+        self.state = state
+        self.state_changes.append((at, state))
+
+    def state_at(self, instant: datetime) -> ContractState:
+        """Suspensions and the end take effect when they occurred, so work done
+        while the contract was active can still be logged afterwards."""
+        earlier = [state for at, state in self.state_changes if at <= instant]
+        return earlier[-1] if earlier else ContractState.ACTIVE
+
     def is_authorised(self, requester: str) -> bool:
         address = normalise_requester(requester)
+        if address in self.denied_addresses:
+            return False
         return address in self.authorised_requesters or (
             "@" + address.rpartition("@")[2] in self.authorised_requesters
         )
@@ -159,10 +188,12 @@ class Contract(Aggregate):
                 f"{requester} is not authorised to open tickets for {self.customer}"
             )
 
-    def check_serves(self) -> None:
-        if self.state is ContractState.SUSPENDED:
+    def check_serves(self, at: datetime | None = None) -> None:
+        """No contract service while suspended (non-payment) or after the end."""
+        state = self.state if at is None else self.state_at(at)
+        if state is ContractState.SUSPENDED:
             raise ContractSuspendedError(f"the contract of {self.customer} is suspended")
-        if self.state is ContractState.ENDED:
+        if state is ContractState.ENDED:
             raise ContractEndedError(f"the contract of {self.customer} has ended")
 
     def _record(self, event_class: type[Event], occurred_at: datetime, **kwargs: Any) -> None:
@@ -177,7 +208,7 @@ class Contract(Aggregate):
 
     def revoke_requester(self, requester: str, reason: str, by: str, occurred_at: datetime) -> None:
         requester = normalise_requester(requester)
-        if requester not in self.authorised_requesters:
+        if requester not in self.authorised_requesters and not self.is_authorised(requester):
             raise NothingChangedError(f"{requester} is not authorised")
         self._record(self.RequesterRevoked, occurred_at, requester=requester, reason=reason, by=by)
 
@@ -187,8 +218,9 @@ class Contract(Aggregate):
         self.check_not_ended()
         if terms.customer != self.customer:
             raise InvalidCommandError("a plan change cannot move the contract to another customer")
-        if effective_on < self.terms_history[0][0]:
-            raise InvalidCommandError("a plan change cannot take effect before the contract starts")
+        if effective_on < self.local_date(check_aware(occurred_at, "occurred_at")):
+            # Months already served and billed keep the terms they had.
+            raise InvalidCommandError("a plan change cannot take effect in the past")
         terms = terms.model_copy(update={"starts_on": self.terms_history[0][1].starts_on})
         self._record(
             self.PlanChanged,
@@ -222,7 +254,7 @@ class Contract(Aggregate):
     ) -> None:
         """Seed 003: the first off-hours service without the add-on is granted;
         the next is refused until the customer adheres to the 24x7 contract."""
-        limit = self.terms_at(occurred_at).off_hours_exceptions
+        limit = self.terms_at(occurred_at).off_hours_exception_limit
         if ticket_id in self.off_hours_exception_tickets or limit is None:
             return
         if len(self.off_hours_exception_tickets) >= limit:

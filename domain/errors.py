@@ -99,6 +99,10 @@ class NothingChangedError(InvalidTransitionError):
     code = "nothing_changed"
 
 
+class DuplicateWorkEntryError(ConflictError):
+    code = "duplicate_work_entry"
+
+
 class WorkEntryNotFoundError(InvalidCommandError):
     code = "work_entry_not_found"
 

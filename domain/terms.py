@@ -9,10 +9,27 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ticketledger.domain.calendar import BusinessCalendar
 from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, WarrantyKind
+
+MACHINE_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+STORED = "stored"
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    """Terms read back from a stored event were checked when signed; a later
+    tzdata or holidays release must not make old events unreadable."""
+    return bool(info.context and info.context.get(STORED))
+
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
 WallClock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
@@ -31,6 +48,15 @@ class OpeningHours(Frozen):
     holidays_country: str | None = None
     holidays_subdivision: str | None = None
     extra_holidays: list[date] = []
+
+    @field_validator("windows")
+    @classmethod
+    def _some_window(
+        cls, value: dict[int, list[tuple[str, str]]]
+    ) -> dict[int, list[tuple[str, str]]]:
+        if not any(value.values()):
+            raise ValueError("opening hours need at least one window, or SLA clocks never run")
+        return value
 
     def calendar(self, timezone: str) -> BusinessCalendar:
         return BusinessCalendar(
@@ -111,7 +137,11 @@ class ContractTerms(Frozen):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str, info: ValidationInfo) -> str:
+        if is_stored(info):
+            return value
+        if value in MACHINE_DEPENDENT_ZONES:
+            raise ValueError(f"{value!r} depends on the machine: name an IANA zone")
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -134,7 +164,7 @@ class ContractTerms(Frozen):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def _consistent(self, info: ValidationInfo) -> Self:
         if self.coverage is Coverage.EXTENDED and self.coverage_hours is None:
             raise ValueError("extended coverage needs coverage_hours")
         if self.coverage is not Coverage.EXTENDED and self.coverage_hours is not None:
@@ -143,8 +173,9 @@ class ContractTerms(Frozen):
             raise ValueError("the 24x7 add-on requires 24x7 coverage")
         if self.agreement is Agreement.PAY_PER_USE and (self.monthly_fee or self.monthly_hours):
             raise ValueError("a pay-per-use agreement has no monthly fee and no hour allowance")
-        # Building the calendars validates the windows and holidays now, not at first use.
-        _ = self.business_calendar, self.coverage_calendar
+        if not is_stored(info):
+            # Building the calendars validates windows and holidays now, not at first use.
+            _ = self.business_calendar, self.coverage_calendar
         return self
 
     @cached_property
@@ -163,6 +194,15 @@ class ContractTerms(Frozen):
     @property
     def has_24x7_addon(self) -> bool:
         return self.addon_24x7_share is not None
+
+    @property
+    def off_hours_exception_limit(self) -> int | None:
+        """Seed 003: without around-the-clock service, off-hours service is an
+        exception granted this many times. Pay-per-use customers are never
+        refused (seed 000 section 9): every hour is billed instead."""
+        if self.coverage is Coverage.ALWAYS or self.agreement is Agreement.PAY_PER_USE:
+            return None
+        return self.off_hours_exceptions
 
     @property
     def off_hours_hourly_rate(self) -> Decimal:

@@ -8,7 +8,7 @@ and leaves the ticket untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from ticketledger.domain.errors import (
     AlreadyRatedError,
     AlreadyWaitingError,
     ClosureNotDueError,
+    DuplicateWorkEntryError,
     HighestLevelError,
     InvalidCommandError,
     InvalidLinkError,
@@ -61,6 +62,7 @@ class WorkEntry:
     customer_caused: bool
     off_hours: timedelta
     off_hours_covered: timedelta
+    priority: Priority
     note: str
     corrections: int = 0
 
@@ -158,16 +160,22 @@ class Ticket(Aggregate):
             ticket.take_up()
 
     class RequesterReplied(Event):
-        """A requester's answer ends a wait on the customer (resumes says so)."""
+        """A requester's answer ends a wait on the customer (resumes says so) and
+        contests a resolution (reopens says so: seed 001 lets a reply reopen a
+        resolved ticket until it is closed). Failed contacts start counting again."""
 
         TOPIC = "ticketledger:Ticket.RequesterReplied"
         message: str
         resumes: bool
+        reopens: bool
 
         def change(self, ticket: Ticket) -> None:
             ticket.requester_replies += 1
+            ticket.failed_contact_attempts = 0
             if self.resumes:
                 ticket.status, ticket.waiting_since = Status.OPEN, None
+            if self.reopens:
+                ticket.reopen()
 
     class Commented(Event):
         TOPIC = "ticketledger:Ticket.Commented"
@@ -218,6 +226,7 @@ class Ticket(Aggregate):
         customer_caused: bool
         off_hours: timedelta
         off_hours_covered: timedelta
+        priority: Priority
         authorisation_id: UUID | None
         note: str
 
@@ -231,6 +240,7 @@ class Ticket(Aggregate):
                 customer_caused=self.customer_caused,
                 off_hours=self.off_hours,
                 off_hours_covered=self.off_hours_covered,
+                priority=self.priority,
                 note=self.note,
             )
             ticket.take_up()
@@ -494,13 +504,23 @@ class Ticket(Aggregate):
             )
         return prior[-1]
 
+    def check_new_entry(self, entry_id: UUID) -> None:
+        if entry_id in self.work:
+            raise DuplicateWorkEntryError(
+                f"work entry {entry_id} is already logged on {self.number}; correct it instead"
+            )
+
     def check_work(self, started_at: datetime, duration: timedelta, logged_at: datetime) -> None:
         check_aware(started_at, "started_at")
         if not timedelta(0) < duration <= MAX_WORK_ENTRY:
             raise InvalidCommandError("a work entry lasts more than zero and at most 24 hours")
+        self.check_ended(started_at, duration, logged_at)
         assert self.opened_at is not None
         if started_at < self.opened_at:
             raise InvalidCommandError("work cannot start before the ticket was opened")
+
+    @staticmethod
+    def check_ended(started_at: datetime, duration: timedelta, logged_at: datetime) -> None:
         if started_at + duration > logged_at:
             raise InvalidCommandError("work cannot be logged before it has ended")
 
@@ -594,6 +614,7 @@ class Ticket(Aggregate):
             occurred_at,
             message=message,
             resumes=self.status is Status.WAITING_ON_CUSTOMER,
+            reopens=self.status is Status.RESOLVED,
             by=by,
         )
 
@@ -653,6 +674,7 @@ class Ticket(Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.check_not_final()
+        self.check_new_entry(entry_id)
         self.check_work(started_at, duration, occurred_at)
         authorisation = None
         if split.off_hours > split.off_hours_covered:
@@ -662,12 +684,13 @@ class Ticket(Aggregate):
             occurred_at,
             entry_id=entry_id,
             agent=agent,
-            started_at=started_at,
+            started_at=started_at.astimezone(UTC),
             duration=duration,
             category=category,
             customer_caused=customer_caused,
             off_hours=split.off_hours,
             off_hours_covered=split.off_hours_covered,
+            priority=self.priority,
             authorisation_id=authorisation,
             note=note,
             by=by,
@@ -685,10 +708,15 @@ class Ticket(Aggregate):
         by: str,
         occurred_at: datetime,
     ) -> None:
-        """Allowed on closed tickets too: billing mistakes surface after posting."""
+        """Allowed on closed tickets too: billing mistakes surface after posting.
+        A correction that adds billable off-hours time needs an authorisation
+        like the original work did."""
         entry = self.entry(entry_id)
         if not timedelta(0) <= duration <= MAX_WORK_ENTRY:
             raise InvalidCommandError("a corrected duration lies between zero and 24 hours")
+        self.check_ended(entry.started_at, duration, occurred_at)
+        if split.off_hours - split.off_hours_covered > entry.off_hours_billable:
+            self.check_authorised_off_hours(entry.started_at)
         if not reason.strip():
             raise InvalidCommandError("a correction needs a reason")
         if (duration, category, customer_caused) == (

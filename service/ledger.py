@@ -338,7 +338,7 @@ class TicketLedger(Application[UUID]):
         def decide() -> list[Aggregate]:
             at = self._now(occurred_at)
             contract = self.contract(contract_id)
-            contract.check_serves()
+            contract.check_serves(at)
             if contract.is_authorised(requester):
                 return self._open(contract, request, actor, at)
             reason = f"{requester} is not authorised by {contract.customer}"
@@ -631,7 +631,7 @@ class TicketLedger(Application[UUID]):
 
         def act(t: Ticket, at: datetime) -> None:
             contract = self._contract_of(t)
-            contract.check_serves()
+            contract.check_serves(started_at)
             split = split_work(contract.terms_at(started_at), t.priority, started_at, duration)
             t.log_work(
                 entry_id=new_entry,
@@ -665,7 +665,8 @@ class TicketLedger(Application[UUID]):
             entry = t.entry(entry_id)
             contract = self._contract_of(t)
             terms = contract.terms_at(entry.started_at)
-            split = split_work(terms, t.priority, entry.started_at, duration)
+            # Priced at the priority the work was done under, not today's.
+            split = split_work(terms, entry.priority, entry.started_at, duration)
             t.correct_work(
                 entry_id=entry_id,
                 duration=duration,
@@ -697,9 +698,9 @@ class TicketLedger(Application[UUID]):
         def act(t: Ticket, at: datetime) -> list[Aggregate]:
             t.check_not_final()
             contract = self._contract_of(t)
-            contract.check_serves()
+            contract.check_serves(at)
             terms = contract.terms_at(at)
-            as_exception = not terms.has_24x7_addon and terms.off_hours_exceptions is not None
+            as_exception = terms.off_hours_exception_limit is not None
             if as_exception:
                 contract.grant_off_hours_exception(t.id, t.number, by, at)
             t.authorise_off_hours_work(
@@ -750,7 +751,7 @@ class TicketLedger(Application[UUID]):
         expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
-            self._contract_of(t).check_serves()
+            self._contract_of(t).check_serves(at)
             t.reject(reason, by, at)
 
         return self._on_ticket(ticket, expected_version, occurred_at, act)
@@ -765,7 +766,7 @@ class TicketLedger(Application[UUID]):
         expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
-            self._contract_of(t).check_serves()
+            self._contract_of(t).check_serves(at)
             t.reopen_ticket(reason, by, at)
 
         return self._on_ticket(ticket, expected_version, occurred_at, act)

@@ -17,6 +17,7 @@ from psycopg.sql import SQL, Identifier
 DATABASE_URL = "TICKETLEDGER_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "ticketledger.db"
 IMMUTABLE_MESSAGE = "ticketledger events are immutable"
+SCHEMA_LOCK = 0x7469636B6C6467  # "tickldg": serialises table creation across processes
 
 
 class ImmutableSQLiteRecorder(SQLiteApplicationRecorder):
@@ -26,10 +27,19 @@ class ImmutableSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         table = self.events_table_name
         refuse = f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
+        # INSERT OR REPLACE deletes the row it replaces without firing DELETE
+        # triggers, so an insert onto an existing key is refused too. ABORT makes
+        # SQLite report a constraint failure: the library still sees a conflict.
+        existing = (
+            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE originator_id = NEW.originator_id "
+            "AND originator_version = NEW.originator_version)"
+        )
         return [
             *super().construct_create_table_statements(),
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} {refuse}",
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+            f"{existing} {refuse}",
         ]
 
 
@@ -64,6 +74,16 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
                 refuse=refuse,
             ),
         ]
+
+    def create_table(self) -> None:
+        """Workers starting together would race on CREATE OR REPLACE (deadlocks,
+        'tuple concurrently updated'); one at a time, under an advisory lock."""
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 def sqlite_env(path: str) -> dict[str, str]:

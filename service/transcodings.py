@@ -13,6 +13,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from pydantic import BaseModel
 
 from ticketledger.domain.terms import (
+    STORED,
     ClosurePeriods,
     ContractTerms,
     OpeningHours,
@@ -82,7 +83,7 @@ class PydanticModel(Transcoding):
 
     def decode(self, data: Any) -> BaseModel:
         model_class: type[BaseModel] = self.type
-        return model_class.model_validate(data)
+        return model_class.model_validate(data, context={STORED: True})
 
 
 MODELS: tuple[type[BaseModel], ...] = (

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,17 +94,18 @@ def test_a_revoked_address_no_longer_opens_tickets(ledger: TicketLedger, contrac
 
 
 def test_a_suspended_contract_gives_no_service_until_reinstated(
-    ledger: TicketLedger, contract_id: UUID
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
 ) -> None:
     ticket = open_incident(ledger, contract_id)
     ledger.suspend_contract(contract_id, reason="invoice 123 unpaid", by="billing")
+    clock.advance(timedelta(hours=1))
     with pytest.raises(errors.ContractSuspendedError):
         open_incident(ledger, contract_id)
     with pytest.raises(errors.ContractSuspendedError):
         ledger.log_work(
             ticket.aggregate_id,
             agent="carla",
-            started_at=at("2026-10-05 11:00"),
+            started_at=at("2026-10-05 12:10"),
             duration=timedelta(minutes=30),
         )
     ledger.reinstate_contract(contract_id, reason="paid", by="billing")
@@ -376,3 +378,175 @@ def test_a_ticket_number_finds_the_ticket_from_another_process(
     assert reader.ticket(number).number == number
     with pytest.raises(errors.TicketNotFoundError):
         reader.ticket("2026-999999")
+
+
+def test_the_same_work_entry_cannot_be_logged_twice(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    clock.advance(timedelta(hours=1))
+    entry = UUID(int=42)
+    work = dict(agent="carla", started_at=at("2026-10-05 12:10"), duration=timedelta(minutes=30))
+    ledger.log_work(ticket, entry_id=entry, **work)  # type: ignore[arg-type]
+    with pytest.raises(errors.DuplicateWorkEntryError):
+        ledger.log_work(ticket, entry_id=entry, **work)  # type: ignore[arg-type]
+    assert ledger.ticket(ticket).version == 2
+
+
+def test_a_correction_reaching_into_off_hours_needs_an_authorisation(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    clock.set(at("2026-10-05 22:00"))  # 19:00 local
+    ledger.log_work(
+        ticket, agent="carla", started_at=at("2026-10-05 20:30"), duration=timedelta(minutes=30)
+    )  # 17:30-18:00 local: inside business hours
+    entry = next(iter(ledger.ticket(ticket).work))
+    with pytest.raises(errors.OffHoursNotAuthorisedError):
+        ledger.correct_work(ticket, entry, duration=timedelta(minutes=90), reason="typo", by="b")
+    with pytest.raises(errors.InvalidCommandError):
+        ledger.correct_work(ticket, entry, duration=timedelta(hours=3), reason="typo", by="b")
+    assert ledger.ticket(ticket).work[entry].duration == timedelta(minutes=30)
+
+
+def test_a_correction_keeps_the_priority_the_work_was_done_under(ledger: TicketLedger) -> None:
+    contract_id = sign(ledger, neotel_extended_terms(), "@andino.com.ar")
+    ticket = open_incident(
+        ledger, contract_id, priority=Priority.CRITICAL, requester="ops@andino.com.ar"
+    ).aggregate_id
+    ledger.clock.set(at("2026-10-10 12:00"))  # type: ignore[attr-defined]
+    ledger.log_work(
+        ticket, agent="focal", started_at=at("2026-10-10 09:00"), duration=timedelta(hours=2)
+    )
+    ledger.reclassify(ticket, priority=Priority.MEDIUM, reason="workaround found", by="focal")
+    entry = next(iter(ledger.ticket(ticket).work))
+    ledger.correct_work(
+        ticket, entry, duration=timedelta(hours=1), reason="overlapped a meeting", by="billing"
+    )
+    corrected = ledger.ticket(ticket).work[entry]
+    assert corrected.off_hours == corrected.off_hours_covered == timedelta(hours=1)
+
+
+def test_a_requester_reply_contests_a_resolution_and_reopens_it(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    ledger.resolve_ticket(ticket, resolution="done", by="carla")
+    ledger.reply_as_requester(ticket, "It still fails.", by="ana@serra.com.br")
+    reopened = ledger.ticket(ticket)
+    assert (reopened.status, reopened.resolved_at, reopened.reopen_count) == (Status.OPEN, None, 1)
+
+
+def test_a_requester_reply_restarts_the_count_of_failed_contacts(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    for _ in range(2):
+        ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")
+    ledger.reply_as_requester(ticket, "call me after 3pm", by="ana@serra.com.br")
+    ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")
+    clock.advance(timedelta(days=3))
+    with pytest.raises(errors.ClosureNotDueError):
+        ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+
+
+def test_revoking_one_address_inside_an_authorised_domain_denies_only_that_person(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    ledger.revoke_requester(contract_id, "ana@serra.com.br", reason="left the plant", by="admin")
+    assert open_incident(ledger, contract_id, requester="ana@serra.com.br").held
+    assert not open_incident(ledger, contract_id, requester="joao@serra.com.br").held
+    ledger.authorise_requester(contract_id, "ana@serra.com.br", by="admin")
+    assert not open_incident(ledger, contract_id, requester="ana@serra.com.br").held
+
+
+def test_a_plan_change_cannot_take_effect_in_the_past(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    with pytest.raises(errors.InvalidCommandError):
+        ledger.change_plan(
+            contract_id,
+            focco_terms(monthly_hours="99"),
+            effective_on=at("2026-03-01").date(),
+            reason="retroactive",
+            by="admin",
+        )
+    ledger.change_plan(
+        contract_id,
+        focco_terms(monthly_hours="30"),
+        effective_on=at("2026-11-01").date(),
+        reason="more hours",
+        by="admin",
+    )
+    contract = ledger.contract(contract_id)
+    assert contract.terms_at(at("2026-10-31 12:00")).monthly_hours == 20
+    assert contract.terms_at(at("2026-11-01 12:00")).monthly_hours == 30
+
+
+def test_work_done_before_a_suspension_can_still_be_logged_after_it(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    clock.advance(timedelta(hours=2))
+    ledger.suspend_contract(contract_id, reason="invoice unpaid", by="billing")
+    ledger.log_work(
+        ticket, agent="carla", started_at=at("2026-10-05 12:15"), duration=timedelta(minutes=45)
+    )
+    clock.advance(timedelta(minutes=30))
+    with pytest.raises(errors.ContractSuspendedError):
+        ledger.log_work(
+            ticket, agent="carla", started_at=at("2026-10-05 14:05"), duration=timedelta(minutes=20)
+        )
+
+
+def test_pay_per_use_customers_are_never_refused_off_hours_service(ledger: TicketLedger) -> None:
+    terms = focco_terms(agreement="pay_per_use", monthly_fee="0", monthly_hours="0", warranties=[])
+    contract_id = sign(ledger, terms, "@serra.com.br")
+    for _ in range(3):
+        ticket = open_incident(ledger, contract_id).aggregate_id
+        ledger.authorise_off_hours_work(ticket, authorised_by="plant manager", by="carla")
+    assert ledger.contract(contract_id).off_hours_exception_tickets == []
+
+
+def test_a_pay_per_use_agreement_has_no_fee_and_no_allowance(ledger: TicketLedger) -> None:
+    terms = focco_terms(agreement="pay_per_use", monthly_hours="10")
+    with pytest.raises(errors.InvalidContractTermsError, match="pay-per-use"):
+        ledger.sign_contract(terms, by="admin")
+
+
+def test_24x7_coverage_without_the_addon_is_not_limited_to_one_exception(
+    ledger: TicketLedger,
+) -> None:
+    contract_id = sign(ledger, focco_terms(coverage="24x7"), "@serra.com.br")
+    for _ in range(2):
+        ticket = open_incident(ledger, contract_id).aggregate_id
+        ledger.authorise_off_hours_work(ticket, authorised_by="boss", by="carla")
+    assert ledger.contract(contract_id).off_hours_exception_tickets == []
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ({"timezone": "localtime"}, "depends on the machine"),
+        ({"business_hours": {"windows": {}}}, "at least one window"),
+        ({"coverage": "extended"}, "coverage_hours"),
+        ({"addon_24x7_share": "0.30"}, "24x7 coverage"),
+        ({"rounding_minutes": 7}, "divide an hour"),
+    ],
+)
+def test_contract_terms_that_cannot_work_are_refused(
+    ledger: TicketLedger, override: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(errors.InvalidContractTermsError, match=problem):
+        ledger.sign_contract(focco_terms(**override), by="admin")
+
+
+def test_work_times_are_stored_in_utc_whatever_zone_they_were_given_in(
+    ledger: TicketLedger, contract_id: UUID, clock: ManualClock
+) -> None:
+    ticket = open_incident(ledger, contract_id).aggregate_id
+    clock.advance(timedelta(hours=1))
+    local = at("2026-10-05 12:05").astimezone(ZoneInfo("America/Sao_Paulo"))
+    ledger.log_work(ticket, agent="carla", started_at=local, duration=timedelta(minutes=30))
+    entry = next(iter(ledger.ticket(ticket).work.values()))
+    assert entry.started_at == local and entry.started_at.tzinfo is UTC

@@ -225,8 +225,12 @@ class LedgerMachine(RuleBasedStateMachine):
             if by_agent:
                 m.first_response_at = m.first_response_at or self.clock()
                 m.take_up()
-            elif m.status == "waiting_on_customer":
+                return
+            m.attempts = 0
+            if m.status == "waiting_on_customer":
                 m.status, m.waiting_since = "open", None
+            elif m.status == "resolved":
+                m.reopen()
 
         command = (
             (lambda: self.ledger.reply_as_agent(ticket, "on it", by="carla"))

@@ -183,3 +183,33 @@ def test_an_event_written_is_read_back_equal_by_a_fresh_ledger(
         duration=timedelta(minutes=50),
     )
     assert vars(make_ledger().ticket(number)) == vars(writer.ticket(number))
+
+
+def test_the_database_refuses_to_replace_a_stored_event_by_inserting_over_it(
+    ledger: TicketLedger, database_url: str
+) -> None:
+    number = open_some_ticket(ledger)
+    table = events_table(database_url)
+    columns = "(originator_id, originator_version, topic, state)"
+    forged = f"SELECT originator_id, originator_version, 'forged', state FROM {table} LIMIT 1"
+    if database_url.startswith("sqlite"):
+        statement = f"INSERT OR REPLACE INTO {table} {columns} {forged}"
+    else:
+        statement = (
+            f"INSERT INTO {table} {columns} {forged} "
+            "ON CONFLICT (originator_id, originator_version) DO UPDATE SET topic = 'forged'"
+        )
+    with pytest.raises((sqlite3.DatabaseError, psycopg.DatabaseError), match="immutable"):
+        raw_sql(database_url)(statement)
+    assert ledger.ticket(number).subject == "How do I export?"
+
+
+def test_workers_starting_together_on_one_database_all_start(make_ledger: LedgerFactory) -> None:
+    make_ledger()  # the tables exist; now many workers start at once
+
+    def start(index: int) -> bool:
+        make_ledger()
+        return True
+
+    started, failures = run_concurrently(8, start)
+    assert failures == [] and len(started) == 8

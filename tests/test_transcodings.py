@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tests.support import focco_terms
 from ticketledger.domain.terms import ContractTerms
@@ -72,3 +74,14 @@ def test_contract_terms_round_trip_with_exact_decimals() -> None:
     decoded = round_trip(terms)
     assert decoded == terms
     assert str(decoded.addon_24x7_share) == "0.30" and decoded.sla == terms.sla
+
+
+def test_stored_terms_still_read_when_a_later_library_no_longer_knows_a_code() -> None:
+    terms = ContractTerms.model_validate(focco_terms())
+    stored = json.loads(TRANSCODER.encode({"value": terms}))
+    stored["value"]["_data_"]["business_hours"]["holidays_subdivision"] = "XX"
+    stored["value"]["_data_"]["timezone"] = "America/Retired_Zone"
+    decoded = TRANSCODER.decode(json.dumps(stored).encode())["value"]
+    assert decoded.business_hours.holidays_subdivision == "XX"
+    with pytest.raises(ValidationError):
+        ContractTerms.model_validate(decoded.model_dump(mode="json"))
