@@ -144,9 +144,24 @@ class TicketLedger(Application[UUID]):
                 f"expected version {expected_version}, but it is at version {aggregate.version}"
             )
 
+    @staticmethod
+    def _position(recordings: list[Any]) -> int:
+        return max(int(r.notification.id) for r in recordings)
+
     def _result(self, aggregate: Aggregate, recordings: list[Any], **extra: Any) -> CommandResult:
-        position = max(r.notification.id for r in recordings)
-        return CommandResult(aggregate.id, aggregate.version, position, **extra)
+        return CommandResult(aggregate.id, aggregate.version, self._position(recordings), **extra)
+
+    def _opened_result(self, recordings: list[Any]) -> CommandResult:
+        """The result of a command that opened a ticket among other writes."""
+        opened = next(
+            r.domain_event for r in recordings if isinstance(r.domain_event, Ticket.Opened)
+        )
+        return CommandResult(
+            opened.originator_id,
+            opened.originator_version,
+            self._position(recordings),
+            number=opened.number,
+        )
 
     def _on_ticket(
         self,
@@ -352,13 +367,7 @@ class TicketLedger(Application[UUID]):
         recordings = self._run(decide)
         if held:
             return self._result(held[0], recordings, held=True)
-        ticket = recordings[-1].domain_event
-        return CommandResult(
-            ticket.originator_id,
-            ticket.originator_version,
-            max(r.notification.id for r in recordings),
-            number=ticket.number,
-        )
+        return self._opened_result(recordings)
 
     def _open(
         self, contract: Contract, request: dict[str, Any], by: str, at: datetime
@@ -428,15 +437,7 @@ class TicketLedger(Application[UUID]):
             return [numbering, ticket, held]
 
         recordings = self._run(decide)
-        opened = next(
-            r.domain_event for r in recordings if isinstance(r.domain_event, Ticket.Opened)
-        )
-        return CommandResult(
-            opened.originator_id,
-            opened.originator_version,
-            max(r.notification.id for r in recordings),
-            number=opened.number,
-        )
+        return self._opened_result(recordings)
 
     def discard_held_request(
         self, held_id: UUID, *, reason: str, by: str, occurred_at: datetime | None = None
