@@ -23,6 +23,7 @@ from ticketledger.domain.errors import (
 from ticketledger.domain.events import (
     LedgerCreated,
     LedgerEvent,
+    RecordsInOrder,
     check_aware,
     check_occurred_at,
 )
@@ -39,7 +40,7 @@ def normalise_requester(requester: str) -> str:
     return value
 
 
-class Contract(Aggregate):
+class Contract(RecordsInOrder, Aggregate):
     TOPIC = "ticketledger:Contract"
 
     class Created(LedgerCreated):
@@ -195,10 +196,6 @@ class Contract(Aggregate):
             raise ContractSuspendedError(f"the contract of {self.customer} is suspended")
         if state is ContractState.ENDED:
             raise ContractEndedError(f"the contract of {self.customer} has ended")
-
-    def _record(self, event_class: type[Event], occurred_at: datetime, **kwargs: Any) -> None:
-        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
-        self.trigger_event(event_class, occurred_at=occurred_at, **kwargs)
 
     def authorise_requester(self, requester: str, by: str, occurred_at: datetime) -> None:
         requester = normalise_requester(requester)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
@@ -89,3 +90,17 @@ class LedgerCreated(Aggregate.Created):
     @staticmethod
     def create_timestamp() -> datetime:
         return now()
+
+
+class RecordsInOrder:
+    """For aggregates whose events must not have happened before the previous
+    one: checks occurred_at, then triggers the event."""
+
+    if TYPE_CHECKING:  # provided by the aggregate itself, never by this mixin
+        last_occurred_at: datetime | None
+
+        def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+    def _record(self, event_class: type[Any], occurred_at: datetime, **kwargs: Any) -> None:
+        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
+        self.trigger_event(event_class, occurred_at=occurred_at, **kwargs)

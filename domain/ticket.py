@@ -32,7 +32,13 @@ from ticketledger.domain.errors import (
     TicketNotWaitingError,
     WorkEntryNotFoundError,
 )
-from ticketledger.domain.events import LedgerCreated, LedgerEvent, check_aware, check_occurred_at
+from ticketledger.domain.events import (
+    LedgerCreated,
+    LedgerEvent,
+    RecordsInOrder,
+    check_aware,
+    check_occurred_at,
+)
 from ticketledger.domain.terms import ClosurePeriods
 from ticketledger.domain.vocabulary import (
     CancellationReason,
@@ -80,7 +86,7 @@ class WorkSplit:
     off_hours_covered: timedelta
 
 
-class Ticket(Aggregate):
+class Ticket(RecordsInOrder, Aggregate):
     TOPIC = "ticketledger:Ticket"
 
     class Created(LedgerCreated):
@@ -531,12 +537,6 @@ class Ticket(Aggregate):
             raise WorkEntryNotFoundError(
                 f"ticket {self.number} has no work entry {entry_id}"
             ) from None
-
-    # Recording.
-
-    def _record(self, event_class: type[Event], occurred_at: datetime, **kwargs: Any) -> None:
-        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
-        self.trigger_event(event_class, occurred_at=occurred_at, **kwargs)
 
     # Commands.
 

@@ -10,11 +10,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ticketledger.domain.errors import HeldRequestDecidedError
-from ticketledger.domain.events import LedgerCreated, LedgerEvent, check_occurred_at
+from ticketledger.domain.events import LedgerCreated, LedgerEvent, RecordsInOrder, check_occurred_at
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 
 
-class HeldRequest(Aggregate):
+class HeldRequest(RecordsInOrder, Aggregate):
     TOPIC = "ticketledger:HeldRequest"
 
     class Created(LedgerCreated):
@@ -100,16 +100,10 @@ class HeldRequest(Aggregate):
 
     def release(self, ticket_id: UUID, ticket_number: str, by: str, occurred_at: datetime) -> None:
         self.check_undecided()
-        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
-        self.trigger_event(
-            self.Released,
-            ticket_id=ticket_id,
-            ticket_number=ticket_number,
-            by=by,
-            occurred_at=occurred_at,
+        self._record(
+            self.Released, occurred_at, ticket_id=ticket_id, ticket_number=ticket_number, by=by
         )
 
     def discard(self, reason: str, by: str, occurred_at: datetime) -> None:
         self.check_undecided()
-        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
-        self.trigger_event(self.Discarded, reason=reason, by=by, occurred_at=occurred_at)
+        self._record(self.Discarded, occurred_at, reason=reason, by=by)
