@@ -16,6 +16,7 @@ from ticketledger.service.storage import persistence_env
 
 from .demo import SimulatedClock, load_demo
 
+FIRST_YEAR = 2020
 app = typer.Typer(
     help="ticketledger: an event-sourced ledger for help-desk tickets.",
     no_args_is_help=True,
@@ -65,7 +66,9 @@ def demo(database_url: DatabaseOption = None) -> None:
 
 
 def summarise(ledger: TicketLedger) -> None:
-    tickets = [ledger.ticket(t) for year in range(2020, 2100) for t in ledger.ticket_ids(year)]
+    # One numbering aggregate per year; none lies after the year the ledger's clock reads.
+    years = range(FIRST_YEAR, ledger.clock().year + 1)
+    tickets = [ledger.ticket(t) for year in years for t in ledger.ticket_ids(year)]
     by_contract: dict[Any, list[Ticket]] = {}
     for ticket in tickets:
         by_contract.setdefault(ticket.contract_id, []).append(ticket)
