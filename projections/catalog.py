@@ -1,0 +1,14 @@
+"""Every projection the ledger keeps, by name."""
+
+from __future__ import annotations
+
+from ticketledger.projections.base import Projection
+from ticketledger.projections.ticket_state import TicketStateProjection
+
+
+def all_projections() -> list[Projection]:
+    return [TicketStateProjection()]
+
+
+def projection_names() -> list[str]:
+    return [p.name for p in all_projections()]

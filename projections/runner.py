@@ -1,0 +1,262 @@
+"""Feeding projections from the ledger's notification log, exactly once.
+
+A `ProjectionProcessor` owns one generation of one projection. It reads the
+log in pages after its tracked position and applies a page and the new
+tracking position in one transaction, through the library's tracking
+recorder: the tracking insert refuses a position that does not move forward,
+so a page delivered twice, or by two followers at once, commits only once.
+
+`Projector` keeps every projection's live generation up to date: `catch_up()`
+synchronously, or `start()` as background threads (the embedded default);
+`ticketledger project --follow` runs the same loop in its own process.
+`rebuild()` fills a new generation from zero while the old one serves, then
+switches the live pointer in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
+
+from ticketledger.projections.base import Projection
+from ticketledger.projections.store import ProjectionRecorder, ProjectionStore, Rows
+from ticketledger.service.ledger import TicketLedger
+
+PAGE_SIZE = 200
+POLL_SECONDS = 0.2
+log = logging.getLogger(__name__)
+
+
+class ProjectionProcessor:
+    """One generation of one projection's tables and its tracking position."""
+
+    def __init__(
+        self, ledger: TicketLedger, store: ProjectionStore, projection: Projection, generation: int
+    ) -> None:
+        self.ledger, self.store, self.projection = ledger, store, projection
+        self.generation = generation
+        self.prefix = f"{projection.name}_g{generation}"
+        self.recorder: ProjectionRecorder = store.recorder(self.tracking_table, self.ddl())
+
+    @property
+    def tracking_table(self) -> str:
+        return f"{self.prefix}_tracking"
+
+    @property
+    def table_names(self) -> list[str]:
+        return [f"{self.prefix}_{t.name}" for t in self.projection.tables] + [self.tracking_table]
+
+    def ddl(self) -> list[str]:
+        statements: list[str] = []
+        for table in self.projection.tables:
+            name = f"{self.prefix}_{table.name}"
+            statements += table.ddl(self.store.qualify(name), name)
+        return statements
+
+    def rows(self, cursor: Any) -> Rows:
+        return Rows(cursor, self.store, self.prefix, self.projection.tables)
+
+    @contextmanager
+    def reading(self) -> Any:
+        with self.store.transaction(commit=False) as cursor:
+            yield self.rows(cursor)
+
+    def position(self) -> int:
+        return self.recorder.max_tracking_id(self.ledger.name) or 0
+
+    def read_page(self, after: int, limit: int = PAGE_SIZE) -> Sequence[Notification]:
+        return self.ledger.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+
+    def process(self, notifications: Sequence[Notification]) -> int:
+        """Applies these notifications, which must follow the tracked position
+        without a gap, in one transaction. Returns how many were applied: none
+        when another follower got there first or they were applied before."""
+        if not notifications:
+            return 0
+        try:
+            with self.store.transaction(commit=True) as cursor:
+                self.store.lock(cursor, self.projection.name)
+                position = self.store.tracked_position(self.recorder, cursor, self.ledger.name)
+                fresh = [n for n in notifications if n.id > position]
+                if not fresh:
+                    return 0
+                rows = self.rows(cursor)
+                for notification in fresh:
+                    event = self.ledger.mapper.to_domain_event(notification)
+                    self.projection.apply(event, rows, notification.id)
+                tracking = Tracking(self.ledger.name, fresh[-1].id)
+                self.store.insert_tracking(self.recorder, cursor, tracking)
+                return len(fresh)
+        except IntegrityError:
+            # The tracking recorder refused a position that does not move forward.
+            return 0
+
+    def process_page(self, limit: int = PAGE_SIZE) -> int:
+        return self.process(self.read_page(self.position(), limit))
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Processes pages until the tracked position reaches `until` (the log's
+        head when not given). Returns how many events were applied."""
+        target = (self.ledger.recorder.max_notification_id() or 0) if until is None else until
+        applied = 0
+        while self.position() < target:
+            page = self.read_page(self.position())
+            if not page:
+                break
+            applied += self.process(page)
+        return applied
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        with self.reading() as rows:
+            return {t.name: rows.dump(t.name) for t in self.projection.tables}
+
+    def drop(self) -> None:
+        with self.store.transaction(commit=True) as cursor:
+            self.store.drop(cursor, self.table_names)
+
+
+class Projector:
+    """Keeps the live generation of each named projection up to date."""
+
+    def __init__(self, ledger: TicketLedger, projections: Iterable[Projection]) -> None:
+        self.ledger = ledger
+        self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
+        self.projections = {p.name: p for p in projections}
+        self._processors: dict[str, ProjectionProcessor] = {}
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.errors: dict[str, BaseException] = {}
+
+    # The live generation.
+
+    def processor(self, name: str) -> ProjectionProcessor:
+        """The live generation's processor, following a switch made by a rebuild
+        in this or another process; the first use makes generation 1 live."""
+        live = self.store.live_generation(name)
+        current = self._processors.get(name)
+        if current is not None and current.generation == live:
+            return current
+        if live is None:
+            live = self._make_first_generation(name)
+        processor = ProjectionProcessor(self.ledger, self.store, self.projections[name], live)
+        self._processors[name] = processor
+        return processor
+
+    def _make_first_generation(self, name: str) -> int:
+        with self.store.transaction(commit=True) as cursor:
+            self.store.lock(cursor, name)
+            live = self.store._live(cursor, name)
+            if live is None:
+                live = max(self.store.generations(cursor, name), default=0) + 1
+                self.store.set_state(cursor, name, live, "live")
+        return live
+
+    @contextmanager
+    def reading(self, name: str) -> Any:
+        with self.processor(name).reading() as rows:
+            yield rows
+
+    # Keeping up.
+
+    def catch_up(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        return {name: self.processor(name).catch_up() for name in names or self.projections}
+
+    def position(self, name: str) -> int:
+        return self.processor(name).position()
+
+    def wait(self, position: int, names: Sequence[str] | None = None, timeout: float = 5.0) -> None:
+        """Read your writes: blocks until each projection has applied the log up
+        to `position`, or raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        for name in names or self.projections:
+            while self.processor(name).position() < position:
+                if name in self.errors:
+                    raise RuntimeError(f"projection {name} stopped: {self.errors[name]}")
+                if not self._threads:
+                    self.processor(name).catch_up(position)
+                    continue
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"projection {name} has not reached position {position}")
+                time.sleep(0.01)
+
+    def follow(self, name: str, poll: float = POLL_SECONDS) -> None:
+        """Runs until stop(): processes pages as the log grows."""
+        while not self._stopping.is_set():
+            try:
+                applied = self.processor(name).process_page()
+            except Exception as error:  # pragma: no cover - kept for the operator
+                log.exception("projection %s failed; retrying", name)
+                self.errors[name] = error
+                applied = 0
+                self._stopping.wait(poll * 5)
+            else:
+                self.errors.pop(name, None)
+            if not applied:
+                self._stopping.wait(poll)
+
+    def start(self, names: Sequence[str] | None = None) -> None:
+        """The embedded followers: one thread per projection."""
+        self._stopping.clear()
+        for name in names or self.projections:
+            thread = threading.Thread(
+                target=self.follow, args=(name,), name=f"projection-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    # Rebuilding.
+
+    def rebuild(self, name: str) -> int:
+        """Fills a new generation from zero while the live one keeps serving,
+        then makes it live in one transaction. Returns the new generation."""
+        with self.store.transaction(commit=True) as cursor:
+            self.store.lock(cursor, name)
+            known = self.store.generations(cursor, name)
+            generation = max(known, default=0) + 1
+            self.store.set_state(cursor, name, generation, "building")
+        fresh = ProjectionProcessor(self.ledger, self.store, self.projections[name], generation)
+        fresh.catch_up()
+        self._switch(name, fresh)
+        return generation
+
+    def _switch(self, name: str, fresh: ProjectionProcessor) -> None:
+        while True:
+            with self.store.transaction(commit=True) as cursor:
+                self.store.lock(cursor, name)
+                head = self.ledger.recorder.max_notification_id() or 0
+                position = self.store.tracked_position(fresh.recorder, cursor, self.ledger.name)
+                if position >= head:
+                    retired = self._retire(cursor, name, fresh.generation)
+                    break
+            fresh.catch_up()
+        for generation in retired:
+            ProjectionProcessor(self.ledger, self.store, self.projections[name], generation).drop()
+
+    def _retire(self, cursor: Any, name: str, generation: int) -> list[int]:
+        """Makes `generation` live, keeps the one it replaces for readers still
+        on it, and returns the older ones to drop."""
+        to_drop = []
+        for other, state in self.store.generations(cursor, name).items():
+            if other == generation:
+                continue
+            if state == "live":
+                self.store.set_state(cursor, name, other, "retired")
+            elif other < generation:
+                to_drop.append(other)
+                self.store.forget(cursor, name, other)
+        self.store.set_state(cursor, name, generation, "live")
+        return to_drop

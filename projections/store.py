@@ -1,0 +1,291 @@
+"""Where projections keep their rows: their own tables beside the event log, in
+the same SQLite file or PostgreSQL schema, each kept by one of the library's
+tracking recorders so that rows and the tracking position commit together.
+
+A projection's tables live in generations (`ticket_state_g3_tickets`). Queries
+read the live generation named in `projection_generations`; a rebuild fills a
+new generation while the old one keeps serving, then flips that pointer in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+Dialect = Literal["sqlite", "postgres"]
+Datastore = SQLiteDatastore | PostgresDatastore
+GENERATIONS = "projection_generations"
+DDL_LOCK = 0x70726F6A646C  # serialises projection DDL across processes
+PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+COLUMN_TYPES = frozenset({"TEXT", "BIGINT", "INTEGER"})
+
+
+def stamp(instant: datetime) -> str:
+    """Fixed-width UTC text, so instants sort as text on both databases."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def stamp_or_none(instant: datetime | None) -> str | None:
+    return None if instant is None else stamp(instant)
+
+
+def unstamp_or_none(text: str | None) -> datetime | None:
+    return None if text is None else unstamp(text)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A projection table: portable column types, a primary key, indexes."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [c for c, _ in self.columns]
+        for _, kind in self.columns:
+            if kind not in COLUMN_TYPES:
+                raise ValueError(f"{self.name}: column type {kind} is not portable")
+        if not set(self.key) <= set(names) or any(not set(i) <= set(names) for i in self.indexes):
+            raise ValueError(f"{self.name}: key and indexes must name its columns")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    def ddl(self, qualified: str, index_prefix: str) -> list[str]:
+        columns = ", ".join(
+            f"{c} {t}{' NOT NULL' if c in self.key else ''}" for c, t in self.columns
+        )
+        key = ", ".join(self.key)
+        statements = [f"CREATE TABLE IF NOT EXISTS {qualified} ({columns}, PRIMARY KEY ({key}))"]
+        for number, index in enumerate(self.indexes):
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {index_prefix}_i{number} ON {qualified} "
+                f"({', '.join(index)})"
+            )
+        return statements
+
+
+class Rows:
+    """One transaction's access to one generation of a projection's tables.
+    SQL names tables as {table} and parameters as :name on both databases."""
+
+    def __init__(self, cursor: Any, store: ProjectionStore, prefix: str, tables: Sequence[Table]):
+        self.cursor, self.store, self.prefix = cursor, store, prefix
+        self.tables = {t.name: t for t in tables}
+
+    def qualified(self, table: str) -> str:
+        if table not in self.tables:
+            raise KeyError(f"no table {table} in this projection")
+        return self.store.qualify(f"{self.prefix}_{table}")
+
+    def sql(self, text: str) -> str:
+        text = PLACEHOLDER.sub(lambda m: self.qualified(m.group(1)), text)
+        if self.store.dialect == "postgres":
+            text = PARAM.sub(lambda m: f"%({m.group(1)})s", text)
+        return text
+
+    def execute(self, text: str, params: Mapping[str, Any] | None = None) -> None:
+        self.cursor.execute(self.sql(text), dict(params or {}))
+
+    def all(self, text: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.execute(text, params)
+        return [dict(row) for row in self.cursor.fetchall()]
+
+    def one(self, text: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        rows = self.all(text, params)
+        return rows[0] if rows else None
+
+    def get(self, table: str, **key: Any) -> dict[str, Any] | None:
+        where = " AND ".join(f"{k} = :{k}" for k in key)
+        return self.one(f"SELECT * FROM {{{table}}} WHERE {where}", key)
+
+    def put(self, table: str, row: Mapping[str, Any]) -> None:
+        """Inserts the row, or replaces the one with the same key."""
+        spec = self.tables[table]
+        names = spec.column_names
+        missing = set(names) - set(row)
+        if missing or set(row) - set(names):
+            raise KeyError(f"{table}: row columns differ from the table's: {sorted(missing)}")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in spec.key)
+        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        self.execute(
+            f"INSERT INTO {{{table}}} ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + c for c in names)}) "
+            f"ON CONFLICT ({', '.join(spec.key)}) {conflict}",
+            row,
+        )
+
+    def delete(self, table: str, **key: Any) -> None:
+        where = " AND ".join(f"{k} = :{k}" for k in key)
+        self.execute(f"DELETE FROM {{{table}}} WHERE {where}", key)
+
+    def dump(self, table: str) -> list[dict[str, Any]]:
+        """Every row in key order: what rebuild-equals-incremental compares."""
+        spec = self.tables[table]
+        return self.all(f"SELECT * FROM {{{table}}} ORDER BY {', '.join(spec.key)}")
+
+
+class SQLiteProjectionRecorder(SQLiteTrackingRecorder):
+    """The library's SQLite tracking recorder, with its tracking table renamed
+    per projection generation and the projection's tables created beside it."""
+
+    def __init__(self, datastore: SQLiteDatastore, *, tracking_table: str, ddl: list[str]):
+        self.tracking_table, self.projection_ddl = tracking_table, ddl
+        super().__init__(datastore)
+        self.insert_tracking_statement = self.renamed(self.insert_tracking_statement)
+        self.select_max_tracking_id_statement = self.renamed(self.select_max_tracking_id_statement)
+
+    def renamed(self, statement: str) -> str:
+        return re.sub(r"\btracking\b(?=[ .(])", self.tracking_table, statement)
+
+    def construct_create_table_statements(self) -> list[str]:
+        tracking = [self.renamed(s) for s in super().construct_create_table_statements()]
+        return [*tracking, *self.projection_ddl]
+
+
+class PostgresProjectionRecorder(PostgresTrackingRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, tracking_table: str, ddl: list[str]):
+        super().__init__(datastore, tracking_table_name=tracking_table)
+        self.sql_create_statements += [SQL(s) for s in ddl]  # type: ignore[misc]
+
+    def create_table(self) -> None:
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
+
+
+ProjectionRecorder = SQLiteProjectionRecorder | PostgresProjectionRecorder
+
+
+class ProjectionStore:
+    """The projections' side of the ledger's database."""
+
+    def __init__(self, datastore: Datastore) -> None:
+        self.datastore = datastore
+        self.dialect: Dialect = "sqlite" if isinstance(datastore, SQLiteDatastore) else "postgres"
+        self._create_generations_table()
+
+    def qualify(self, name: str) -> str:
+        if isinstance(self.datastore, PostgresDatastore):
+            return f'"{self.datastore.schema}"."{name}"'
+        return f'"{name}"'
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def execute(self, cursor: Any, text: str, params: Mapping[str, Any] | None = None) -> None:
+        if self.dialect == "postgres":
+            text = PARAM.sub(lambda m: f"%({m.group(1)})s", text)
+        cursor.execute(text, dict(params or {}))
+
+    def fetch(
+        self, cursor: Any, text: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        self.execute(cursor, text, params)
+        return [dict(row) for row in cursor.fetchall()]
+
+    def lock(self, cursor: Any, name: str) -> None:
+        """Serialises writers of one projection until the transaction ends: an
+        advisory lock on PostgreSQL; on SQLite a write that takes the file's
+        write lock now, waiting its turn, instead of failing at commit."""
+        if self.dialect == "postgres":
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"projection:{name}",))
+        else:
+            self.execute(
+                cursor,
+                f"UPDATE {self.qualify(GENERATIONS)} SET name = name WHERE name = :name",
+                {"name": name},
+            )
+
+    def _create_generations_table(self) -> None:
+        statement = (
+            f"CREATE TABLE IF NOT EXISTS {self.qualify(GENERATIONS)} ("
+            "name TEXT NOT NULL, generation INTEGER NOT NULL, state TEXT NOT NULL, "
+            "PRIMARY KEY (name, generation))"
+        )
+        with self.transaction(commit=True) as cursor:
+            if self.dialect == "postgres":
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            cursor.execute(statement)
+
+    def generations(self, cursor: Any, name: str) -> dict[int, str]:
+        rows = self.fetch(
+            cursor,
+            f"SELECT generation, state FROM {self.qualify(GENERATIONS)} WHERE name = :name",
+            {"name": name},
+        )
+        return {int(r["generation"]): str(r["state"]) for r in rows}
+
+    def live_generation(self, name: str) -> int | None:
+        with self.transaction(commit=False) as cursor:
+            return self._live(cursor, name)
+
+    def _live(self, cursor: Any, name: str) -> int | None:
+        live = [g for g, state in self.generations(cursor, name).items() if state == "live"]
+        return live[0] if live else None
+
+    def set_state(self, cursor: Any, name: str, generation: int, state: str) -> None:
+        params = {"name": name, "generation": generation, "state": state}
+        self.execute(
+            cursor,
+            f"INSERT INTO {self.qualify(GENERATIONS)} (name, generation, state) "
+            "VALUES (:name, :generation, :state) "
+            "ON CONFLICT (name, generation) DO UPDATE SET state = excluded.state",
+            params,
+        )
+
+    def forget(self, cursor: Any, name: str, generation: int) -> None:
+        self.execute(
+            cursor,
+            f"DELETE FROM {self.qualify(GENERATIONS)} WHERE name = :name "
+            "AND generation = :generation",
+            {"name": name, "generation": generation},
+        )
+
+    def recorder(self, tracking_table: str, ddl: list[str]) -> ProjectionRecorder:
+        recorder: ProjectionRecorder
+        if isinstance(self.datastore, SQLiteDatastore):
+            recorder = SQLiteProjectionRecorder(
+                self.datastore, tracking_table=tracking_table, ddl=ddl
+            )
+        else:
+            recorder = PostgresProjectionRecorder(
+                self.datastore, tracking_table=tracking_table, ddl=ddl
+            )
+        recorder.create_table()
+        return recorder
+
+    def drop(self, cursor: Any, names: Sequence[str]) -> None:
+        for table in names:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.qualify(table)}")
+
+    @staticmethod
+    def insert_tracking(recorder: ProjectionRecorder, cursor: Any, tracking: Tracking) -> None:
+        recorder._insert_tracking(cursor, tracking)
+
+    @staticmethod
+    def tracked_position(recorder: ProjectionRecorder, cursor: Any, application: str) -> int:
+        return recorder._max_tracking_id(application, cursor) or 0
