@@ -14,6 +14,8 @@ import psycopg
 import pytest
 
 from tests.support import ManualClock, at
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 
 POSTGRES_URL = os.environ.get(
@@ -85,3 +87,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _skipped:
             print(f"  {nodeid}")
         session.exitstatus = 1
+
+
+@pytest.fixture
+def projector(ledger: TicketLedger) -> Iterator[Projector]:
+    """Every projection over the test's ledger, caught up by hand (no threads)."""
+    projector = Projector(ledger, all_projections())
+    yield projector
+    projector.stop()
