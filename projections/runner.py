@@ -153,7 +153,7 @@ class Projector:
     def _make_first_generation(self, name: str) -> int:
         with self.store.transaction(commit=True) as cursor:
             self.store.lock(cursor, name)
-            live = self.store._live(cursor, name)
+            live = self.store.live_in(cursor, name)
             if live is None:
                 live = max(self.store.generations(cursor, name), default=0) + 1
                 self.store.set_state(cursor, name, live, "live")
@@ -223,15 +223,22 @@ class Projector:
     def rebuild(self, name: str) -> int:
         """Fills a new generation from zero while the live one keeps serving,
         then makes it live in one transaction. Returns the new generation."""
+        fresh = self.begin_rebuild(name)
+        fresh.catch_up()
+        self.finish_rebuild(fresh)
+        return fresh.generation
+
+    def begin_rebuild(self, name: str) -> ProjectionProcessor:
+        """Creates the next generation's empty tables, not yet live."""
         with self.store.transaction(commit=True) as cursor:
             self.store.lock(cursor, name)
-            known = self.store.generations(cursor, name)
-            generation = max(known, default=0) + 1
+            generation = max(self.store.generations(cursor, name), default=0) + 1
             self.store.set_state(cursor, name, generation, "building")
-        fresh = ProjectionProcessor(self.ledger, self.store, self.projections[name], generation)
-        fresh.catch_up()
-        self._switch(name, fresh)
-        return generation
+        return ProjectionProcessor(self.ledger, self.store, self.projections[name], generation)
+
+    def finish_rebuild(self, fresh: ProjectionProcessor) -> None:
+        """Catches the new generation up to the log's head and switches to it."""
+        self._switch(fresh.projection.name, fresh)
 
     def _switch(self, name: str, fresh: ProjectionProcessor) -> None:
         while True:

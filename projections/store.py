@@ -241,9 +241,9 @@ class ProjectionStore:
 
     def live_generation(self, name: str) -> int | None:
         with self.transaction(commit=False) as cursor:
-            return self._live(cursor, name)
+            return self.live_in(cursor, name)
 
-    def _live(self, cursor: Any, name: str) -> int | None:
+    def live_in(self, cursor: Any, name: str) -> int | None:
         live = [g for g, state in self.generations(cursor, name).items() if state == "live"]
         return live[0] if live else None
 

@@ -1,0 +1,296 @@
+"""The projection follower: exactly once, resumable, rebuildable, on SQLite and
+PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import rule, run_state_machine_as_test
+
+from tests import test_state_machine as machines
+from tests.conftest import POSTGRES_URL, postgres_schema_url
+from tests.support import ManualClock, at, focco_terms
+from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
+from ticketledger.projections.store import Rows
+from ticketledger.projections.ticket_state import TicketStateProjection, list_tickets
+from ticketledger.service.ledger import TicketLedger
+
+Dumps = dict[str, dict[str, list[dict[str, Any]]]]
+
+
+def live_rows(projector: Projector) -> Dumps:
+    return {name: projector.processor(name).dump() for name in projector.projections}
+
+
+def rebuilt_rows(projector: Projector) -> Dumps:
+    for name in projector.projections:
+        projector.rebuild(name)
+    return live_rows(projector)
+
+
+def open_some_tickets(ledger: TicketLedger, clock: ManualClock, count: int = 3) -> list[str]:
+    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
+    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
+    numbers = []
+    for index in range(count):
+        clock.advance(timedelta(minutes=7))
+        opened = ledger.open_ticket(
+            contract_id=contract,
+            requester="ana@serra.com.br",
+            channel=Channel.EMAIL,
+            kind=Kind.INCIDENT,
+            priority=Priority.HIGH,
+            subject=f"Line {index} stopped",
+        )
+        assert opened.number is not None
+        numbers.append(opened.number)
+        clock.advance(timedelta(minutes=3))
+        ledger.reply_as_agent(opened.number, "on it", by="carla")
+        ledger.assign(opened.number, "carla", by="lead")
+    return numbers
+
+
+# ----------------------------------------------------------------------- random histories
+
+
+class ProjectedLedgerMachine(machines.LedgerMachine):
+    """The ledger state machine's random histories, with followers that run a
+    few events at a time and stop, as if restarted, between commands. At the
+    end the incrementally built rows must equal a rebuild from zero."""
+
+    make_database: Callable[[], tuple[str, Callable[[], None]]]
+
+    def __init__(self) -> None:
+        self.database_url, self.drop_database = type(self).make_database()
+        super().__init__()
+
+    @rule(limit=st.integers(1, 25))
+    def a_follower_runs_a_while_and_stops(self, limit: int) -> None:
+        projector = Projector(self.reader, all_projections())
+        for name in projector.projections:
+            processor = projector.processor(name)
+            processor.process(processor.read_page(processor.position(), limit))
+
+    def teardown(self) -> None:
+        try:
+            projector = Projector(self.reader, all_projections())
+            projector.catch_up()
+            incremental = live_rows(projector)
+            assert rebuilt_rows(projector) == incremental
+            assert any(incremental["ticket_state"].values()) or not self.models
+        finally:
+            super().teardown()
+            self.drop_database()
+
+
+def database_factory(kind: str, tmp_path: Path) -> Callable[[], tuple[str, Callable[[], None]]]:
+    def make() -> tuple[str, Callable[[], None]]:
+        if kind == "sqlite":
+            path = tmp_path / f"{uuid.uuid4().hex}.db"
+            return f"sqlite:///{path}", lambda: None
+        schema = f"p_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+
+        def drop() -> None:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+        return postgres_schema_url(schema), drop
+
+    return make
+
+
+def test_rows_built_incrementally_with_restarts_equal_the_rows_of_a_rebuild_from_zero(
+    database_url: str, tmp_path: Path
+) -> None:
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    ProjectedLedgerMachine.make_database = staticmethod(database_factory(kind, tmp_path))  # type: ignore[assignment]
+    run_state_machine_as_test(
+        ProjectedLedgerMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+# ----------------------------------------------------------------------- exactly once
+
+
+def test_delivering_the_same_events_twice_changes_nothing(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    open_some_tickets(ledger, clock)
+    processor = projector.processor("ticket_state")
+    page = processor.read_page(0)
+    assert processor.process(page) == len(page)
+    once = processor.dump()
+    assert processor.process(page) == 0
+    assert processor.process(page[3:4]) == 0
+    assert processor.dump() == once
+    assert processor.position() == page[-1].id
+
+
+def test_a_page_that_skips_past_unapplied_events_applies_only_what_follows_the_position(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    open_some_tickets(ledger, clock)
+    processor = projector.processor("ticket_state")
+    page = processor.read_page(0)
+    processor.process(page[:5])
+    # The same page again, as a second follower that read it earlier would send it.
+    assert processor.process(page) == len(page) - 5
+    assert processor.dump() == rebuilt_rows(projector)["ticket_state"]
+
+
+class CrashingProjection(TicketStateProjection):
+    """Fails on its n-th event, as a process killed mid-page would."""
+
+    def __init__(self, crash_after: int) -> None:
+        self.remaining = crash_after
+
+    def apply(self, event: Any, rows: Rows, position: int) -> None:
+        if self.remaining == 0:
+            raise RuntimeError("the follower died here")
+        self.remaining -= 1
+        super().apply(event, rows, position)
+
+
+def test_a_follower_restarted_after_a_crash_resumes_where_it_stopped(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    open_some_tickets(ledger, clock, count=4)
+    crashing = Projector(ledger, [CrashingProjection(crash_after=13)])
+    processor = crashing.processor("ticket_state")
+    assert processor.process(processor.read_page(0, limit=10)) == 10
+    with pytest.raises(RuntimeError, match="died"):
+        processor.process_page()
+    assert processor.position() == 10  # the failed page left nothing behind
+
+    restarted = Projector(ledger, [TicketStateProjection()])
+    head = ledger.recorder.max_notification_id() or 0
+    assert restarted.catch_up() == {"ticket_state": head - 10}
+    assert restarted.position("ticket_state") == head
+    assert live_rows(restarted) == rebuilt_rows(Projector(ledger, [TicketStateProjection()]))
+
+
+# ----------------------------------------------------------------------- rebuild
+
+
+def test_a_rebuild_serves_the_old_rows_until_it_switches_atomically(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    numbers = open_some_tickets(ledger, clock)
+    projector.catch_up()
+    before = projector.processor("ticket_state").dump()
+    old = projector.processor("ticket_state").generation
+
+    fresh = projector.begin_rebuild("ticket_state")
+    fresh.process_page(limit=4)
+    with projector.reading("ticket_state") as rows:
+        assert len(list_tickets(rows).tickets) == len(numbers)
+    assert projector.processor("ticket_state").generation == old
+
+    projector.finish_rebuild(fresh)
+    assert projector.processor("ticket_state").generation == fresh.generation
+    assert projector.processor("ticket_state").dump() == before
+
+
+def test_a_rebuild_keeps_the_generation_it_replaced_and_drops_older_ones(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    open_some_tickets(ledger, clock, count=1)
+    projector.catch_up()
+    projector.rebuild("ticket_state")
+    third = projector.rebuild("ticket_state")
+    with projector.store.transaction(commit=False) as cursor:
+        generations = projector.store.generations(cursor, "ticket_state")
+    assert generations == {third - 1: "retired", third: "live"}
+
+
+def test_events_written_during_a_rebuild_are_in_the_new_generation(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    open_some_tickets(ledger, clock, count=2)
+    projector.catch_up()
+    fresh = projector.begin_rebuild("ticket_state")
+    fresh.catch_up()
+    late = open_some_tickets(ledger, clock, count=1)
+    projector.finish_rebuild(fresh)
+    with projector.reading("ticket_state") as rows:
+        assert [t["number"] for t in list_tickets(rows).tickets][-1] == late[0]
+
+
+# ----------------------------------------------------------------------- followers
+
+
+def test_embedded_followers_bring_a_write_to_the_queries_within_a_wait(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    projector.start()
+    try:
+        numbers = open_some_tickets(ledger, clock, count=2)
+        result = ledger.escalate(numbers[0], reason="complex", by="carla")
+        projector.wait(result.position, timeout=10)
+        with projector.reading("ticket_state") as rows:
+            found = list_tickets(rows, {"level": 2}).tickets
+        assert [t["number"] for t in found] == [numbers[0]]
+    finally:
+        projector.stop()
+
+
+def test_two_followers_of_one_projection_apply_each_event_once(
+    make_ledger: Callable[..., TicketLedger], clock: ManualClock
+) -> None:
+    writer = make_ledger()
+    open_some_tickets(writer, clock, count=6)
+    followers = [Projector(make_ledger(), [TicketStateProjection()]) for _ in range(2)]
+    followers[0].processor("ticket_state")  # one of them makes generation 1 live
+
+    def follow(projector: Projector) -> None:
+        processor = projector.processor("ticket_state")
+        while processor.position() < (writer.recorder.max_notification_id() or 0):
+            processor.process(processor.read_page(processor.position(), limit=3))
+
+    threads = [threading.Thread(target=follow, args=(p,)) for p in followers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    incremental = live_rows(followers[0])
+    assert incremental == live_rows(followers[1])
+    assert incremental == rebuilt_rows(followers[1])
+
+
+def test_the_ticket_state_lists_and_filters_with_a_cursor(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    numbers = open_some_tickets(ledger, clock, count=5)
+    clock.set(at("2026-10-05 15:00"))
+    ledger.wait_on_customer(numbers[1], reason="needs a log", by="carla")
+    projector.catch_up()
+    with projector.reading("ticket_state") as rows:
+        first = list_tickets(rows, limit=2)
+        second = list_tickets(rows, after=first.next_cursor, limit=2)
+        waiting = list_tickets(rows, {"status": "waiting_on_customer"}).tickets
+        with pytest.raises(ValueError, match="cannot filter"):
+            list_tickets(rows, {"subject": "x"})
+    assert [t["number"] for t in first.tickets + second.tickets] == numbers[:4]
+    assert [(t["number"], t["agent_replies"], t["assignee"]) for t in waiting] == [
+        (numbers[1], 1, "carla")
+    ]
+    assert waiting[0]["waiting_since"] == "2026-10-05T15:00:00.000000Z"
