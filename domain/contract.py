@@ -3,22 +3,27 @@ and whether the desk serves it at all."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
+from ticketledger.domain.billing import check_month, first_day, month_of, next_month
 from ticketledger.domain.errors import (
     ContractEndedError,
     ContractNotStartedError,
     ContractSuspendedError,
     InvalidCommandError,
     InvalidTransitionError,
+    MonthNotEndedError,
     NothingChangedError,
     OffHoursExceptionUsedError,
     RequesterNotAuthorisedError,
+    StatementAlreadyIssuedError,
 )
 from ticketledger.domain.events import (
     LedgerCreated,
@@ -29,6 +34,8 @@ from ticketledger.domain.events import (
 )
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import ContractState
+
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def normalise_requester(requester: str) -> str:
@@ -128,6 +135,21 @@ class Contract(RecordsInOrder, Aggregate):
         def change(self, contract: Contract) -> None:
             contract.off_hours_exception_tickets.append(self.ticket_id)
 
+    class StatementIssued(Event):
+        """A month's statement as the issuer read it from the hours projection up
+        to `through_position`: its total and the sha256 of its canonical JSON.
+        The month is frozen from then on; corrections post to a later month."""
+
+        TOPIC = "ticketledger:Contract.StatementIssued"
+        month: str
+        through_position: int
+        total: Decimal
+        currency: str
+        digest: str
+
+        def change(self, contract: Contract) -> None:
+            contract.issued_months.add(self.month)
+
     def __init__(self) -> None:
         self.terms_history: list[tuple[date, ContractTerms]] = []
         self.authorised_requesters: set[str] = set()
@@ -135,6 +157,7 @@ class Contract(RecordsInOrder, Aggregate):
         self.state = ContractState.ACTIVE
         self.state_changes: list[tuple[datetime, ContractState]] = []
         self.off_hours_exception_tickets: list[UUID] = []
+        self.issued_months: set[str] = set()
         self.last_occurred_at: datetime | None = None
 
     @classmethod
@@ -264,5 +287,50 @@ class Contract(RecordsInOrder, Aggregate):
             occurred_at,
             ticket_id=ticket_id,
             ticket_number=ticket_number,
+            by=by,
+        )
+
+    def terms_for_month(self, month: str) -> ContractTerms:
+        """A month is billed under the terms in force on its first day, or on
+        the contract's first day when it started later."""
+        return self.terms_on(max(first_day(month), self.terms_history[0][0]))
+
+    def check_statement_issuable(self, month: str, at: datetime) -> None:
+        """A month is issued once, only after it has ended in the contract's
+        local time, and never for a month before the contract started."""
+        check_month(month)
+        if month in self.issued_months:
+            raise StatementAlreadyIssuedError(
+                f"the statement of {self.customer} for {month} was already issued"
+            )
+        if month_of(self.terms_history[0][0]) > month:
+            raise ContractNotStartedError(f"the contract of {self.customer} starts after {month}")
+        if self.local_date(check_aware(at, "occurred_at")) < first_day(next_month(month)):
+            raise MonthNotEndedError(f"{month} has not ended yet in {self.terms.timezone}")
+
+    def issue_statement(
+        self,
+        *,
+        month: str,
+        through_position: int,
+        total: Decimal,
+        currency: str,
+        digest: str,
+        by: str,
+        occurred_at: datetime,
+    ) -> None:
+        self.check_statement_issuable(month, occurred_at)
+        if currency != self.terms_for_month(month).currency:
+            raise InvalidCommandError(f"the statement of {month} is not in {currency}")
+        if not DIGEST.match(digest) or through_position < 0:
+            raise InvalidCommandError("a statement names a sha256 digest and a log position")
+        self._record(
+            self.StatementIssued,
+            occurred_at,
+            month=month,
+            through_position=through_position,
+            total=total,
+            currency=currency,
+            digest=digest,
             by=by,
         )

@@ -149,3 +149,11 @@ class OffHoursExceptionUsedError(ContractError):
 
 class HeldRequestDecidedError(InvalidTransitionError):
     code = "held_request_decided"
+
+
+class StatementAlreadyIssuedError(ContractError):
+    code = "statement_already_issued"
+
+
+class MonthNotEndedError(ContractError):
+    code = "month_not_ended"

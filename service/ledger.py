@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -320,6 +321,35 @@ class TicketLedger(Application[UUID]):
     ) -> CommandResult:
         return self._on_contract(
             contract_id, expected_version, lambda c: c.end(reason, by, self._now(occurred_at))
+        )
+
+    def issue_statement(
+        self,
+        contract_id: UUID,
+        month: str,
+        *,
+        through_position: int,
+        total: Decimal,
+        currency: str,
+        digest: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Freezes a month: the caller read the statement from the hours
+        projection up to `through_position` and names its total and digest."""
+        return self._on_contract(
+            contract_id,
+            expected_version,
+            lambda c: c.issue_statement(
+                month=month,
+                through_position=through_position,
+                total=total,
+                currency=currency,
+                digest=digest,
+                by=by,
+                occurred_at=self._now(occurred_at),
+            ),
         )
 
     # Opening tickets.
