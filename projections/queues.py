@@ -1,0 +1,298 @@
+"""Work queues: the open tickets in the order the desk should take them up.
+
+Customers under an active help-desk contract come first (pay-per-use customers
+are queued after contract customers, and a suspended or ended contract gives
+no contract service); then priority; then the SLA due instant; then number.
+
+Resolved tickets stay in the table (marked resolved, out of the queues) because
+a rejection or a reply can reopen them; closed and cancelled ones are removed.
+The SLA clocks are kept here too, through domain/sla.py, from the projection's
+own copy of the contract terms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ticketledger.domain.contract import Contract
+from ticketledger.domain.sla import TicketClocks
+from ticketledger.domain.terms import ContractTerms
+from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.vocabulary import Agreement, ContractState, Coverage, Priority, Status
+from ticketledger.projections.base import handles
+from ticketledger.projections.sla import (
+    CLOCK_COLUMNS,
+    CONTRACT_TERMS,
+    TERMS,
+    TracksContractTerms,
+    changed_clocks,
+    clocks_from,
+    opened_clocks,
+    terms_from_json,
+)
+from ticketledger.projections.store import Rows, Table, stamp, stamp_or_none
+
+CONTRACTS = Table(
+    "contracts",
+    (
+        ("contract_id", "TEXT"),
+        ("customer", "TEXT"),
+        ("agreement", "TEXT"),
+        ("state", "TEXT"),
+        ("coverage", "TEXT"),
+        ("terms_json", "TEXT"),
+    ),
+    key=("contract_id",),
+)
+OPEN_TICKETS = Table(
+    "tickets",
+    (
+        ("ticket_id", "TEXT"),
+        ("number", "TEXT"),
+        ("contract_id", "TEXT"),
+        ("customer", "TEXT"),
+        ("subject", "TEXT"),
+        ("status", "TEXT"),
+        ("kind", "TEXT"),
+        ("priority", "TEXT"),
+        ("priority_rank", "INTEGER"),
+        ("level", "INTEGER"),
+        ("assignee", "TEXT"),
+        ("opened_at", "TEXT"),
+        ("terms_hash", "TEXT"),
+        ("sla_due_at", "TEXT"),
+        *CLOCK_COLUMNS,
+        ("position", "BIGINT"),
+    ),
+    key=("ticket_id",),
+    indexes=(("status",), ("assignee",), ("customer",), ("priority_rank",)),
+)
+OUT_OF_QUEUE = (Status.RESOLVED.value,)
+LEAVES = (Ticket.AcceptanceGiven, Ticket.Closed, Ticket.Cancelled)
+FILTERS = ("assignee", "level", "customer", "status", "kind")
+SHOWN = (
+    "number",
+    "customer",
+    "status",
+    "kind",
+    "priority",
+    "level",
+    "assignee",
+    "sla_due_at",
+    "contract_id",
+    "subject",
+    "opened_at",
+)
+
+
+def due_column(clocks: TicketClocks) -> str | None:
+    return stamp_or_none(clocks.due_at)
+
+
+def next_status(status: str, event: Any) -> str:
+    """The ticket's status after one event, as Ticket's events set it."""
+    waits = {
+        Ticket.WaitingOnCustomer: Status.WAITING_ON_CUSTOMER,
+        Ticket.WaitingOnThirdParty: Status.WAITING_ON_THIRD_PARTY,
+    }
+    if type(event) in waits:
+        return waits[type(event)].value
+    if isinstance(event, Ticket.Resolved):
+        return Status.RESOLVED.value
+    if isinstance(event, Ticket.Resumed | Ticket.AcceptanceRejected | Ticket.Reopened):
+        return Status.OPEN.value
+    if isinstance(event, Ticket.RequesterReplied) and (event.resumes or event.reopens):
+        return Status.OPEN.value
+    taken_up = isinstance(event, Ticket.Assigned | Ticket.AgentReplied | Ticket.WorkLogged)
+    if taken_up and status == Status.NEW.value:
+        return Status.OPEN.value
+    return status
+
+
+def described(row: dict[str, Any], event: Any) -> None:
+    """Who and what: kind, priority, level and assignee as the events set them."""
+    if isinstance(event, Ticket.Reclassified):
+        row.update(
+            kind=event.kind.value,
+            priority=event.priority.value,
+            priority_rank=event.priority.rank,
+            level=event.level,
+        )
+    elif isinstance(event, Ticket.Escalated):
+        row["level"] = event.to_level
+    elif isinstance(event, Ticket.Assigned):
+        row["assignee"] = event.assignee
+
+
+class QueueProjection(TracksContractTerms):
+    name: ClassVar[str] = "queues"
+    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_TERMS, CONTRACTS, OPEN_TICKETS)
+
+    @handles(Contract.Signed)
+    def signed(self, event: Contract.Signed, rows: Rows, position: int) -> None:
+        super().signed(event, rows, position)
+        self._contract(rows, str(event.originator_id), event.terms, ContractState.ACTIVE.value)
+
+    @handles(Contract.PlanChanged)
+    def plan_changed(self, event: Contract.PlanChanged, rows: Rows, position: int) -> None:
+        """The queues follow the latest terms signed, like Contract.terms: a
+        projection cannot know today's date, so a change dated ahead counts now."""
+        super().plan_changed(event, rows, position)
+        row = rows.get("contracts", contract_id=str(event.originator_id))
+        assert row is not None
+        self._contract(rows, row["contract_id"], event.terms, row["state"])
+
+    @staticmethod
+    def _contract(rows: Rows, contract_id: str, terms: ContractTerms, state: str) -> None:
+        rows.put(
+            "contracts",
+            {
+                "contract_id": contract_id,
+                "customer": terms.customer,
+                "agreement": terms.agreement.value,
+                "state": state,
+                "coverage": terms.coverage.value,
+                "terms_json": terms.model_dump_json(),
+            },
+        )
+
+    @handles(Contract.Suspended, Contract.Reinstated, Contract.Ended)
+    def state_changed(self, event: Any, rows: Rows, position: int) -> None:
+        state = {
+            Contract.Suspended: ContractState.SUSPENDED,
+            Contract.Reinstated: ContractState.ACTIVE,
+            Contract.Ended: ContractState.ENDED,
+        }[type(event)]
+        rows.execute(
+            "UPDATE {contracts} SET state = :state WHERE contract_id = :id",
+            {"state": state.value, "id": str(event.originator_id)},
+        )
+
+    @handles(Ticket.Opened)
+    def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
+        row: dict[str, Any] = {
+            "ticket_id": str(event.originator_id),
+            "number": event.number,
+            "contract_id": str(event.contract_id),
+            "customer": event.customer,
+            "subject": event.subject,
+            "status": Status.NEW.value,
+            "kind": event.kind.value,
+            "priority_rank": event.priority.rank,
+            "level": 1,
+            "assignee": None,
+            "opened_at": stamp(event.occurred_at),
+            "position": position,
+            **opened_clocks(rows, event),
+        }
+        row["sla_due_at"] = due_column(clocks_from(row))
+        rows.put("tickets", row)
+
+    @handles(Ticket.Event)
+    def changed(self, event: Any, rows: Rows, position: int) -> None:
+        ticket_id = str(event.originator_id)
+        if isinstance(event, LEAVES):
+            rows.delete("tickets", ticket_id=ticket_id)
+            return
+        row = rows.get("tickets", ticket_id=ticket_id)
+        if row is None:
+            return
+        described(row, event)
+        row.update(changed_clocks(rows, row, event), position=position)
+        row["status"] = next_status(row["status"], event)
+        row["sla_due_at"] = due_column(clocks_from(row))
+        rows.put("tickets", row)
+
+
+# Queries.
+
+
+def contract_tiers(rows: Rows) -> dict[str, int]:
+    """0 for an active help-desk contract, 1 for anything else."""
+    tiers = {}
+    for row in rows.all("SELECT contract_id, agreement, state FROM {contracts}"):
+        served = row["agreement"] == Agreement.HELP_DESK.value
+        served = served and row["state"] == ContractState.ACTIVE.value
+        tiers[str(row["contract_id"])] = 0 if served else 1
+    return tiers
+
+
+def ordered(rows: Rows, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    tiers = contract_tiers(rows)
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        due = row["sla_due_at"]
+        return (
+            tiers.get(str(row["contract_id"]), 1),
+            row["priority_rank"],
+            due is None,
+            due or "",
+            row["number"],
+        )
+
+    return [shown(r, tiers) for r in sorted(found, key=key)]
+
+
+def shown(row: dict[str, Any], tiers: dict[str, int]) -> dict[str, Any]:
+    """A queue entry, JSON-ready."""
+    entry = {name: row[name] for name in SHOWN}
+    entry["contract_service"] = tiers.get(str(row["contract_id"]), 1) == 0
+    return entry
+
+
+def work_queue(
+    rows: Rows,
+    *,
+    assignee: str | None = None,
+    level: int | None = None,
+    customer: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """Open and waiting tickets, filtered on any of the given values, in the
+    order the desk takes them up."""
+    given = {"assignee": assignee, "level": level, "customer": customer, "status": status}
+    given["kind"] = kind
+    clauses = ["status NOT IN ('resolved')"]
+    params = {}
+    for name, value in given.items():
+        if value is not None:
+            clauses.append(f"{name} = :{name}")
+            params[name] = value
+    found = rows.all(f"SELECT * FROM {{tickets}} WHERE {' AND '.join(clauses)}", params)
+    return ordered(rows, found)
+
+
+def off_hours_queue(rows: Rows, now: datetime) -> list[dict[str, Any]]:
+    """Open critical tickets whose contract's extended or 24x7 coverage is on at
+    `now`: outside business hours only critical tickets are served."""
+    covered = set()
+    for row in rows.all("SELECT contract_id, coverage, terms_json FROM {contracts}"):
+        if row["coverage"] == Coverage.STANDARD.value:
+            continue
+        if terms_from_json(str(row["terms_json"])).coverage_calendar.is_business_time(now):
+            covered.add(str(row["contract_id"]))
+    found = rows.all(
+        "SELECT * FROM {tickets} WHERE status NOT IN ('resolved') AND priority_rank = :rank",
+        {"rank": Priority.CRITICAL.rank},
+    )
+    return ordered(rows, [r for r in found if str(r["contract_id"]) in covered])
+
+
+def render_queue(entries: list[dict[str, Any]]) -> str:
+    """The queue as a text table for the command line."""
+    if not entries:
+        return "no tickets in the queue"
+    header = (
+        f"{'number':<12} {'priority':<8} {'status':<22} {'lvl':>3} {'assignee':<16} "
+        f"{'SLA due (UTC)':<17} customer"
+    )
+    lines = [header]
+    for e in entries:
+        due = (e["sla_due_at"] or "-")[:16].replace("T", " ")
+        lines.append(
+            f"{e['number']:<12} {e['priority']:<8} {e['status']:<22} {e['level']:>3} "
+            f"{e['assignee'] or '-':<16} {due:<17} {e['customer']}"
+        )
+    return "\n".join(lines)
