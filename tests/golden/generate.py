@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import ManualClock, at, focco_terms
+from ticketledger.domain.billing import compute_statement
 from ticketledger.domain.vocabulary import (
     CancellationReason,
     Channel,
@@ -130,6 +131,21 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     ledger.authorise_requester(contract, "x@gmail.com", by="admin")
     ledger.release_held_request(held, by="dispatcher")
     ledger.discard_held_request(dropped, reason="spam", by="dispatcher")
+    september = compute_statement(
+        contract_id=str(contract),
+        month="2026-09",
+        terms=ledger.contract(contract).terms_for_month("2026-09"),
+        posted=[],
+    )
+    ledger.issue_statement(
+        contract,
+        "2026-09",
+        through_position=ledger.recorder.max_notification_id() or 0,
+        total=september.total,
+        currency=september.currency,
+        digest=september.digest(),
+        by="billing",
+    )
     ledger.suspend_contract(contract, reason="unpaid", by="billing")
     ledger.reinstate_contract(contract, reason="paid", by="billing")
     ledger.end_contract(contract, reason="not renewed", by="admin")
