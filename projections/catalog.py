@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ticketledger.projections.base import Projection
+from ticketledger.projections.hours import HoursProjection
 from ticketledger.projections.ticket_state import TicketStateProjection
 
 
 def all_projections() -> list[Projection]:
-    return [TicketStateProjection()]
+    return [TicketStateProjection(), HoursProjection()]
 
 
 def projection_names() -> list[str]:
