@@ -1,0 +1,156 @@
+"""Work queues: contract customers first, then priority, then SLA due, then
+number; filters; the off-hours queue. On SQLite and PostgreSQL. Local times
+are UTC-3 (Brazil and Argentina in 2026)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from tests.support import ManualClock, at, focco_terms, neotel_extended_terms
+from tests.test_sla import AGENT, local, open_at, sign
+from ticketledger.domain.vocabulary import Kind, Priority
+from ticketledger.projections.queues import off_hours_queue, render_queue, work_queue
+from ticketledger.projections.runner import Projector
+from ticketledger.projections.store import stamp
+from ticketledger.service.ledger import TicketLedger
+
+
+@pytest.fixture
+def late_clock(clock: ManualClock) -> ManualClock:
+    clock.set(at("2026-11-25 12:00"))
+    return clock
+
+
+def queue(projector: Projector, **filters: Any) -> list[dict[str, Any]]:
+    projector.catch_up()
+    with projector.reading("queues") as rows:
+        return work_queue(rows, **filters)
+
+
+def numbers(entries: list[dict[str, Any]]) -> list[str]:
+    return [e["number"] for e in entries]
+
+
+def desk_history(ledger: TicketLedger) -> dict[str, str]:
+    """Tuesday 2026-10-06 at three customers: Metalúrgica Serra (help desk,
+    08-12 and 13:30-18), a pay-per-use workshop and a contract suspended later."""
+    serra = sign(ledger, focco_terms(), "@serra.com.br")
+    walk_in = sign(
+        ledger,
+        focco_terms(
+            customer="Oficina Avulsa",
+            plan="avulso",
+            agreement="pay_per_use",
+            monthly_fee="0",
+            monthly_hours="0",
+        ),
+        "@avulsa.com.br",
+    )
+    unpaid = sign(ledger, focco_terms(customer="Caloteira"), "@calote.com.br")
+    s, w, u = "a@serra.com.br", "a@avulsa.com.br", "a@calote.com.br"
+
+    def ticket(contract: UUID, when: str, priority: Priority, who: str, **kw: Any) -> str:
+        return open_at(ledger, contract, local(f"2026-10-06 {when}"), priority, who, **kw)
+
+    t = {
+        "serra_low": ticket(serra, "08:00", Priority.LOW, s, kind=Kind.QUESTION),
+        "serra_resolved": ticket(serra, "08:00", Priority.MEDIUM, s),
+        "walk_in_critical": ticket(walk_in, "08:00", Priority.CRITICAL, w),
+        "unpaid_critical": ticket(unpaid, "08:15", Priority.CRITICAL, u),
+        "serra_waiting": ticket(serra, "08:30", Priority.HIGH, s),
+        "serra_high_early": ticket(serra, "09:00", Priority.HIGH, s),
+        "serra_high_late": ticket(serra, "10:00", Priority.HIGH, s),
+        "serra_critical": ticket(serra, "11:00", Priority.CRITICAL, s),
+    }
+    ledger.resolve_ticket(
+        t["serra_resolved"], resolution="ok", by=AGENT, occurred_at=local("2026-10-06 09:00")
+    )
+    ledger.wait_on_customer(
+        t["serra_waiting"], reason="?", by=AGENT, occurred_at=local("2026-10-06 09:00")
+    )
+    ledger.assign(t["serra_high_early"], "bruno", by=AGENT, occurred_at=local("2026-10-06 09:10"))
+    ledger.reply_as_agent(
+        t["serra_high_late"], "seen", by=AGENT, occurred_at=local("2026-10-06 10:30")
+    )
+    ledger.escalate(
+        t["serra_high_late"], reason="PLC", by=AGENT, occurred_at=local("2026-10-06 10:40")
+    )
+    ledger.suspend_contract(
+        unpaid, reason="unpaid", by="admin", occurred_at=local("2026-10-06 12:00")
+    )
+    return t
+
+
+def test_the_queue_puts_active_contracts_first_then_priority_then_sla_due_then_number(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    t = desk_history(ledger)
+    found = queue(projector)
+    # Serra (active help desk) first. Critical 11:00 + 2 h (lunch 12-13:30) ->
+    # 14:30. Highs: 09:00 + 4 h first response -> 14:30; the 10:00 one was
+    # answered, so its 16 h resolution (2:00 + 4:30 Tue, 8:30 Wed, 1:00 Thu) is
+    # due Thursday 09:00; the waiting one has no due instant and comes last of
+    # the highs. Then the pay-per-use and the suspended customers, both
+    # critical, by due: 08:00 + 2 h = 10:00 before 08:15 + 2 h = 10:15.
+    assert numbers(found) == [
+        t["serra_critical"],
+        t["serra_high_early"],
+        t["serra_high_late"],
+        t["serra_waiting"],
+        t["serra_low"],
+        t["walk_in_critical"],
+        t["unpaid_critical"],
+    ]
+    due = {e["number"]: e["sla_due_at"] for e in found}
+    assert due[t["serra_critical"]] == stamp(local("2026-10-06 14:30"))
+    assert due[t["serra_high_early"]] == stamp(local("2026-10-06 14:30"))
+    assert due[t["serra_high_late"]] == stamp(local("2026-10-08 09:00"))
+    assert due[t["serra_waiting"]] is None
+    assert [e["contract_service"] for e in found[-3:]] == [True, False, False]
+    assert t["serra_critical"] in render_queue(found)
+
+
+def test_the_queue_filters_by_assignee_level_customer_status_and_kind(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    t = desk_history(ledger)
+    assert numbers(queue(projector, assignee="bruno")) == [t["serra_high_early"]]
+    assert numbers(queue(projector, level=2)) == [t["serra_high_late"]]
+    assert numbers(queue(projector, customer="Oficina Avulsa")) == [t["walk_in_critical"]]
+    assert numbers(queue(projector, status="waiting_on_customer")) == [t["serra_waiting"]]
+    assert numbers(queue(projector, kind="question")) == [t["serra_low"]]
+    assert queue(projector, status="resolved") == []
+
+
+def test_the_queue_rows_after_a_rebuild_equal_the_rows_built_incrementally(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    desk_history(ledger)
+    projector.catch_up()
+    incremental = projector.processor("queues").dump()
+    projector.rebuild("queues")
+    assert projector.processor("queues").dump() == incremental
+    assert len(incremental["tickets"]) == 8  # the resolved one stays, out of the queue
+    assert len(incremental["contracts"]) == 3
+
+
+def test_the_off_hours_queue_holds_critical_tickets_whose_coverage_is_on_now(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    andino = sign(ledger, neotel_extended_terms(), "@andino.com.ar")
+    serra = sign(ledger, focco_terms(), "@serra.com.br")
+    saturday = local("2026-10-17 10:00")
+    critical = open_at(ledger, andino, saturday, Priority.CRITICAL, "a@andino.com.ar")
+    open_at(ledger, andino, saturday, Priority.HIGH, "a@andino.com.ar")
+    open_at(ledger, serra, saturday, Priority.CRITICAL, "a@serra.com.br")
+    projector.catch_up()
+    with projector.reading("queues") as rows:
+        # Saturday 11:00: Andino's extended coverage (Mon-Sat 05-21) is on;
+        # Serra has standard coverage; the high ticket waits for Monday.
+        assert numbers(off_hours_queue(rows, local("2026-10-17 11:00"))) == [critical]
+        # Saturday 21:30 and Sunday: no coverage anywhere.
+        assert off_hours_queue(rows, local("2026-10-17 21:30")) == []
+        assert off_hours_queue(rows, local("2026-10-18 11:00")) == []
