@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ticketledger.projections.base import Projection
 from ticketledger.projections.hours import HoursProjection
+from ticketledger.projections.queues import QueueProjection
+from ticketledger.projections.sla import SlaProjection
 from ticketledger.projections.ticket_state import TicketStateProjection
 
 
 def all_projections() -> list[Projection]:
-    return [TicketStateProjection(), HoursProjection()]
+    return [TicketStateProjection(), SlaProjection(), QueueProjection(), HoursProjection()]
 
 
 def projection_names() -> list[str]:
