@@ -287,6 +287,8 @@ def _plain(value: Any) -> Any:
 
 
 def _typed(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Annotations are strings here (postponed evaluation), so "Decimal" names
+    the fields read back from their decimal strings."""
     return {
         f.name: Decimal(data[f.name]) if f.type == "Decimal" else data[f.name] for f in fields(cls)
     }
