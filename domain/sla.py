@@ -295,7 +295,14 @@ def _resolved(clocks: TicketClocks, terms: ContractTerms, event: Any) -> TicketC
 
 
 def _reopened(clocks: TicketClocks, terms: ContractTerms, event: Any) -> TicketClocks:
-    return replace(clocks, resolution=restart(clocks.resolution, terms, event.occurred_at))
+    """A priority changed while the ticket was resolved left the stopped clock
+    alone (its outcome was decided); it takes the new target when it runs again."""
+    at = event.occurred_at
+    running = restart(clocks.resolution, terms, at)
+    target, kind = terms.sla[clocks.priority].resolution, calendar_kind(terms, clocks.priority)
+    if (running.target, running.calendar) != (target, kind):
+        running = retarget(running, terms, target, kind, at)
+    return replace(clocks, resolution=running)
 
 
 def _cancelled(clocks: TicketClocks, terms: ContractTerms, event: Any) -> TicketClocks:

@@ -240,6 +240,59 @@ def test_a_reopened_ticket_runs_its_resolution_clock_on_from_where_it_stopped(
     assert (found["elapsed_seconds"], found["status"]) == (1.5 * H, "on_track")
 
 
+def test_a_critical_ticket_lowered_to_high_keeps_its_coverage_time_and_waits_for_business_hours(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    contract = sign(ledger, neotel_extended_terms(), "@andino.com.ar")
+    # Critical on Saturday 2026-10-17 10:00 runs on coverage hours: 1 h by 11:00.
+    number = open_at(
+        ledger, contract, local("2026-10-17 10:00"), Priority.CRITICAL, "a@andino.com.ar"
+    )
+    ledger.reclassify(
+        number,
+        priority=Priority.HIGH,
+        reason="a workaround",
+        by=AGENT,
+        occurred_at=local("2026-10-17 11:00"),
+    )
+    # From 11:00 the ticket is high and on business hours (Mon-Fri 08-19): the
+    # 1 h stays; nothing accrues on the weekend. First response 4 h: 3 h left
+    # from Monday 08:00 -> 11:00. Resolution 16 h: 15 h left, 11 on Monday and
+    # 4 on Tuesday -> Tuesday 12:00.
+    found = sla_of(projector, number, local("2026-10-18 15:00"))
+    first, resolution = found["first_response"], found["resolution"]
+    assert (first["calendar"], first["elapsed_seconds"]) == ("business", H)
+    assert first["due_at"] == local("2026-10-19 11:00").isoformat()
+    assert resolution["due_at"] == local("2026-10-20 12:00").isoformat()
+
+
+def test_a_ticket_reclassified_while_resolved_takes_the_new_target_when_reopened(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    contract = sign(ledger, focco_terms(), "@serra.com.br")
+    # Medium, opened Tuesday 2026-10-06 09:00, resolved 10:00 (1 h of 72 h),
+    # raised to high (16 h) while resolved, rejected at 14:00: 15 h left from
+    # Tuesday 14:00 = 4:00 Tuesday + 8:30 Wednesday + 2:30 Thursday -> 10:30.
+    r = "a@serra.com.br"
+    number = open_at(ledger, contract, local("2026-10-06 09:00"), Priority.MEDIUM, r)
+    ledger.resolve_ticket(
+        number, resolution="done", by=AGENT, occurred_at=local("2026-10-06 10:00")
+    )
+    ledger.reclassify(
+        number,
+        priority=Priority.HIGH,
+        reason="recurs",
+        by=AGENT,
+        occurred_at=local("2026-10-06 11:00"),
+    )
+    resolved = sla_of(projector, number, local("2026-10-06 12:00"))["resolution"]
+    assert (resolved["target_seconds"], resolved["status"]) == (72 * H, "met")
+    ledger.reject_resolution(number, reason="back", by=r, occurred_at=local("2026-10-06 14:00"))
+    found = sla_of(projector, number, local("2026-10-06 14:00"))["resolution"]
+    assert (found["target_seconds"], found["elapsed_seconds"]) == (16 * H, H)
+    assert found["due_at"] == local("2026-10-08 10:30").isoformat()
+
+
 def test_nearest_rank_percentiles_take_the_smallest_value_covering_the_share() -> None:
     values = [timedelta(hours=h) for h in (4, 1, 3, 2)]
     assert nearest_rank(values, 50) == timedelta(hours=2)  # rank ceil(2.0) = 2
