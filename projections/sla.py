@@ -118,7 +118,10 @@ def terms_history(rows: Rows, contract_id: str) -> list[dict[str, Any]]:
 
 def latest_terms(rows: Rows, contract_id: str) -> ContractTerms:
     """Like Contract.terms: the latest terms signed, whatever their date."""
-    return load_terms(rows, str(terms_history(rows, contract_id)[-1]["terms_hash"]))
+    history = terms_history(rows, contract_id)
+    if not history:
+        raise KeyError(f"no contract {contract_id}")
+    return load_terms(rows, str(history[-1]["terms_hash"]))
 
 
 def terms_hash_at(rows: Rows, contract_id: str, instant: datetime) -> str:

@@ -12,7 +12,14 @@ from uuid import UUID
 import pytest
 
 from tests.support import ManualClock, at, focco_terms, neotel_extended_terms
-from ticketledger.domain.vocabulary import CancellationReason, Channel, Kind, Priority
+from ticketledger.domain.vocabulary import (
+    CancellationReason,
+    Channel,
+    ClosureReason,
+    Kind,
+    Priority,
+)
+from ticketledger.projections.queues import work_queue
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.sla import contract_month_report, nearest_rank, ticket_sla
 from ticketledger.service.ledger import TicketLedger
@@ -293,6 +300,34 @@ def test_a_ticket_reclassified_while_resolved_takes_the_new_target_when_reopened
     assert found["due_at"] == local("2026-10-08 10:30").isoformat()
 
 
+def test_a_ticket_closed_while_waiting_on_a_third_party_stops_its_clocks_with_the_wait_paused(
+    ledger: TicketLedger, projector: Projector, late_clock: ManualClock
+) -> None:
+    contract = sign(ledger, focco_terms(), "@serra.com.br")
+    # High, opened Tuesday 2026-10-06 09:00, answered 09:30, waits on the
+    # supplier from 10:00 (1 h of resolution spent) and is closed for it on
+    # Wednesday 10:00. Paused: Tuesday 10-12 and 13:30-18 (6:30) + Wednesday
+    # 08-10 (2:00) = 8:30 of business time.
+    number = open_at(ledger, contract, local("2026-10-06 09:00"), Priority.HIGH, "a@serra.com.br")
+    ledger.reply_as_agent(number, "seen", by=AGENT, occurred_at=local("2026-10-06 09:30"))
+    ledger.wait_on_third_party(
+        number,
+        third_party="PLC maker",
+        reason="firmware",
+        by=AGENT,
+        occurred_at=local("2026-10-06 10:00"),
+    )
+    ledger.close_ticket(
+        number, reason=ClosureReason.THIRD_PARTY, by=AGENT, occurred_at=local("2026-10-07 10:00")
+    )
+    found = sla_of(projector, number, local("2026-10-09 12:00"))["resolution"]
+    assert (found["elapsed_seconds"], found["paused_seconds"]) == (H, 8.5 * H)
+    assert (found["state"], found["status"]) == ("stopped", "met")
+    assert found["stopped_at"] == local("2026-10-07 10:00").isoformat()
+    with projector.reading("queues") as rows:
+        assert work_queue(rows) == []
+
+
 def test_nearest_rank_percentiles_take_the_smallest_value_covering_the_share() -> None:
     values = [timedelta(hours=h) for h in (4, 1, 3, 2)]
     assert nearest_rank(values, 50) == timedelta(hours=2)  # rank ceil(2.0) = 2
@@ -375,6 +410,8 @@ def test_the_monthly_report_gives_compliance_median_and_p90_per_priority_and_in_
         november = contract_month_report(rows, contract, "2026-11", at("2026-11-25 12:00"))
     assert november.rows[-1].resolution.completed == 0
     assert november.rows[-1].resolution.running_breached == 1
+    with projector.reading("sla") as rows, pytest.raises(KeyError, match="no contract"):
+        contract_month_report(rows, "not-a-contract", "2026-10", at("2026-11-25 12:00"))
 
 
 def test_the_sla_rows_after_a_rebuild_equal_the_rows_built_incrementally(
