@@ -68,9 +68,8 @@ OPEN_TICKETS = Table(
     key=("ticket_id",),
     indexes=(("status",), ("assignee",), ("customer",), ("priority_rank",)),
 )
-OUT_OF_QUEUE = (Status.RESOLVED.value,)
 LEAVES = (Ticket.AcceptanceGiven, Ticket.Closed, Ticket.Cancelled)
-FILTERS = ("assignee", "level", "customer", "status", "kind")
+IN_QUEUE = "status <> 'resolved'"
 SHOWN = (
     "number",
     "customer",
@@ -252,29 +251,28 @@ def work_queue(
 ) -> list[dict[str, Any]]:
     """Open and waiting tickets, filtered on any of the given values, in the
     order the desk takes them up."""
-    given = {"assignee": assignee, "level": level, "customer": customer, "status": status}
-    given["kind"] = kind
-    clauses = ["status NOT IN ('resolved')"]
-    params = {}
-    for name, value in given.items():
-        if value is not None:
-            clauses.append(f"{name} = :{name}")
-            params[name] = value
+    given = dict(assignee=assignee, level=level, customer=customer, status=status, kind=kind)
+    params = {name: value for name, value in given.items() if value is not None}
+    clauses = [IN_QUEUE, *(f"{name} = :{name}" for name in params)]
     found = rows.all(f"SELECT * FROM {{tickets}} WHERE {' AND '.join(clauses)}", params)
     return ordered(rows, found)
 
 
 def off_hours_queue(rows: Rows, now: datetime) -> list[dict[str, Any]]:
     """Open critical tickets whose contract's extended or 24x7 coverage is on at
-    `now`: outside business hours only critical tickets are served."""
+    `now`: outside business hours only critical tickets are served. A suspended
+    or ended contract gives no service, so its tickets are left out."""
     covered = set()
-    for row in rows.all("SELECT contract_id, coverage, terms_json FROM {contracts}"):
-        if row["coverage"] == Coverage.STANDARD.value:
-            continue
+    contracts = rows.all(
+        "SELECT contract_id, terms_json FROM {contracts} "
+        "WHERE coverage <> :standard AND state = :active",
+        {"standard": Coverage.STANDARD.value, "active": ContractState.ACTIVE.value},
+    )
+    for row in contracts:
         if terms_from_json(str(row["terms_json"])).coverage_calendar.is_business_time(now):
             covered.add(str(row["contract_id"]))
     found = rows.all(
-        "SELECT * FROM {tickets} WHERE status NOT IN ('resolved') AND priority_rank = :rank",
+        f"SELECT * FROM {{tickets}} WHERE {IN_QUEUE} AND priority_rank = :rank",
         {"rank": Priority.CRITICAL.rank},
     )
     return ordered(rows, [r for r in found if str(r["contract_id"]) in covered])

@@ -146,10 +146,14 @@ def test_the_off_hours_queue_holds_critical_tickets_whose_coverage_is_on_now(
     critical = open_at(ledger, andino, saturday, Priority.CRITICAL, "a@andino.com.ar")
     open_at(ledger, andino, saturday, Priority.HIGH, "a@andino.com.ar")
     open_at(ledger, serra, saturday, Priority.CRITICAL, "a@serra.com.br")
+    unpaid = sign(ledger, {**neotel_extended_terms(), "customer": "Moroso"}, "@moroso.com.ar")
+    open_at(ledger, unpaid, saturday, Priority.CRITICAL, "a@moroso.com.ar")
+    ledger.suspend_contract(unpaid, reason="unpaid", by="admin", occurred_at=saturday)
     projector.catch_up()
     with projector.reading("queues") as rows:
         # Saturday 11:00: Andino's extended coverage (Mon-Sat 05-21) is on;
-        # Serra has standard coverage; the high ticket waits for Monday.
+        # Serra has standard coverage; the high ticket waits for Monday; the
+        # suspended contract gets no service.
         assert numbers(off_hours_queue(rows, local("2026-10-17 11:00"))) == [critical]
         # Saturday 21:30 and Sunday: no coverage anywhere.
         assert off_hours_queue(rows, local("2026-10-17 21:30")) == []
