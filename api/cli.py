@@ -11,10 +11,12 @@ import typer
 
 from ticketledger.domain.errors import DomainError
 from ticketledger.domain.ticket import Ticket
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
-from ticketledger.service.storage import persistence_env
 
 from .demo import SimulatedClock, load_demo
+from .reports import DatabaseOption, register, where
 
 FIRST_YEAR = 2020
 app = typer.Typer(
@@ -22,26 +24,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="TICKETLEDGER_DATABASE_URL",
-        help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db "
-        "(default ./ticketledger.db)",
-    ),
-]
 
 
 def open_ledger(database_url: str | None, **kwargs: Any) -> TicketLedger:
     return TicketLedger(database_url=database_url, **kwargs)
-
-
-def where(database_url: str | None) -> str:
-    env = persistence_env(database_url)
-    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
-        return f"SQLite file {env['SQLITE_DBNAME']}"
-    return f"PostgreSQL {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
 
 
 @app.command()
@@ -61,8 +47,23 @@ def demo(database_url: DatabaseOption = None) -> None:
                 f"{refused} planned commands refused by the rules {dict(report.refused)}"
             )
         summarise(ledger)
+        project_demo(ledger)
     finally:
         ledger.close()
+
+
+def project_demo(ledger: TicketLedger) -> None:
+    projector = Projector(ledger, all_projections())
+    applied = projector.catch_up()
+    typer.echo(
+        f"\nProjections up to date at log position {projector.position('ticket_state')} "
+        f"({sum(applied.values())} event applications just now)."
+    )
+    typer.echo(
+        "Try: ticketledger queue | ticketledger sla --contract 'Contact Center Andino' "
+        "--month 2026-10 | ticketledger statement --contract 'Contact Center Andino' "
+        "--month 2026-10"
+    )
 
 
 def summarise(ledger: TicketLedger) -> None:
@@ -149,6 +150,9 @@ def show(
     width = max(len(k) for k in summary)
     for key, value in summary.items():
         typer.echo(f"{key.replace('_', ' '):<{width}}  {value if value not in (None, []) else '-'}")
+
+
+register(app)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from typer.testing import CliRunner
 
@@ -40,3 +41,59 @@ def test_showing_an_unknown_ticket_fails_with_a_clear_message(database_url: str)
     shown = runner.invoke(app, ["show", "2026-000404", "--database-url", database_url])
     assert shown.exit_code == 1
     assert "no ticket 2026-000404" in shown.output
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_supervisors_and_billing_read_the_demo_through_the_projections(database_url: str) -> None:
+    invoke("demo", "--database-url", database_url)
+    db = ("--database-url", database_url)
+    assert "ticket_state: applied 0" in invoke("project", *db)
+
+    queue = json.loads(invoke("queue", "--json", *db))
+    assert queue and all(t["status"] not in ("resolved", "closed", "cancelled") for t in queue)
+    assert "SLA due" in invoke("queue", *db)
+
+    andino = ("--contract", "Contact Center Andino", "--month", "2026-10")
+    report = json.loads(invoke("sla", *andino, "--json", *db))
+    assert report["month"] == "2026-10"
+    assert "percentiles by nearest rank" in invoke("sla", *andino, *db)
+
+    shown = json.loads(invoke("statement", *andino, "--format", "json", *db))
+    amounts = ("fees", "overage_amount", "off_hours_amount", "customer_caused_amount")
+    expected = sum(Decimal(shown[k]) for k in amounts) + Decimal(shown["adjustments_amount"])
+    assert Decimal(shown["total"]) == expected
+    assert invoke("statement", *andino, "--format", "csv", *db).startswith("item,hours,rate")
+    assert "total" in invoke("statement", *andino, *db)
+    entries = json.loads(invoke("statement", *andino, "--format", "json", "--entries", *db))
+    consumed = sum(Decimal(e["consumed_hours"]) for e in entries["entries"])
+    assert consumed == Decimal(shown["consumed_hours"])
+
+
+def test_an_issued_statement_is_shown_as_issued_and_cannot_be_issued_again(
+    database_url: str,
+) -> None:
+    invoke("demo", "--database-url", database_url)
+    db = ("--database-url", database_url)
+    serra = ("--contract", "Móveis Serra Gaúcha", "--month", "2026-09")
+    before = invoke("statement", *serra, "--format", "json", *db)
+    issued = invoke("statement", *serra, "--format", "json", "--issue", *db)
+    assert "issued 2026-09" in issued
+    assert before in issued
+    again = runner.invoke(app, ["statement", *serra, "--issue", *db])
+    assert again.exit_code == 1
+    assert "already issued" in again.output
+
+
+def test_a_rebuild_from_the_command_line_switches_to_a_new_generation(database_url: str) -> None:
+    invoke("demo", "--database-url", database_url)
+    rebuilt = invoke("rebuild", "ticket_state", "hours", "--database-url", database_url)
+    assert "ticket_state: generation 2 live" in rebuilt
+    assert "hours: generation 2 live" in rebuilt
+    unknown = runner.invoke(app, ["rebuild", "nonsense", "--database-url", database_url])
+    assert unknown.exit_code == 1
+    assert "no projection nonsense" in unknown.output

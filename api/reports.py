@@ -1,0 +1,315 @@
+"""Command-line ways into the projections: followers, rebuilds, and the
+reports supervisors and billing read (queue, SLA, statement)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+
+from ticketledger.domain.errors import DomainError
+from ticketledger.projections import hours, queues, sla
+from ticketledger.projections.catalog import all_projections, projection_names
+from ticketledger.projections.runner import Projector
+from ticketledger.service.ledger import TicketLedger
+from ticketledger.service.storage import persistence_env
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TICKETLEDGER_DATABASE_URL",
+        help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db "
+        "(default ./ticketledger.db)",
+    ),
+]
+NowOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--now",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"],
+        help="the instant to evaluate at, ISO 8601 with offset (default: now)",
+    ),
+]
+ContractOption = Annotated[
+    str, typer.Option("--contract", help="the contract's id, or its customer's name")
+]
+MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM in the contract's time zone")]
+CENT = Decimal("0.01")
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def opened_projector(database_url: str | None) -> Iterator[Projector]:
+    ledger = TicketLedger(database_url=database_url)
+    try:
+        yield Projector(ledger, all_projections())
+    finally:
+        ledger.close()
+
+
+def chosen(names: list[str] | None) -> list[str]:
+    unknown = sorted(set(names or []) - set(projection_names()))
+    if unknown:
+        raise fail(f"no projection {', '.join(unknown)}; known: {', '.join(projection_names())}")
+    return names or projection_names()
+
+
+def instant(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(tz=UTC)
+    if value.tzinfo is None:
+        raise fail("--now needs a UTC offset, e.g. 2026-10-05T14:00+00:00")
+    return value
+
+
+def project(
+    names: Annotated[list[str] | None, typer.Argument(help="projections (default: all)")] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="keep following the log")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Bring projections up to date with the log; with --follow, keep them so
+    (run one or more per projection, in as many processes as needed)."""
+    selected = chosen(names)
+    with opened_projector(database_url) as projector:
+        applied = projector.catch_up(selected)
+        for name in selected:
+            typer.echo(f"{name}: applied {applied[name]}, at {projector.position(name)}")
+        if not follow:
+            return
+        stopping: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+        projector.start(selected)
+        typer.echo(f"following {where(database_url)}; Ctrl-C or SIGTERM stops")
+        try:
+            while not stopping:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            projector.stop()
+
+
+def rebuild(
+    names: Annotated[list[str] | None, typer.Argument(help="projections (default: all)")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Rebuild projections from zero; the old tables serve until the atomic switch."""
+    with opened_projector(database_url) as projector:
+        for name in chosen(names):
+            started = time.monotonic()
+            generation = projector.rebuild(name)
+            elapsed = time.monotonic() - started
+            typer.echo(
+                f"{name}: generation {generation} live at {projector.position(name)} "
+                f"({elapsed:.2f} s)"
+            )
+
+
+def queue(
+    assignee: Annotated[str | None, typer.Option(help="only this agent's tickets")] = None,
+    level: Annotated[int | None, typer.Option(help="only this escalation level")] = None,
+    customer: Annotated[str | None, typer.Option(help="only this customer")] = None,
+    status: Annotated[str | None, typer.Option(help="only this status")] = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind")] = None,
+    off_hours: Annotated[
+        bool, typer.Option("--off-hours", help="critical tickets whose coverage is on now")
+    ] = False,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """The work queue: contract customers first, then priority, then SLA due."""
+    with opened_projector(database_url) as projector:
+        projector.catch_up(["queues"])
+        with projector.reading("queues") as rows:
+            if off_hours:
+                found = queues.off_hours_queue(rows, instant(now))
+            else:
+                found = queues.work_queue(
+                    rows,
+                    assignee=assignee,
+                    level=level,
+                    customer=customer,
+                    status=status,
+                    kind=kind,
+                )
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    typer.echo(queues.render_queue(found))
+
+
+def resolve_contract(projector: Projector, contract: str) -> str:
+    projector.catch_up(["ticket_state"])
+    with projector.reading("ticket_state") as rows:
+        found = rows.all(
+            "SELECT contract_id, customer FROM {contracts} "
+            "WHERE contract_id = :c OR LOWER(customer) = LOWER(:c) ORDER BY contract_id",
+            {"c": contract},
+        )
+    if len(found) != 1:
+        problem = "no contract" if not found else "several contracts"
+        raise fail(f"{problem} match {contract!r}; give the contract id")
+    return str(found[0]["contract_id"])
+
+
+def sla_report(
+    contract: ContractOption,
+    month: MonthOption,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """SLA compliance of a contract in a month: per priority, met and breached,
+    compliance, median and 90th percentile response and resolution times."""
+    with opened_projector(database_url) as projector:
+        contract_id = resolve_contract(projector, contract)
+        projector.catch_up(["sla"])
+        with projector.reading("sla") as rows:
+            report = sla.contract_month_report(rows, contract_id, month, instant(now))
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(report.render_table())
+
+
+def statement(
+    contract: ContractOption,
+    month: MonthOption,
+    output: Annotated[
+        str, typer.Option("--format", help="json, csv or table", case_sensitive=False)
+    ] = "table",
+    issue: Annotated[
+        bool, typer.Option("--issue", help="issue it: the month is then never rewritten")
+    ] = False,
+    by: Annotated[str, typer.Option("--by", help="who issues it")] = "billing",
+    entries: Annotated[
+        bool, typer.Option("--entries", help="also list the posted entries behind it")
+    ] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """A contract's monthly statement: fees, allowance, consumption, overage,
+    off-hours, customer-caused, warranty, adjustments and amounts."""
+    if output not in ("json", "csv", "table"):
+        raise fail("--format is json, csv or table")
+    with opened_projector(database_url) as projector:
+        contract_id = resolve_contract(projector, contract)
+        projector.catch_up(["hours"])
+        if issue:
+            issue_statement(projector, contract_id, month, by)
+        with projector.reading("hours") as rows:
+            shown = hours.issued_statement(rows, contract_id, month) or hours.statement(
+                rows, contract_id, month
+            )
+            posted = [entry_line(e) for e in hours.ledger_entries(rows, contract_id, month)]
+    if not entries:
+        typer.echo(render_statement(shown, output))
+    elif output == "json":
+        both = {"statement": shown.to_json(), "entries": posted}
+        typer.echo(json.dumps(both, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render_statement(shown, output) + "\n")
+        typer.echo(render_lines(posted, csv_format=output == "csv"))
+
+
+def issue_statement(projector: Projector, contract_id: str, month: str, by: str) -> None:
+    ledger = projector.ledger
+    through = projector.position("hours")
+    with projector.reading("hours") as rows:
+        # Exactly what the projection will freeze when it meets the event, even if
+        # entries are posted between reading the position and issuing.
+        current = hours.statement(rows, contract_id, month, through_position=through)
+    try:
+        result = ledger.issue_statement(
+            UUID(contract_id),
+            month,
+            through_position=through,
+            total=current.total,
+            currency=current.currency,
+            digest=current.digest(),
+            by=by,
+        )
+    except DomainError as error:
+        raise fail(error.message) from None
+    projector.wait(result.position, ["hours"])
+    typer.echo(f"issued {month} for contract {contract_id} at position {result.position}", err=True)
+
+
+def entry_line(entry: hours.LedgerEntry) -> dict[str, Any]:
+    """A posted entry as billing reads it: hours per bucket, and what it came from."""
+    buckets = entry.buckets
+    return {
+        "ticket": entry.ticket_number,
+        "kind": entry.kind,
+        "origin_month": entry.origin_month,
+        "started_at": entry.started_at.isoformat(timespec="minutes"),
+        "category": entry.category,
+        "consumed_hours": decimal_hours(buckets.consumed),
+        "off_hours_hours": decimal_hours(buckets.off_hours),
+        "customer_caused_hours": decimal_hours(buckets.customer_caused),
+        "warranty_hours": decimal_hours(buckets.warranty),
+        "amount": None if entry.amount is None else str(entry.amount),
+        "reference": entry.reference,
+        "entry_id": entry.entry_id,
+        "sources": len(entry.sources),
+    }
+
+
+def decimal_hours(duration: timedelta) -> str:
+    return str((Decimal(duration // timedelta(microseconds=1)) / 3_600_000_000).quantize(CENT))
+
+
+def render_lines(lines: list[dict[str, Any]], *, csv_format: bool) -> str:
+    if not lines:
+        return "no entries posted"
+    columns = list(lines[0])
+    if csv_format:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(lines)
+        return out.getvalue().rstrip("\n")
+    shown = [c for c in columns if c not in ("entry_id", "reference")]
+    table = [shown, *[["-" if v[c] is None else str(v[c]) for c in shown] for v in lines]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(shown))]
+    lines_out = ("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in table)
+    return "\n".join(line.rstrip() for line in lines_out)
+
+
+def render_statement(shown: Any, output: str) -> str:
+    if output == "json":
+        return json.dumps(shown.to_json(), indent=2, ensure_ascii=False)
+    if output == "csv":
+        return str(shown.to_csv()).rstrip("\n")
+    return str(shown.render_table())
+
+
+def where(database_url: str | None) -> str:
+    env = persistence_env(database_url)
+    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
+        return f"SQLite file {env['SQLITE_DBNAME']}"
+    return f"PostgreSQL {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(project)
+    app.command()(rebuild)
+    app.command()(queue)
+    app.command("sla")(sla_report)
+    app.command()(statement)

@@ -1,0 +1,72 @@
+"""Followers as separate processes (`ticketledger project --follow`): several
+at once on one database, killed without warning and restarted."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support import ManualClock
+from tests.test_projections import live_rows, open_some_tickets, rebuilt_rows
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
+from ticketledger.service.ledger import TicketLedger
+
+Spawn = Callable[[], subprocess.Popen[bytes]]
+CLI = "from ticketledger.api.cli import main; main()"
+
+
+@pytest.fixture
+def spawn_follower(database_url: str) -> Iterator[Spawn]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn() -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-c", CLI, "project", "--follow", "--database-url"]
+        process = subprocess.Popen(
+            [*command, database_url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        started.append(process)
+        return process
+
+    yield spawn
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def caught_up(projector: Projector, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    head = projector.ledger.recorder.max_notification_id() or 0
+    while any(projector.position(name) < head for name in projector.projections):
+        assert time.monotonic() < deadline, "followers did not catch up"
+        time.sleep(0.1)
+
+
+def test_follower_processes_killed_and_restarted_apply_every_event_exactly_once(
+    ledger: TicketLedger, clock: ManualClock, spawn_follower: Spawn
+) -> None:
+    observer = Projector(ledger, all_projections())
+    open_some_tickets(ledger, clock, count=3)
+    first, second = spawn_follower(), spawn_follower()
+    caught_up(observer)
+
+    first.send_signal(signal.SIGKILL)
+    open_some_tickets(ledger, clock, count=3)
+    caught_up(observer)  # the second follower carries on alone
+    second.send_signal(signal.SIGKILL)
+
+    open_some_tickets(ledger, clock, count=2)
+    restarted = spawn_follower()
+    caught_up(observer)
+    restarted.send_signal(signal.SIGTERM)
+    assert restarted.wait(timeout=30) == 0
+
+    incremental = live_rows(observer)
+    assert incremental == rebuilt_rows(Projector(ledger, all_projections()))
+    assert len(incremental["ticket_state"]["tickets"]) == 8
