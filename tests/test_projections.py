@@ -9,17 +9,19 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import precondition, rule, run_state_machine_as_test
 
 from tests import test_state_machine as machines
 from tests.conftest import POSTGRES_URL, postgres_schema_url
 from tests.support import ManualClock, at, focco_terms
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.projections import hours
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
@@ -74,6 +76,8 @@ class ProjectedLedgerMachine(machines.LedgerMachine):
     def __init__(self) -> None:
         self.database_url, self.drop_database = type(self).make_database()
         super().__init__()
+        # Late in October, so histories cross into months that billing can issue.
+        self.clock.set(at("2026-10-27 11:00"))
 
     @rule(limit=st.integers(1, 25))
     def a_follower_runs_a_while_and_stops(self, limit: int) -> None:
@@ -81,6 +85,41 @@ class ProjectedLedgerMachine(machines.LedgerMachine):
         for name in projector.projections:
             processor = projector.processor(name)
             processor.process(processor.read_page(processor.position(), limit))
+
+    # The base machine expects the works warranty (until 2027-03-01) in force.
+    @precondition(lambda self: self.clock() < at("2027-01-15 00:00"))
+    @rule()
+    def a_month_passes(self) -> None:
+        self.clock.advance(timedelta(days=31))
+
+    @rule(lag=st.integers(0, 12))
+    def billing_issues_the_previous_month(self, lag: int) -> None:
+        """Issued months freeze; postings the issuer did not see (it read the log
+        `lag` events ago) move on to the next open month."""
+        local = self.clock().astimezone(ZoneInfo(self.terms.timezone)).date()
+        month = f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
+        projector = Projector(self.reader, all_projections())
+        projector.catch_up(["hours"])
+        through = max(0, projector.position("hours") - lag)
+        with projector.reading("hours") as rows:
+            seen = hours.statement(rows, self.contract_id, month, through_position=through)
+            issued = hours.issued_statement(rows, self.contract_id, month)
+        if issued is not None:
+            return
+        self.ledger.issue_statement(
+            self.contract_id,
+            month,
+            through_position=through,
+            total=seen.total,
+            currency=seen.currency,
+            digest=seen.digest(),
+            by="billing",
+        )
+        projector.catch_up(["hours"])
+        with projector.reading("hours") as rows:
+            frozen = hours.issued_statement(rows, self.contract_id, month)
+        assert frozen is not None
+        assert frozen.canonical_json() == seen.canonical_json()
 
     def teardown(self) -> None:
         try:
