@@ -197,8 +197,9 @@ class QueueProjection(TracksContractTerms):
         row = rows.get("tickets", ticket_id=ticket_id)
         if row is None:
             return
-        described(row, event)
+        # The clocks first: they compare the event's priority with the row's.
         row.update(changed_clocks(rows, row, event), position=position)
+        described(row, event)
         row["status"] = next_status(row["status"], event)
         row["sla_due_at"] = due_column(clocks_from(row))
         rows.put("tickets", row)

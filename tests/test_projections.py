@@ -127,10 +127,20 @@ class ProjectedLedgerMachine(machines.LedgerMachine):
             projector.catch_up()
             incremental = live_rows(projector)
             assert rebuilt_rows(projector) == incremental
+            assert_queue_clocks_match_the_sla_clocks(incremental)
             assert any(incremental["ticket_state"].values()) or not self.models
         finally:
             super().teardown()
             self.drop_database()
+
+
+def assert_queue_clocks_match_the_sla_clocks(dumps: Dumps) -> None:
+    """Two projections keep the same SLA clocks for an open ticket; a queue
+    ordered on a stale due instant would send agents to the wrong ticket."""
+    sla_rows = {row["ticket_id"]: row for row in dumps["sla"]["tickets"]}
+    for row in dumps["queues"]["tickets"]:
+        clocks = {k: v for k, v in row.items() if k == "priority" or k.startswith(("fr_", "res_"))}
+        assert clocks == {k: sla_rows[row["ticket_id"]][k] for k in clocks}
 
 
 def database_factory(kind: str, tmp_path: Path) -> Callable[[], tuple[str, Callable[[], None]]]:

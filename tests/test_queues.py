@@ -158,3 +158,25 @@ def test_the_off_hours_queue_holds_critical_tickets_whose_coverage_is_on_now(
         # Saturday 21:30 and Sunday: no coverage anywhere.
         assert off_hours_queue(rows, local("2026-10-17 21:30")) == []
         assert off_hours_queue(rows, local("2026-10-18 11:00")) == []
+
+
+def test_a_priority_change_moves_the_ticket_by_its_new_due_instant(
+    ledger: TicketLedger, late_clock: ManualClock, projector: Projector
+) -> None:
+    # Focco: Mon-Fri 08-12 and 13:30-18 (8.5 h a day). A medium ticket opened on
+    # Tuesday 2026-10-06 at 08:00 is due its first response 24 business hours on:
+    # Tue 8.5 + Wed 8.5 = 17 h, Thu needs 7 h more: 08-12 (4 h) and 13:30-16:30.
+    serra = sign(ledger, focco_terms(), "@serra.com.br")
+    number = open_at(ledger, serra, local("2026-10-06 08:00"), Priority.MEDIUM, "a@serra.com.br")
+    [entry] = queue(projector)
+    assert entry["sla_due_at"] == stamp(local("2026-10-08 16:30"))
+    # Raised to high at 09:00: 1 h spent of the 4 h high target; 3 h remain: 09:00-12:00.
+    ledger.reclassify(
+        number,
+        priority=Priority.HIGH,
+        reason="line stopping",
+        by=AGENT,
+        occurred_at=local("2026-10-06 09:00"),
+    )
+    [entry] = queue(projector)
+    assert (entry["priority"], entry["sla_due_at"]) == ("high", stamp(local("2026-10-06 12:00")))
