@@ -135,10 +135,18 @@ class ProjectedLedgerMachine(machines.LedgerMachine):
 
 
 def assert_queue_clocks_match_the_sla_clocks(dumps: Dumps) -> None:
-    """Two projections keep the same SLA clocks for an open ticket; a queue
-    ordered on a stale due instant would send agents to the wrong ticket."""
+    """Projections agree on an open ticket: the queue's status and clocks are the
+    ticket state's and the SLA projection's (a stale due instant would send
+    agents to the wrong ticket)."""
     sla_rows = {row["ticket_id"]: row for row in dumps["sla"]["tickets"]}
+    states = {row["ticket_id"]: row for row in dumps["ticket_state"]["tickets"]}
     for row in dumps["queues"]["tickets"]:
+        state = states[row["ticket_id"]]
+        assert (row["status"], row["level"], row["assignee"]) == (
+            state["status"],
+            state["level"],
+            state["assignee"],
+        )
         clocks = {k: v for k, v in row.items() if k == "priority" or k.startswith(("fr_", "res_"))}
         assert clocks == {k: sla_rows[row["ticket_id"]][k] for k in clocks}
 
