@@ -6,7 +6,7 @@ import calendar as gregorian
 import zoneinfo
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Self
 
 from pydantic import (
@@ -23,6 +23,13 @@ from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, Warran
 
 MACHINE_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 STORED = "stored"
+
+
+@lru_cache(maxsize=256)
+def stored_terms(text: str) -> ContractTerms:
+    """Terms kept as JSON by a read model: parsed once per distinct text; the
+    cache holds nothing that could change what a projection writes."""
+    return ContractTerms.model_validate_json(text, context={STORED: True})
 
 
 def is_stored(info: ValidationInfo) -> bool:

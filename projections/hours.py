@@ -26,7 +26,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -45,11 +44,11 @@ from ticketledger.domain.billing import (
     warranty_covers,
 )
 from ticketledger.domain.contract import Contract
-from ticketledger.domain.terms import STORED, ContractTerms
+from ticketledger.domain.terms import ContractTerms, stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Kind, WorkCategory
 from ticketledger.projections.base import DispatchingProjection, handles
-from ticketledger.projections.store import Rows, Table, stamp, unstamp
+from ticketledger.projections.store import Rows, Table, micros, span, stamp, unstamp
 
 CONTRACTS = Table(
     "contracts",
@@ -134,21 +133,6 @@ WORK_POSTED = "work"
 ADJUSTMENT = "adjustment"
 
 
-def micros(duration: timedelta) -> int:
-    return (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
-
-
-def span(microseconds: int) -> timedelta:
-    return timedelta(microseconds=microseconds)
-
-
-@lru_cache(maxsize=256)
-def parse_terms(text: str) -> ContractTerms:
-    """Terms were validated when signed; a cache of parsed text keeps no state
-    that could change what the rows say."""
-    return ContractTerms.model_validate_json(text, context={STORED: True})
-
-
 # Reading the projection's own copy of contracts and terms.
 
 
@@ -170,7 +154,7 @@ def terms_on(rows: Rows, contract_id: str, day: date) -> ContractTerms:
         {"c": contract_id},
     )
     assert found is not None
-    return parse_terms(str(found["terms_json"]))
+    return stored_terms(str(found["terms_json"]))
 
 
 def terms_for_month(rows: Rows, contract_id: str, month: str) -> ContractTerms:

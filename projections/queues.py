@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.sla import TicketClocks
-from ticketledger.domain.terms import ContractTerms
+from ticketledger.domain.terms import ContractTerms, stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Agreement, ContractState, Coverage, Priority, Status
 from ticketledger.projections.base import handles
@@ -29,7 +29,6 @@ from ticketledger.projections.sla import (
     changed_clocks,
     clocks_from,
     opened_clocks,
-    terms_from_json,
 )
 from ticketledger.projections.store import Rows, Table, stamp, stamp_or_none
 
@@ -270,7 +269,7 @@ def off_hours_queue(rows: Rows, now: datetime) -> list[dict[str, Any]]:
         {"standard": Coverage.STANDARD.value, "active": ContractState.ACTIVE.value},
     )
     for row in contracts:
-        if terms_from_json(str(row["terms_json"])).coverage_calendar.is_business_time(now):
+        if stored_terms(str(row["terms_json"])).coverage_calendar.is_business_time(now):
             covered.add(str(row["contract_id"]))
     found = rows.all(
         f"SELECT * FROM {{tickets}} WHERE {IN_QUEUE} AND priority_rank = :rank",

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -22,13 +21,15 @@ from zoneinfo import ZoneInfo
 from ticketledger.domain import sla
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.sla import SlaClock, TicketClocks
-from ticketledger.domain.terms import ContractTerms
+from ticketledger.domain.terms import ContractTerms, stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Priority
 from ticketledger.projections.base import DispatchingProjection, handles
 from ticketledger.projections.store import (
     Rows,
     Table,
+    micros,
+    span,
     stamp,
     stamp_or_none,
     unstamp,
@@ -77,11 +78,6 @@ TICKET_CLOCKS = Table(
 # Contract terms history, the projection's own copy.
 
 
-@lru_cache(maxsize=256)
-def terms_from_json(text: str) -> ContractTerms:
-    return ContractTerms.model_validate_json(text, context={"stored": True})
-
-
 def record_terms(rows: Rows, contract_id: UUID, effective_on: date, terms: ContractTerms) -> None:
     """Mirrors Contract.PlanChanged: new terms from a date supersede any change
     scheduled for that date or later. Terms are stored once, by content hash."""
@@ -105,7 +101,7 @@ def record_terms(rows: Rows, contract_id: UUID, effective_on: date, terms: Contr
 def load_terms(rows: Rows, terms_hash: str) -> ContractTerms:
     row = rows.get("terms", terms_hash=terms_hash)
     assert row is not None, f"no terms {terms_hash}"
-    return terms_from_json(str(row["terms_json"]))
+    return stored_terms(str(row["terms_json"]))
 
 
 def terms_history(rows: Rows, contract_id: str) -> list[dict[str, Any]]:
@@ -148,10 +144,6 @@ class TracksContractTerms(DispatchingProjection):
 # Clocks as columns.
 
 
-def micros(duration: timedelta) -> int:
-    return duration // timedelta(microseconds=1)
-
-
 def clock_columns(prefix: str, clock: SlaClock) -> dict[str, Any]:
     return {
         f"{prefix}_target_us": micros(clock.target),
@@ -170,12 +162,12 @@ def clock_columns(prefix: str, clock: SlaClock) -> dict[str, Any]:
 def clock_from(row: dict[str, Any], prefix: str) -> SlaClock:
     outcome = row[f"{prefix}_outcome"]
     return SlaClock(
-        target=timedelta(microseconds=int(row[f"{prefix}_target_us"])),
+        target=span(row[f"{prefix}_target_us"]),
         calendar=sla.CalendarKind(row[f"{prefix}_calendar"]),
         state=sla.ClockState(row[f"{prefix}_state"]),
         since=unstamp(row[f"{prefix}_since"]),
-        elapsed=timedelta(microseconds=int(row[f"{prefix}_elapsed_us"])),
-        paused=timedelta(microseconds=int(row[f"{prefix}_paused_us"])),
+        elapsed=span(row[f"{prefix}_elapsed_us"]),
+        paused=span(row[f"{prefix}_paused_us"]),
         due_at=unstamp_or_none(row[f"{prefix}_due_at"]),
         at_risk_at=unstamp_or_none(row[f"{prefix}_at_risk_at"]),
         stopped_at=unstamp_or_none(row[f"{prefix}_stopped_at"]),

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from eventsourcing.persistence import Tracking
@@ -29,6 +29,15 @@ DDL_LOCK = 0x70726F6A646C  # serialises projection DDL across processes
 PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 COLUMN_TYPES = frozenset({"TEXT", "BIGINT", "INTEGER"})
+
+
+def micros(duration: timedelta) -> int:
+    """A duration as whole microseconds, exactly (no float on the way)."""
+    return duration // timedelta(microseconds=1)
+
+
+def span(microseconds: int) -> timedelta:
+    return timedelta(microseconds=int(microseconds))
 
 
 def stamp(instant: datetime) -> str:

@@ -10,7 +10,7 @@ from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Status
 from ticketledger.projections.base import DispatchingProjection, handles
-from ticketledger.projections.store import Rows, Table, stamp
+from ticketledger.projections.store import Rows, Table, micros, stamp
 
 TICKETS = Table(
     "tickets",
@@ -72,10 +72,6 @@ FILTERS = (
     "requester",
     "contract_id",
 )
-
-
-def micros(duration: Any) -> int:
-    return int(duration.total_seconds() * 1_000_000)
 
 
 class TicketStateProjection(DispatchingProjection):
