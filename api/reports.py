@@ -10,13 +10,13 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import typer
 
+from ticketledger.domain.billing import hours_2dp
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections import hours, queues, sla
 from ticketledger.projections.catalog import all_projections, projection_names
@@ -45,7 +45,6 @@ ContractOption = Annotated[
     str, typer.Option("--contract", help="the contract's id, or its customer's name")
 ]
 MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM in the contract's time zone")]
-CENT = Decimal("0.01")
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
@@ -260,19 +259,15 @@ def entry_line(entry: hours.LedgerEntry) -> dict[str, Any]:
         "origin_month": entry.origin_month,
         "started_at": entry.started_at.isoformat(timespec="minutes"),
         "category": entry.category,
-        "consumed_hours": decimal_hours(buckets.consumed),
-        "off_hours_hours": decimal_hours(buckets.off_hours),
-        "customer_caused_hours": decimal_hours(buckets.customer_caused),
-        "warranty_hours": decimal_hours(buckets.warranty),
+        "consumed_hours": str(hours_2dp(buckets.consumed)),
+        "off_hours_hours": str(hours_2dp(buckets.off_hours)),
+        "customer_caused_hours": str(hours_2dp(buckets.customer_caused)),
+        "warranty_hours": str(hours_2dp(buckets.warranty)),
         "amount": None if entry.amount is None else str(entry.amount),
         "reference": entry.reference,
         "entry_id": entry.entry_id,
         "sources": len(entry.sources),
     }
-
-
-def decimal_hours(duration: timedelta) -> str:
-    return str((Decimal(duration // timedelta(microseconds=1)) / 3_600_000_000).quantize(CENT))
 
 
 def render_lines(lines: list[dict[str, Any]], *, csv_format: bool) -> str:

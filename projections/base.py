@@ -8,9 +8,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from ticketledger.domain.contract import Contract
+from ticketledger.domain.vocabulary import ContractState
 from ticketledger.projections.store import Rows, Table
 
 Handler = Callable[[Any, Any, Rows, int], None]
+
+# What a contract's read models record of its state changes.
+CONTRACT_STATE_ENTERED: dict[type, ContractState] = {
+    Contract.Suspended: ContractState.SUSPENDED,
+    Contract.Reinstated: ContractState.ACTIVE,
+    Contract.Ended: ContractState.ENDED,
+}
 
 
 class Projection(ABC):

@@ -20,7 +20,7 @@ from ticketledger.domain.sla import TicketClocks
 from ticketledger.domain.terms import ContractTerms, stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Agreement, ContractState, Coverage, Priority, Status
-from ticketledger.projections.base import handles
+from ticketledger.projections.base import CONTRACT_STATE_ENTERED, handles
 from ticketledger.projections.sla import (
     CLOCK_COLUMNS,
     CONTRACT_TERMS,
@@ -155,16 +155,11 @@ class QueueProjection(TracksContractTerms):
             },
         )
 
-    @handles(Contract.Suspended, Contract.Reinstated, Contract.Ended)
+    @handles(*CONTRACT_STATE_ENTERED)
     def state_changed(self, event: Any, rows: Rows, position: int) -> None:
-        state = {
-            Contract.Suspended: ContractState.SUSPENDED,
-            Contract.Reinstated: ContractState.ACTIVE,
-            Contract.Ended: ContractState.ENDED,
-        }[type(event)]
         rows.execute(
             "UPDATE {contracts} SET state = :state WHERE contract_id = :id",
-            {"state": state.value, "id": str(event.originator_id)},
+            {"state": CONTRACT_STATE_ENTERED[type(event)].value, "id": str(event.originator_id)},
         )
 
     @handles(Ticket.Opened)

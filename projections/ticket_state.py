@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Status
-from ticketledger.projections.base import DispatchingProjection, handles
+from ticketledger.projections.base import CONTRACT_STATE_ENTERED, DispatchingProjection, handles
 from ticketledger.projections.store import Rows, Table, micros, stamp
 
 TICKETS = Table(
@@ -137,16 +137,11 @@ class TicketStateProjection(DispatchingProjection):
             },
         )
 
-    @handles(Contract.Suspended, Contract.Reinstated, Contract.Ended)
+    @handles(*CONTRACT_STATE_ENTERED)
     def state_changed(self, event: Any, rows: Rows, position: int) -> None:
-        state = {
-            Contract.Suspended: "suspended",
-            Contract.Reinstated: "active",
-            Contract.Ended: "ended",
-        }[type(event)]
         rows.execute(
             "UPDATE {contracts} SET state = :state WHERE contract_id = :id",
-            {"state": state, "id": str(event.originator_id)},
+            {"state": CONTRACT_STATE_ENTERED[type(event)].value, "id": str(event.originator_id)},
         )
 
 
