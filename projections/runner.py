@@ -106,12 +106,13 @@ class ProjectionProcessor:
         """Processes pages until the tracked position reaches `until` (the log's
         head when not given). Returns how many events were applied."""
         target = (self.ledger.recorder.max_notification_id() or 0) if until is None else until
-        applied = 0
-        while self.position() < target:
-            page = self.read_page(self.position())
+        applied, position = 0, self.position()
+        while position < target:
+            page = self.read_page(position)
             if not page:
                 break
             applied += self.process(page)
+            position = self.position()
         return applied
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
