@@ -17,6 +17,8 @@ from ticketledger.service.ledger import TicketLedger
 
 from .demo import SimulatedClock, load_demo
 from .reports import DatabaseOption, register, where
+from .serve import create_demo_keys
+from .serve import register as register_serve
 
 FIRST_YEAR = 2020
 app = typer.Typer(
@@ -45,6 +47,11 @@ def demo(database_url: DatabaseOption = None) -> None:
             typer.echo(
                 f"Recorded {report.events} events; {report.held} requests held for triage; "
                 f"{refused} planned commands refused by the rules {dict(report.refused)}"
+            )
+            demo_keys = create_demo_keys(ledger)
+            typer.echo(
+                "Demo API keys (this demo ledger only): "
+                + ", ".join(f"{role.value} {token}" for token, role in demo_keys)
             )
         summarise(ledger)
         project_demo(ledger)
@@ -153,6 +160,7 @@ def show(
 
 
 register(app)
+register_serve(app)
 
 
 def main() -> None:

@@ -12,17 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 import typer
 
-from ticketledger.domain.billing import hours_2dp
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections import hours, queues, sla
 from ticketledger.projections.catalog import all_projections, projection_names
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.storage import persistence_env
+
+from .statements import entry_line, issue_month
 
 DatabaseOption = Annotated[
     str | None,
@@ -228,46 +228,11 @@ def statement(
 
 
 def issue_statement(projector: Projector, contract_id: str, month: str, by: str) -> None:
-    ledger = projector.ledger
-    through = projector.position("hours")
-    with projector.reading("hours") as rows:
-        # Exactly what the projection will freeze when it meets the event, even if
-        # entries are posted between reading the position and issuing.
-        current = hours.statement(rows, contract_id, month, through_position=through)
     try:
-        result = ledger.issue_statement(
-            UUID(contract_id),
-            month,
-            through_position=through,
-            total=current.total,
-            currency=current.currency,
-            digest=current.digest(),
-            by=by,
-        )
+        result = issue_month(projector, contract_id, month, by)
     except DomainError as error:
         raise fail(error.message) from None
-    projector.wait(result.position, ["hours"])
     typer.echo(f"issued {month} for contract {contract_id} at position {result.position}", err=True)
-
-
-def entry_line(entry: hours.LedgerEntry) -> dict[str, Any]:
-    """A posted entry as billing reads it: hours per bucket, and what it came from."""
-    buckets = entry.buckets
-    return {
-        "ticket": entry.ticket_number,
-        "kind": entry.kind,
-        "origin_month": entry.origin_month,
-        "started_at": entry.started_at.isoformat(timespec="minutes"),
-        "category": entry.category,
-        "consumed_hours": str(hours_2dp(buckets.consumed)),
-        "off_hours_hours": str(hours_2dp(buckets.off_hours)),
-        "customer_caused_hours": str(hours_2dp(buckets.customer_caused)),
-        "warranty_hours": str(hours_2dp(buckets.warranty)),
-        "amount": None if entry.amount is None else str(entry.amount),
-        "reference": entry.reference,
-        "entry_id": entry.entry_id,
-        "sources": len(entry.sources),
-    }
 
 
 def render_lines(lines: list[dict[str, Any]], *, csv_format: bool) -> str:

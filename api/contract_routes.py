@@ -1,0 +1,334 @@
+"""Contract, triage and report routes: one command or one read each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, Response
+
+from ticketledger.domain.billing import Statement
+from ticketledger.domain.contract import Contract
+from ticketledger.domain.errors import ContractNotFoundError, HeldRequestNotFoundError
+from ticketledger.domain.vocabulary import Kind, Status
+from ticketledger.projections import hours, queues, sla
+
+from . import schemas as s
+from .access import Role
+from .http import (
+    BILLING_READERS,
+    DESK,
+    EVERYONE,
+    SUPERVISORS,
+    Commands,
+    NowQuery,
+    Reads,
+    commands,
+    now_or,
+    reads,
+)
+from .problems import COMMON_RESPONSES
+from .statements import entry_line, issue_month
+
+router = APIRouter(responses=COMMON_RESPONSES)
+Route = Callable[..., JSONResponse]
+ContractId = Annotated[UUID, Path(examples=["0b6f8a8e-3c55-4f2e-9a43-5d8f8a1e2c10"])]
+Month = Annotated[str, Path(pattern=s.MONTH_PATTERN, examples=["2026-10"])]
+AdminCommands = Annotated[Commands, Depends(commands(Role.ADMIN))]
+DeskCommands = Annotated[Commands, Depends(commands(*DESK))]
+ACCEPTED: dict[int | str, dict[str, Any]] = {200: {"model": s.Accepted}}
+
+
+def contract_command(path: str, summary: str) -> Callable[[Route], Route]:
+    return router.post(path, tags=["contracts"], summary=summary, responses=ACCEPTED)
+
+
+# Contracts.
+
+
+@router.post(
+    "/contracts",
+    tags=["contracts"],
+    summary="Sign a contract",
+    responses={201: {"model": s.Accepted, "description": "signed"}},
+)
+def sign_contract(body: s.SignContract, do: AdminCommands) -> JSONResponse:
+    return do.run(
+        lambda: do.ledger.sign_contract(body.terms, by=do.by, occurred_at=body.occurred_at),
+        status=201,
+    )
+
+
+@contract_command("/contracts/{contract_id}/authorised-requesters", "Authorise a requester")
+def authorise_requester(
+    contract_id: ContractId, body: s.AuthoriseRequester, do: AdminCommands
+) -> JSONResponse:
+    return do.on_contract(
+        contract_id, do.ledger.authorise_requester, body.occurred_at, body.requester
+    )
+
+
+@contract_command("/contracts/{contract_id}/revoked-requesters", "Revoke a requester")
+def revoke_requester(
+    contract_id: ContractId, body: s.RevokeRequester, do: AdminCommands
+) -> JSONResponse:
+    return do.on_contract(
+        contract_id,
+        do.ledger.revoke_requester,
+        body.occurred_at,
+        body.requester,
+        reason=body.reason,
+    )
+
+
+@contract_command("/contracts/{contract_id}/plan-changes", "Change the plan from a date")
+def change_plan(contract_id: ContractId, body: s.ChangePlan, do: AdminCommands) -> JSONResponse:
+    return do.on_contract(
+        contract_id,
+        do.ledger.change_plan,
+        body.occurred_at,
+        body.terms,
+        effective_on=body.effective_on,
+        reason=body.reason,
+    )
+
+
+@contract_command("/contracts/{contract_id}/suspension", "Suspend the contract")
+def suspend(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
+    return do.on_contract(
+        contract_id, do.ledger.suspend_contract, body.occurred_at, reason=body.reason
+    )
+
+
+@contract_command("/contracts/{contract_id}/reinstatement", "Reinstate a suspended contract")
+def reinstate(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
+    return do.on_contract(
+        contract_id, do.ledger.reinstate_contract, body.occurred_at, reason=body.reason
+    )
+
+
+@contract_command("/contracts/{contract_id}/ending", "End the contract")
+def end(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
+    return do.on_contract(contract_id, do.ledger.end_contract, body.occurred_at, reason=body.reason)
+
+
+def visible_contract(read: Reads, contract_id: UUID) -> Contract:
+    contract = read.ledger.contract(contract_id)
+    read.check_customer(contract.customer, ContractNotFoundError(f"no contract {contract_id}"))
+    return contract
+
+
+@router.get(
+    "/contracts",
+    tags=["contracts"],
+    summary="Contracts, with their customer and state",
+    response_model=list[s.ContractSummary],
+)
+def list_contracts(read: Annotated[Reads, Depends(reads(*EVERYONE))]) -> list[dict[str, Any]]:
+    with read.rows("ticket_state") as rows:
+        found = rows.all("SELECT * FROM {contracts} ORDER BY customer, contract_id")
+    return [row for row in found if read.caller.sees_customer(row["customer"])]
+
+
+@router.get(
+    "/contracts/{contract_id}",
+    tags=["contracts"],
+    summary="A contract: terms in force, plan history, authorised requesters; ETag is its version",
+    response_model=s.ContractView,
+)
+def get_contract(
+    contract_id: ContractId, read: Annotated[Reads, Depends(reads(*EVERYONE))]
+) -> JSONResponse:
+    contract = visible_contract(read, contract_id)
+    view = s.ContractView(
+        contract_id=contract.id,
+        customer=contract.customer,
+        state=contract.state.value,
+        version=contract.version,
+        terms=contract.terms,
+        plan_history=[
+            s.PlanPeriod(effective_on=day, plan=terms.plan) for day, terms in contract.terms_history
+        ],
+        authorised_requesters=sorted(contract.authorised_requesters),
+        issued_months=sorted(contract.issued_months),
+    )
+    return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{contract.version}"'})
+
+
+# Triage.
+
+
+@router.post(
+    "/held-requests/{held_id}/release",
+    tags=["triage"],
+    summary="Open the held request as a ticket, once its sender is authorised",
+    responses={201: {"model": s.Accepted}},
+)
+def release_held(held_id: UUID, do: DeskCommands) -> JSONResponse:
+    do.ledger.held_request(held_id)
+    return do.run(lambda: do.ledger.release_held_request(held_id, by=do.by), status=201)
+
+
+@router.post(
+    "/held-requests/{held_id}/discard",
+    tags=["triage"],
+    summary="Discard a held request",
+    responses=ACCEPTED,
+)
+def discard_held(held_id: UUID, body: s.DiscardHeld, do: DeskCommands) -> JSONResponse:
+    return do.run(
+        lambda: do.ledger.discard_held_request(
+            held_id, reason=body.reason, by=do.by, occurred_at=body.occurred_at
+        )
+    )
+
+
+@router.get(
+    "/held-requests/{held_id}",
+    tags=["triage"],
+    summary="A held request and what became of it",
+    response_model=s.HeldRequestView,
+)
+def get_held(
+    held_id: UUID, read: Annotated[Reads, Depends(reads(*SUPERVISORS))]
+) -> s.HeldRequestView:
+    held = read.ledger.held_request(held_id)
+    if held.contract_id is None:
+        raise HeldRequestNotFoundError(f"no held request {held_id}")
+    return s.HeldRequestView(
+        held_id=held.id,
+        contract_id=held.contract_id,
+        requester=held.requester,
+        channel=held.channel.value,
+        kind=held.kind.value,
+        priority=held.priority.value,
+        subject=held.subject,
+        reason=held.reason,
+        held_at=held.held_at,
+        ticket_id=held.ticket_id,
+        discarded=held.discarded,
+        version=held.version,
+    )
+
+
+# Reports.
+
+
+@router.get(
+    "/queue",
+    tags=["reports"],
+    summary="The work queue: contract customers first, then priority, then SLA due",
+    response_model=list[s.QueueEntry],
+)
+def work_queue(
+    read: Annotated[Reads, Depends(reads(*SUPERVISORS))],
+    assignee: Annotated[str | None, Query(max_length=200)] = None,
+    level: Annotated[int | None, Query(ge=1, le=9)] = None,
+    customer: Annotated[str | None, Query(max_length=200)] = None,
+    status: Status | None = None,
+    kind: Kind | None = None,
+) -> list[dict[str, Any]]:
+    with read.rows("queues") as rows:
+        return queues.work_queue(
+            rows,
+            assignee=assignee,
+            level=level,
+            customer=customer,
+            status=None if status is None else status.value,
+            kind=None if kind is None else kind.value,
+        )
+
+
+@router.get(
+    "/queue/off-hours",
+    tags=["reports"],
+    summary="Critical tickets whose contract's extended or 24x7 coverage is on now",
+    response_model=list[s.QueueEntry],
+)
+def off_hours_queue(
+    read: Annotated[Reads, Depends(reads(*SUPERVISORS))], now: NowQuery = None
+) -> list[dict[str, Any]]:
+    with read.rows("queues") as rows:
+        return queues.off_hours_queue(rows, now_or(now))
+
+
+@router.get(
+    "/contracts/{contract_id}/sla/{month}",
+    tags=["reports"],
+    summary="SLA compliance in a month, per priority: met, breached, median and p90",
+    response_model=s.SlaReport,
+)
+def sla_report(
+    contract_id: ContractId,
+    month: Month,
+    read: Annotated[Reads, Depends(reads(*SUPERVISORS))],
+    now: NowQuery = None,
+) -> dict[str, Any]:
+    visible_contract(read, contract_id)
+    with read.rows("sla") as rows:
+        return sla.contract_month_report(rows, str(contract_id), month, now_or(now)).to_json()
+
+
+STATEMENT_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": Statement,
+        "description": "the statement; an issued month's exactly as frozen (ETag: its sha256)",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/contracts/{contract_id}/statements/{month}",
+    tags=["reports"],
+    summary="A monthly statement, as canonical JSON or CSV",
+    responses=STATEMENT_CONTENT,
+    response_model=None,
+)
+def get_statement(
+    contract_id: ContractId,
+    month: Month,
+    read: Annotated[Reads, Depends(reads(*BILLING_READERS))],
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    visible_contract(read, contract_id)
+    with read.rows("hours") as rows:
+        shown = hours.statement(rows, str(contract_id), month)
+    headers = {"ETag": f'"{shown.digest()}"'}
+    if format == "csv":
+        return Response(shown.to_csv(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(shown.canonical_json(), media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/contracts/{contract_id}/statements/{month}/entries",
+    tags=["reports"],
+    summary="The hour ledger of a month: every posted entry and adjustment",
+    response_model=list[s.HourEntry],
+)
+def statement_entries(
+    contract_id: ContractId,
+    month: Month,
+    read: Annotated[Reads, Depends(reads(*BILLING_READERS))],
+) -> list[dict[str, Any]]:
+    visible_contract(read, contract_id)
+    with read.rows("hours") as rows:
+        return [entry_line(e) for e in hours.ledger_entries(rows, str(contract_id), month)]
+
+
+@router.post(
+    "/contracts/{contract_id}/statements/{month}/issue",
+    tags=["reports"],
+    summary="Issue a month: its statement is frozen and never rewritten",
+    responses=ACCEPTED,
+)
+def issue_statement(
+    contract_id: ContractId,
+    month: Month,
+    do: Annotated[Commands, Depends(commands(Role.ADMIN, Role.BILLING))],
+) -> JSONResponse:
+    projector = do.services.projector
+    do.ledger.contract(contract_id)
+    return do.run(lambda: issue_month(projector, str(contract_id), month, do.by))

@@ -1,0 +1,423 @@
+"""The HTTP API: the FastAPI app, who is calling, and how commands and reads run.
+
+Routes stay thin: a pydantic body, one application call through `Commands.run`
+or one projection read through `Reads.rows`, and a response model. Domain
+errors become problem details in `problems.py`, nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ticketledger.domain.errors import DomainError, TicketNotFoundError
+from ticketledger.domain.ticket import Ticket
+from ticketledger.projections.runner import Projector
+from ticketledger.projections.store import Rows
+from ticketledger.service.ledger import CommandResult, TicketLedger
+
+from .access import AccessStore, Principal, Role
+from .problems import (
+    PROBLEM_JSON,
+    ApiProblem,
+    BodyLimit,
+    domain_problem,
+    install_problem_handlers,
+)
+from .schemas import Accepted, Instant
+
+WAIT_SECONDS = 5.0
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+ETAG = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
+
+EVERYONE = (Role.ADMIN, Role.AGENT, Role.REQUESTER, Role.AUDITOR, Role.BILLING)
+DESK = (Role.ADMIN, Role.AGENT)
+TICKET_READERS = (Role.ADMIN, Role.AGENT, Role.AUDITOR, Role.REQUESTER)
+REQUESTER_WRITERS = (Role.ADMIN, Role.AGENT, Role.REQUESTER)
+BILLING_READERS = (Role.ADMIN, Role.BILLING, Role.AUDITOR)
+SUPERVISORS = (Role.ADMIN, Role.AGENT, Role.AUDITOR)
+
+
+@dataclass
+class Services:
+    ledger: TicketLedger
+    projector: Projector
+    access: AccessStore
+    followers: bool = True
+    wait_seconds: float = WAIT_SECONDS
+    owns_ledger: bool = False
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+# Who is calling.
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `ticketledger keys create`, sent as `Authorization: Bearer …`",
+)
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise ApiProblem(401, "unauthenticated", "send an API key as a bearer token", challenge)
+    found = services(request).access.authenticate(credentials.credentials)
+    if found is None:
+        raise ApiProblem(401, "invalid_api_key", "this API key is unknown or revoked", challenge)
+    return found
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only these roles: any other key gets 403."""
+
+    # Defaults, not Annotated: string annotations cannot see this closure's names.
+    def admitted(caller: Principal = Depends(principal)) -> Principal:  # noqa: B008
+        if caller.role not in roles:
+            raise ApiProblem(403, "forbidden_for_role", f"{caller.role.value} keys cannot do this")
+        return caller
+
+    return admitted
+
+
+# Commands.
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    key: str
+    fingerprint: str
+
+
+async def idempotency(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="makes the command safe to retry: the same key and body return the "
+            "first response and write nothing more",
+            examples=["b3f1c2d4-retry-1"],
+        ),
+    ] = None,
+) -> Idempotency | None:
+    if idempotency_key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise ApiProblem(
+            400, "invalid_idempotency_key", "Idempotency-Key is 1 to 255 printable ASCII characters"
+        )
+    body = await request.body()
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    seen = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + canonical)
+    return Idempotency(idempotency_key, seen.hexdigest())
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(
+            description="the version (ETag) the command expects; a stale one answers 412",
+            examples=['"4"'],
+        ),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = ETAG.match(if_match)
+    if found is None:
+        raise ApiProblem(400, "invalid_if_match", 'If-Match takes one version, e.g. "4"')
+    return int(found.group(1))
+
+
+@dataclass
+class Commands:
+    """One command's context: the caller, its preconditions, and its retry key."""
+
+    services: Services
+    caller: Principal
+    version: int | None
+    retry: Idempotency | None
+    path: str
+
+    @property
+    def ledger(self) -> TicketLedger:
+        return self.services.ledger
+
+    @property
+    def by(self) -> str:
+        return self.caller.actor
+
+    def occurred(self, occurred_at: datetime | None) -> datetime | None:
+        if occurred_at is not None and self.caller.role is Role.REQUESTER:
+            raise ApiProblem(422, "occurred_at_not_allowed", "requesters act now: omit occurred_at")
+        return occurred_at
+
+    def ticket(self, number: str) -> Ticket:
+        """The ticket, if the caller may see it: another customer's is 404."""
+        ticket = self.ledger.ticket(number)
+        if not self.caller.sees_customer(ticket.customer):
+            raise TicketNotFoundError(f"no ticket {number}")
+        return ticket
+
+    def on_ticket(
+        self,
+        number: str,
+        command: Callable[..., CommandResult],
+        occurred_at: datetime | None,
+        *arguments: Any,
+        **options: Any,
+    ) -> JSONResponse:
+        """Runs a ledger command on a ticket the caller may see, as the caller,
+        on the version the caller expects."""
+        self.ticket(number)
+        when = self.occurred(occurred_at)
+        return self.run(
+            lambda: command(
+                number,
+                *arguments,
+                by=self.by,
+                occurred_at=when,
+                expected_version=self.version,
+                **options,
+            )
+        )
+
+    def on_contract(
+        self,
+        contract_id: UUID,
+        command: Callable[..., CommandResult],
+        occurred_at: datetime | None,
+        *arguments: Any,
+        **options: Any,
+    ) -> JSONResponse:
+        return self.run(
+            lambda: command(
+                contract_id,
+                *arguments,
+                by=self.by,
+                occurred_at=occurred_at,
+                expected_version=self.version,
+                **options,
+            )
+        )
+
+    def run(self, command: Callable[[], CommandResult], status: int = 200) -> JSONResponse:
+        """Runs the command once per idempotency key; a retry gets the first answer."""
+        access = self.services.access
+        if self.retry is not None:
+            seen = access.claim(self.caller.key_id, self.retry.key, self.retry.fingerprint)
+            if seen is not None:
+                return self.replay(seen)
+        try:
+            result = command()
+        except DomainError as error:
+            return self.answer(domain_problem(error, self.path), None)
+        except BaseException:
+            if self.retry is not None:
+                access.release(self.caller.key_id, self.retry.key)
+            raise
+        body = Accepted(
+            id=result.aggregate_id,
+            number=result.number,
+            version=result.version,
+            position=result.position,
+            held=result.held,
+        ).model_dump(mode="json")
+        return self.answer(body, 202 if result.held else status)
+
+    def answer(self, body: dict[str, Any], status: int | None) -> JSONResponse:
+        status = status or int(body["status"])
+        if self.retry is not None:
+            self.services.access.remember(self.caller.key_id, self.retry.key, status, body)
+        return respond(body, status)
+
+    def replay(self, seen: dict[str, Any]) -> JSONResponse:
+        assert self.retry is not None
+        if seen["fingerprint"] != self.retry.fingerprint:
+            raise ApiProblem(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with another request; use a new key",
+            )
+        if seen["status"] is None:
+            raise ApiProblem(
+                409,
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is still running; retry shortly",
+                {"Retry-After": "1"},
+            )
+        response = respond(json.loads(seen["response"]), int(seen["status"]))
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+
+def respond(body: dict[str, Any], status: int) -> JSONResponse:
+    if status >= 400:
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, headers={"ETag": f'"{body["version"]}"'})
+
+
+def commands(*roles: Role) -> Callable[..., Commands]:
+    """A dependency giving routes a `Commands` for callers with these roles."""
+
+    def context(
+        request: Request,
+        caller: Principal = Depends(allow(*roles)),  # noqa: B008
+        version: int | None = Depends(expected_version),
+        retry: Idempotency | None = Depends(idempotency),  # noqa: B008
+    ) -> Commands:
+        return Commands(services(request), caller, version, retry, request.url.path)
+
+    return context
+
+
+# Reads.
+
+
+@dataclass
+class Reads:
+    """One query's context: the caller, and the log position it must see."""
+
+    services: Services
+    caller: Principal
+    after: int | None
+
+    @property
+    def ledger(self) -> TicketLedger:
+        return self.services.ledger
+
+    @contextmanager
+    def rows(self, projection: str) -> Iterator[Rows]:
+        self.wait_for(projection)
+        with self.services.projector.reading(projection) as rows:
+            yield rows
+
+    def wait_for(self, projection: str) -> None:
+        if self.after is None:
+            return
+        head = self.ledger.recorder.max_notification_id() or 0
+        if self.after > head:
+            raise ApiProblem(
+                422, "position_not_written", f"the log ends at position {head}, not {self.after}"
+            )
+        try:
+            self.services.projector.wait(self.after, [projection], self.services.wait_seconds)
+        except TimeoutError:
+            raise ApiProblem(
+                503,
+                "projection_lagging",
+                f"{projection} has not reached position {self.after} yet; retry shortly",
+                {"Retry-After": "1"},
+            ) from None
+
+    def check_customer(self, customer: str | None, missing: DomainError) -> None:
+        if not self.caller.sees_customer(customer):
+            raise missing
+
+
+def reads(*roles: Role) -> Callable[..., Reads]:
+    def context(
+        request: Request,
+        caller: Principal = Depends(allow(*roles)),  # noqa: B008
+        after: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=2**62,
+                description="a log position a command returned: wait (at most a few "
+                "seconds) until the projections have applied it",
+            ),
+        ] = None,
+    ) -> Reads:
+        return Reads(services(request), caller, after)
+
+    return context
+
+
+def now_or(value: datetime | None) -> datetime:
+    return datetime.now(tz=UTC) if value is None else value
+
+
+NowQuery = Annotated[
+    Instant | None,
+    Query(description="evaluate at this instant, aware ISO 8601 (default: now)"),
+]
+
+
+# The app.
+
+
+def create_app(services_: Services) -> FastAPI:
+    from . import contract_routes, ticket_routes
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        projector = services_.projector
+        projector.catch_up()
+        if services_.followers:
+            projector.start()
+        try:
+            yield
+        finally:
+            projector.stop()
+            if services_.owns_ledger:
+                services_.ledger.close()
+
+    app = FastAPI(
+        title="ticketledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=TAGS,
+    )
+    app.state.services = services_
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.include_router(ticket_routes.router)
+    app.include_router(contract_routes.router)
+    return app
+
+
+DESCRIPTION = """
+An event-sourced ledger for help-desk tickets: SLA clocks and contract hours
+that can be replayed and never quietly rewritten.
+
+* **Keys and roles.** Send an API key as `Authorization: Bearer …`. Roles:
+  admin, agent, requester (one customer, one person), auditor (reads
+  everything, writes nothing), billing (statements and the hour ledger).
+  Another customer's ticket answers 404 to a requester.
+* **Versions.** A ticket's `ETag` is its version. Send it back as `If-Match`
+  and a command on a stale version answers 412 and writes nothing.
+* **Retries.** An `Idempotency-Key` makes a command safe to retry.
+* **Read your writes.** Commands return a log `position`; pass it as
+  `after=` to a query and it waits until the projections have applied it.
+* **Errors** are RFC 9457 problem details with a stable `code`.
+"""
+TAGS = [
+    {"name": "tickets", "description": "Open, work and close tickets."},
+    {"name": "ticket reads", "description": "A ticket's state, history, SLA and hours."},
+    {"name": "contracts", "description": "Contracts and authorised requesters (admins)."},
+    {"name": "reports", "description": "Queues, SLA reports, statements and the hour ledger."},
+    {"name": "triage", "description": "Requests held because the sender is not authorised."},
+]

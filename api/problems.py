@@ -1,0 +1,203 @@
+"""Errors as RFC 9457 problem details, mapped in one place.
+
+Every domain error keeps its stable `code`; the HTTP status follows its family:
+a missing thing is 404, a state that forbids the command is 409, a stale
+`If-Match` is 412, a command that cannot make sense is 422.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ticketledger.domain.errors import (
+    ConflictError,
+    DomainError,
+    InvalidCommandError,
+    NotFoundError,
+    VersionMismatchError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://ticketledger.dev/problems/"
+MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `code` is stable and machine-readable."""
+
+    type: str = Field(examples=[TYPE_BASE + "ticket_closed"])
+    title: str = Field(examples=["Conflict"])
+    status: int = Field(examples=[409])
+    detail: str = Field(examples=["ticket 2026-000012 is closed"])
+    code: str = Field(examples=["ticket_closed"])
+    instance: str | None = Field(default=None, examples=["/tickets/2026-000012/replies"])
+    errors: list[dict[str, Any]] | None = None
+
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+# Documented on every operation, so clients and schemathesis know each shape.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": TITLES[status], "content": {PROBLEM_JSON: {}}}
+    for status in (400, 401, 403, 404, 409, 412, 413, 422, 503)
+}
+
+
+class ApiProblem(Exception):
+    """A refusal made by the HTTP layer itself (authentication, roles, headers)."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+
+
+def status_of(error: DomainError) -> int:
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, VersionMismatchError):
+        return 412
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, InvalidCommandError):
+        return 422
+    return 422
+
+
+def problem_body(
+    status: int, code: str, detail: str, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "type": TYPE_BASE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": instance,
+    }
+    return {**body, **extra}
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, code, detail, instance, **extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def domain_problem(error: DomainError, instance: str | None = None) -> dict[str, Any]:
+    return problem_body(status_of(error), error.code, error.message, instance)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain(request: Request, error: DomainError) -> JSONResponse:
+        return problem_response(status_of(error), error.code, error.message, request.url.path)
+
+    @app.exception_handler(ApiProblem)
+    async def api(request: Request, error: ApiProblem) -> JSONResponse:
+        return problem_response(
+            error.status, error.code, error.detail, request.url.path, error.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return problem_response(
+            422, "invalid_request", detail or "invalid request", request.url.path, errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = TITLES.get(error.status_code, "error").lower().replace(" ", "_")
+        return problem_response(
+            error.status_code, code, str(error.detail), request.url.path, dict(error.headers or {})
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "internal_error", "the ledger failed unexpectedly", request.url.path
+        )
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, whether announced by
+    Content-Length or streamed, before the application reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self.refuse(scope, receive, send)
+            return
+        await self.app(scope, self.counting(receive), send)
+
+    def counting(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge()
+            return message
+
+        return counted
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413, "body_too_large", f"request bodies are limited to {self.limit} bytes"
+        )
+        await response(scope, receive, send)
+
+
+class BodyTooLarge(ApiProblem):
+    def __init__(self) -> None:
+        super().__init__(
+            413, "body_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
+        )

@@ -1,0 +1,410 @@
+"""Ticket routes: one command or one read each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic_core import to_jsonable_python
+
+from ticketledger.domain.errors import ContractNotFoundError, TicketNotFoundError
+from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
+from ticketledger.projections import hours, sla, ticket_state
+from ticketledger.projections.store import unstamp, unstamp_or_none
+
+from . import schemas as s
+from .access import Role
+from .http import (
+    DESK,
+    REQUESTER_WRITERS,
+    SUPERVISORS,
+    TICKET_READERS,
+    Commands,
+    NowQuery,
+    Reads,
+    commands,
+    now_or,
+    reads,
+)
+from .problems import COMMON_RESPONSES, ApiProblem
+
+router = APIRouter(responses=COMMON_RESPONSES)
+Route = Callable[..., JSONResponse]
+Number = Annotated[str, Path(pattern=s.NUMBER_PATTERN, examples=["2026-000123"])]
+DeskCommands = Annotated[Commands, Depends(commands(*DESK))]
+RequesterCommands = Annotated[Commands, Depends(commands(*REQUESTER_WRITERS))]
+TicketReads = Annotated[Reads, Depends(reads(*TICKET_READERS))]
+ACCEPTED: dict[int | str, dict[str, Any]] = {200: {"model": s.Accepted}}
+OPENED: dict[int | str, dict[str, Any]] = {
+    201: {"model": s.Accepted, "description": "opened"},
+    202: {"model": s.Accepted, "description": "held for triage: the sender is not authorised"},
+}
+HOUR_READERS = (Role.ADMIN, Role.AGENT, Role.AUDITOR, Role.BILLING)
+
+
+def command(path: str, summary: str) -> Callable[[Route], Route]:
+    return router.post(path, tags=["tickets"], summary=summary, responses=ACCEPTED)
+
+
+# Opening.
+
+
+@router.post("/tickets", tags=["tickets"], summary="Open a ticket", responses=OPENED)
+def open_ticket(body: s.OpenTicket, do: RequesterCommands) -> JSONResponse:
+    requester = body.requester
+    if do.caller.role is Role.REQUESTER:
+        contract = do.ledger.contract(body.contract_id)
+        if not do.caller.sees_customer(contract.customer):
+            raise ContractNotFoundError(f"no contract {body.contract_id}")
+        if requester not in (None, do.caller.requester):
+            raise ApiProblem(422, "requester_mismatch", "a requester opens tickets as itself")
+        requester = do.caller.requester
+    if requester is None:
+        raise ApiProblem(422, "requester_missing", "name the requester the ticket is for")
+    when = do.occurred(body.occurred_at)
+    return do.run(
+        lambda: do.ledger.open_ticket(
+            contract_id=body.contract_id,
+            requester=requester,
+            channel=body.channel,
+            kind=body.kind,
+            priority=body.priority,
+            subject=body.subject,
+            description=body.description,
+            by=do.by,
+            occurred_at=when,
+        ),
+        status=201,
+    )
+
+
+# Commands on a ticket: `on_ticket` loads the ticket first, so a requester
+# asking about another customer's ticket gets 404 before anything runs.
+
+
+@command("/tickets/{number}/reclassification", "Change kind, priority or level")
+def reclassify(number: Number, body: s.Reclassify, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.reclassify,
+        body.occurred_at,
+        kind=body.kind,
+        priority=body.priority,
+        level=body.level,
+        reason=body.reason,
+    )
+
+
+@command("/tickets/{number}/assignment", "Assign to an agent")
+def assign(number: Number, body: s.Assign, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.assign, body.occurred_at, body.assignee)
+
+
+@command("/tickets/{number}/escalation", "Escalate one level")
+def escalate(number: Number, body: s.Escalate, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.escalate, body.occurred_at, reason=body.reason)
+
+
+@command("/tickets/{number}/replies", "Reply (as the agent, or as the requester)")
+def reply(number: Number, body: s.Reply, do: RequesterCommands) -> JSONResponse:
+    as_requester = do.caller.role is Role.REQUESTER
+    write = do.ledger.reply_as_requester if as_requester else do.ledger.reply_as_agent
+    return do.on_ticket(number, write, body.occurred_at, body.message)
+
+
+@command("/tickets/{number}/comments", "Comment (internal by default)")
+def comment(number: Number, body: s.Comment, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number, do.ledger.comment, body.occurred_at, body.text, visibility=body.visibility
+    )
+
+
+@command("/tickets/{number}/waiting-on-customer", "Wait on the customer")
+def wait_on_customer(number: Number, body: s.WaitOnCustomer, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.wait_on_customer, body.occurred_at, reason=body.reason)
+
+
+@command("/tickets/{number}/waiting-on-third-party", "Wait on a third party")
+def wait_on_third_party(number: Number, body: s.WaitOnThirdParty, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.wait_on_third_party,
+        body.occurred_at,
+        third_party=body.third_party,
+        reason=body.reason,
+    )
+
+
+@command("/tickets/{number}/resumption", "Resume after waiting")
+def resume(number: Number, body: s.Resume, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.resume, body.occurred_at, reason=body.reason)
+
+
+@command("/tickets/{number}/failed-contacts", "Record a failed contact attempt")
+def failed_contact(number: Number, body: s.FailedContact, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.record_failed_contact,
+        body.occurred_at,
+        channel=body.channel,
+        note=body.note,
+    )
+
+
+@command("/tickets/{number}/work", "Log work")
+def log_work(number: Number, body: s.LogWork, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.log_work,
+        body.occurred_at,
+        agent=body.agent or do.by,
+        started_at=body.started_at,
+        duration=body.duration,
+        category=body.category,
+        customer_caused=body.customer_caused,
+        note=body.note,
+        entry_id=body.entry_id,
+    )
+
+
+@command("/tickets/{number}/work/{entry_id}/correction", "Correct a work entry")
+def correct_work(
+    number: Number, entry_id: UUID, body: s.CorrectWork, do: DeskCommands
+) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.correct_work,
+        body.occurred_at,
+        entry_id,
+        duration=body.duration,
+        category=body.category,
+        customer_caused=body.customer_caused,
+        reason=body.reason,
+    )
+
+
+@command("/tickets/{number}/off-hours-authorisation", "Record the customer's off-hours go-ahead")
+def authorise_off_hours(
+    number: Number, body: s.AuthoriseOffHours, do: DeskCommands
+) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.authorise_off_hours_work,
+        body.occurred_at,
+        authorised_by=body.authorised_by,
+        note=body.note,
+    )
+
+
+@command("/tickets/{number}/resolution", "Resolve")
+def resolve(number: Number, body: s.Resolve, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number, do.ledger.resolve_ticket, body.occurred_at, resolution=body.resolution
+    )
+
+
+@command("/tickets/{number}/acceptance", "Accept the resolution")
+def accept(number: Number, body: s.Accept, do: RequesterCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.accept_resolution, body.occurred_at, comment=body.comment)
+
+
+@command("/tickets/{number}/rejection", "Reject the resolution")
+def reject(number: Number, body: s.Reject, do: RequesterCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.reject_resolution, body.occurred_at, reason=body.reason)
+
+
+@command("/tickets/{number}/reopening", "Reopen a resolved ticket")
+def reopen(number: Number, body: s.Reopen, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(number, do.ledger.reopen_ticket, body.occurred_at, reason=body.reason)
+
+
+@command("/tickets/{number}/closure", "Close (acceptance deemed, customer silent, ...)")
+def close(number: Number, body: s.Close, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number, do.ledger.close_ticket, body.occurred_at, reason=body.reason, note=body.note
+    )
+
+
+@command("/tickets/{number}/cancellation", "Cancel (duplicate, opened by mistake)")
+def cancel(number: Number, body: s.Cancel, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number,
+        do.ledger.cancel_ticket,
+        body.occurred_at,
+        reason=body.reason,
+        duplicate_of=body.duplicate_of,
+        note=body.note,
+    )
+
+
+@command("/tickets/{number}/rating", "Rate the service, once, from 1 to 5")
+def rate(number: Number, body: s.Rate, do: RequesterCommands) -> JSONResponse:
+    return do.on_ticket(
+        number, do.ledger.rate_ticket, body.occurred_at, score=body.score, comment=body.comment
+    )
+
+
+@command("/tickets/{number}/links", "Link to another ticket")
+def link(number: Number, body: s.Link, do: DeskCommands) -> JSONResponse:
+    return do.on_ticket(
+        number, do.ledger.link_tickets, body.occurred_at, body.other, link_kind=body.link_kind
+    )
+
+
+# Reads.
+
+
+def ticket_view(row: dict[str, Any], read: Reads) -> s.TicketView:
+    view = {k: v for k, v in row.items() if k in s.TicketView.model_fields}
+    for name in ("opened_at", "last_activity_at"):
+        view[name] = unstamp(row[name])
+    for name in ("first_response_at", "resolved_at", "closed_at", "waiting_since"):
+        view[name] = unstamp_or_none(row[name])
+    view["work_minutes"] = int(row["work_microseconds"]) / 60_000_000
+    if read.caller.role is Role.REQUESTER:
+        view["comments"] = None
+    return s.TicketView(**view)
+
+
+def visible_row(read: Reads, rows: Any, number: str) -> dict[str, Any]:
+    row = ticket_state.find_ticket(rows, number)
+    if row is None:
+        raise TicketNotFoundError(f"no ticket {number}")
+    read.check_customer(row["customer"], TicketNotFoundError(f"no ticket {number}"))
+    return row
+
+
+@router.get(
+    "/tickets/{number}",
+    tags=["ticket reads"],
+    summary="A ticket's current state; the ETag is its version",
+    response_model=s.TicketView,
+)
+def get_ticket(number: Number, read: TicketReads) -> JSONResponse:
+    with read.rows("ticket_state") as rows:
+        view = ticket_view(visible_row(read, rows, number), read)
+    return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{view.version}"'})
+
+
+@router.get(
+    "/tickets",
+    tags=["ticket reads"],
+    summary="List and search tickets, by number, a page at a time",
+    response_model=s.TicketPage,
+)
+def list_tickets(
+    read: TicketReads,
+    status: Status | None = None,
+    kind: Kind | None = None,
+    priority: Priority | None = None,
+    level: Annotated[int | None, Query(ge=1, le=9)] = None,
+    assignee: Annotated[str | None, Query(max_length=200)] = None,
+    customer: Annotated[str | None, Query(max_length=200)] = None,
+    requester: Annotated[str | None, Query(max_length=200)] = None,
+    contract_id: UUID | None = None,
+    cursor: Annotated[
+        str | None, Query(pattern=s.NUMBER_PATTERN, description="the previous page's next_cursor")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> s.TicketPage:
+    if read.caller.role is Role.REQUESTER:
+        if customer not in (None, read.caller.customer):
+            return s.TicketPage(tickets=[], next_cursor=None)
+        customer = read.caller.customer
+    filters = dict(
+        status=status,
+        kind=kind,
+        priority=priority,
+        level=level,
+        assignee=assignee,
+        customer=customer,
+        requester=requester,
+        contract_id=None if contract_id is None else str(contract_id),
+    )
+    with read.rows("ticket_state") as rows:
+        page = ticket_state.list_tickets(rows, filters, after=cursor, limit=limit)
+    return s.TicketPage(
+        tickets=[ticket_view(row, read) for row in page.tickets], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/tickets/{number}/events",
+    tags=["ticket reads"],
+    summary="A ticket's events, in order, from the log itself",
+    response_model=list[s.EventView],
+)
+def ticket_events(number: Number, read: TicketReads) -> list[s.EventView]:
+    ticket = read.ledger.ticket(number)
+    read.check_customer(ticket.customer, TicketNotFoundError(f"no ticket {number}"))
+    hide_internal = read.caller.role is Role.REQUESTER
+    return [
+        event_view(event)
+        for event in read.ledger.events_of(ticket.id)
+        if not (hide_internal and is_internal(event))
+    ]
+
+
+def is_internal(event: Any) -> bool:
+    return isinstance(event, Ticket.Commented) and event.visibility is Visibility.INTERNAL
+
+
+ENVELOPE = ("originator_id", "originator_version", "timestamp", "occurred_at", "by")
+
+
+def event_view(event: Any) -> s.EventView:
+    data = {k: v for k, v in vars(event).items() if k not in ENVELOPE}
+    return s.EventView(
+        version=event.originator_version,
+        type=type(event).__qualname__,
+        recorded_at=event.timestamp,
+        occurred_at=getattr(event, "occurred_at", None),
+        by=getattr(event, "by", None),
+        data=to_jsonable_python(data),
+    )
+
+
+@router.get(
+    "/tickets/{number}/sla",
+    tags=["ticket reads"],
+    summary="A ticket's SLA clocks: targets, elapsed business time, due instants, status",
+    response_model=s.TicketSla,
+)
+def ticket_sla(number: Number, read: TicketReads, now: NowQuery = None) -> dict[str, Any]:
+    with read.rows("sla") as rows:
+        found = sla.find_clocks(rows, number)
+        if found is None:
+            raise TicketNotFoundError(f"no ticket {number}")
+        read.check_customer(found["customer"], TicketNotFoundError(f"no ticket {number}"))
+        return sla.ticket_sla(rows, number, now_or(now))
+
+
+@router.get(
+    "/tickets/{number}/hours",
+    tags=["ticket reads"],
+    summary="Work logged on a ticket and not yet posted to the hour ledger",
+    response_model=list[s.PendingHours],
+)
+def pending_hours(
+    number: Number, read: Annotated[Reads, Depends(reads(*HOUR_READERS))]
+) -> list[s.PendingHours]:
+    with read.rows("hours") as rows:
+        entries = hours.pending_hours(rows, read.ledger.ticket(number).id)
+    return [
+        s.PendingHours(
+            entry_id=e.entry_id,
+            started_at=e.started_at,
+            minutes=e.duration.total_seconds() / 60,
+            category=e.category.value,
+            customer_caused=e.customer_caused,
+            off_hours_minutes=e.off_hours.total_seconds() / 60,
+        )
+        for e in entries
+    ]
+
+
+__all__ = ["SUPERVISORS", "router"]
