@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.api_support import Api, make_app, running
 from tests.support import ManualClock, at
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
@@ -95,3 +96,14 @@ def projector(ledger: TicketLedger) -> Iterator[Projector]:
     projector = Projector(ledger, all_projections())
     yield projector
     projector.stop()
+
+
+@pytest.fixture
+def api(ledger: TicketLedger, clock: ManualClock) -> Iterator[Api]:
+    """The HTTP API over the test's ledger, served by uvicorn on 127.0.0.1,
+    with its projection followers running inside."""
+    app, tokens = make_app(ledger)
+    with running(app) as base:
+        client = Api(base, tokens, clock, ledger)
+        yield client
+        client.http.close()
