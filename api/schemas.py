@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import (
@@ -35,7 +35,7 @@ def in_ledger_range(value: datetime) -> datetime:
 
 
 Instant = Annotated[
-    datetime, AfterValidator(in_ledger_range), Field(examples=["2026-10-05T09:30:00-03:00"])
+    AwareDatetime, AfterValidator(in_ledger_range), Field(examples=["2026-10-05T09:30:00-03:00"])
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
