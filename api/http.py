@@ -365,6 +365,27 @@ NowQuery = Annotated[
 ]
 
 
+def known_query(request: Request) -> None:
+    """Refuses query parameters the operation does not take, so a typo such as
+    `?stauts=open` is an error rather than a silently unfiltered answer."""
+    route = request.scope.get("route")
+    if route is None or not hasattr(route, "dependant"):
+        return
+    taken = query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - taken)
+    if unknown:
+        raise ApiProblem(
+            422, "unknown_parameter", f"this operation takes no parameter {', '.join(unknown)}"
+        )
+
+
+def query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for inner in dependant.dependencies:
+        names |= query_names(inner)
+    return names
+
+
 # The app.
 
 
@@ -390,6 +411,7 @@ def create_app(services_: Services) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=TAGS,
+        dependencies=[Depends(known_query)],
     )
     app.state.services = services_
     install_problem_handlers(app)

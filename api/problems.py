@@ -27,7 +27,9 @@ from ticketledger.domain.errors import (
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ticketledger.dev/problems/"
-MAX_BODY_BYTES = 64 * 1024
+# Far above any valid body (the longest texts are 10,000 characters), so only
+# what no command could need is refused unread.
+MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
 
 

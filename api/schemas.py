@@ -21,7 +21,7 @@ from ticketledger.domain.vocabulary import (
 )
 
 NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6}$"
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 ALLOWED_CONTROLS = frozenset("\n\r\t")

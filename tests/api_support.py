@@ -113,7 +113,7 @@ class Api:
             path = f"/contracts/{self.contracts[customer]}/authorised-requesters"
             self.ok(self.post("admin", path, {"requester": requester}))
 
-    def open(self, who: str = "requester", customer: str = OWN, **fields: Any) -> dict[str, Any]:
+    def open(self, who: str = "requester", customer: str = OWN, **fields: Any) -> Any:
         body = {
             "contract_id": self.contracts[customer],
             "kind": "incident",

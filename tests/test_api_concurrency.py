@@ -160,7 +160,7 @@ def test_bad_requests_get_problem_details_never_a_server_error(api: Api) -> None
     api.sign_contracts()
     number = api.open()["number"]
     path = f"/tickets/{number}/comments"
-    huge = api.post("agent", path, {"text": "x" * 70_000})
+    huge = api.post("agent", path, {"text": "x" * 1_100_000})
     assert (huge.status_code, huge.json()["code"]) == (413, "body_too_large")
     broken = api.http.post(
         api.base + path,
@@ -174,8 +174,10 @@ def test_bad_requests_get_problem_details_never_a_server_error(api: Api) -> None
     assert naive.status_code == 422
     etag = api.post("agent", path, {"text": "t"}, if_match="soon")
     assert (etag.status_code, etag.json()["code"]) == (400, "invalid_if_match")
+    typo = api.get("agent", "/tickets", stauts="open")
+    assert (typo.status_code, typo.json()["code"]) == (422, "unknown_parameter")
     ahead = api.get("agent", f"/tickets/{number}", after=10**9)
     assert (ahead.status_code, ahead.json()["code"]) == (422, "position_not_written")
-    for response in (huge, broken, control, naive, etag, ahead):
+    for response in (huge, broken, control, naive, etag, typo, ahead):
         assert response.headers["content-type"] == "application/problem+json"
     assert api.ledger.ticket(number).version == 1

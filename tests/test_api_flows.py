@@ -22,7 +22,7 @@ def etag(api: Api, number: str, after: int | None = None) -> str:
     return response.headers["ETag"]
 
 
-def statement(api: Api, after: int) -> dict[str, Any]:
+def statement(api: Api, after: int) -> Any:
     path = f"/contracts/{api.contracts[OWN]}/statements/2026-10"
     return api.ok(api.get("billing", path, after=after))
 
