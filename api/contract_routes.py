@@ -224,9 +224,9 @@ def get_held(
 )
 def work_queue(
     read: Annotated[Reads, Depends(reads(*SUPERVISORS))],
-    assignee: Annotated[str | None, Query(max_length=200)] = None,
+    assignee: Annotated[s.SearchText | None, Query()] = None,
     level: Annotated[int | None, Query(ge=1, le=9)] = None,
-    customer: Annotated[str | None, Query(max_length=200)] = None,
+    customer: Annotated[s.SearchText | None, Query()] = None,
     status: Status | None = None,
     kind: Kind | None = None,
 ) -> list[dict[str, Any]]:

@@ -41,6 +41,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Note = Annotated[str, Field(max_length=10000)]
 TicketNumber = Annotated[str, Field(pattern=NUMBER_PATTERN, examples=["2026-000123"])]
+# What a query may search for: printable text, as stored.
+SearchText = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Minutes = Annotated[int, Field(ge=1, le=24 * 60, description="whole minutes, at most a day")]
 
 

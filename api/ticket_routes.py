@@ -302,9 +302,9 @@ def list_tickets(
     kind: Kind | None = None,
     priority: Priority | None = None,
     level: Annotated[int | None, Query(ge=1, le=9)] = None,
-    assignee: Annotated[str | None, Query(max_length=200)] = None,
-    customer: Annotated[str | None, Query(max_length=200)] = None,
-    requester: Annotated[str | None, Query(max_length=200)] = None,
+    assignee: Annotated[s.SearchText | None, Query()] = None,
+    customer: Annotated[s.SearchText | None, Query()] = None,
+    requester: Annotated[s.SearchText | None, Query()] = None,
     contract_id: UUID | None = None,
     cursor: Annotated[
         str | None, Query(pattern=s.NUMBER_PATTERN, description="the previous page's next_cursor")
