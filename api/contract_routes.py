@@ -35,6 +35,7 @@ from .statements import entry_line, issue_month
 router = APIRouter(responses=COMMON_RESPONSES)
 Route = Callable[..., JSONResponse]
 ContractId = Annotated[UUID, Path(examples=["0b6f8a8e-3c55-4f2e-9a43-5d8f8a1e2c10"])]
+HeldId = Annotated[UUID, Path(examples=["3d0f5c1e-7a2b-4c8d-9e6f-1a2b3c4d5e6f"])]
 Month = Annotated[str, Path(pattern=s.MONTH_PATTERN, examples=["2026-10"])]
 AdminCommands = Annotated[Commands, Depends(commands(Role.ADMIN))]
 DeskCommands = Annotated[Commands, Depends(commands(*DESK))]
@@ -166,7 +167,7 @@ def get_contract(
     summary="Open the held request as a ticket, once its sender is authorised",
     responses={201: {"model": s.Accepted}},
 )
-def release_held(held_id: UUID, do: DeskCommands) -> JSONResponse:
+def release_held(held_id: HeldId, do: DeskCommands) -> JSONResponse:
     do.ledger.held_request(held_id)
     return do.run(lambda: do.ledger.release_held_request(held_id, by=do.by), status=201)
 
@@ -177,7 +178,7 @@ def release_held(held_id: UUID, do: DeskCommands) -> JSONResponse:
     summary="Discard a held request",
     responses=ACCEPTED,
 )
-def discard_held(held_id: UUID, body: s.DiscardHeld, do: DeskCommands) -> JSONResponse:
+def discard_held(held_id: HeldId, body: s.DiscardHeld, do: DeskCommands) -> JSONResponse:
     return do.run(
         lambda: do.ledger.discard_held_request(
             held_id, reason=body.reason, by=do.by, occurred_at=body.occurred_at
@@ -192,7 +193,7 @@ def discard_held(held_id: UUID, body: s.DiscardHeld, do: DeskCommands) -> JSONRe
     response_model=s.HeldRequestView,
 )
 def get_held(
-    held_id: UUID, read: Annotated[Reads, Depends(reads(*SUPERVISORS))]
+    held_id: HeldId, read: Annotated[Reads, Depends(reads(*SUPERVISORS))]
 ) -> s.HeldRequestView:
     held = read.ledger.held_request(held_id)
     if held.contract_id is None:

@@ -35,6 +35,7 @@ from .problems import COMMON_RESPONSES, ApiProblem
 router = APIRouter(responses=COMMON_RESPONSES)
 Route = Callable[..., JSONResponse]
 Number = Annotated[str, Path(pattern=s.NUMBER_PATTERN, examples=["2026-000123"])]
+EntryId = Annotated[UUID, Path(examples=["6f1c3a52-9d1e-4f0a-8a55-0d3b1f2e7c44"])]
 DeskCommands = Annotated[Commands, Depends(commands(*DESK))]
 RequesterCommands = Annotated[Commands, Depends(commands(*REQUESTER_WRITERS))]
 TicketReads = Annotated[Reads, Depends(reads(*TICKET_READERS))]
@@ -173,7 +174,7 @@ def log_work(number: Number, body: s.LogWork, do: DeskCommands) -> JSONResponse:
 
 @command("/tickets/{number}/work/{entry_id}/correction", "Correct a work entry")
 def correct_work(
-    number: Number, entry_id: UUID, body: s.CorrectWork, do: DeskCommands
+    number: Number, entry_id: EntryId, body: s.CorrectWork, do: DeskCommands
 ) -> JSONResponse:
     return do.on_ticket(
         number,

@@ -132,6 +132,8 @@ class Projector:
         self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
         self.projections = {p.name: p for p in projections}
         self._processors: dict[str, ProjectionProcessor] = {}
+        # API request threads and follower threads look up processors together.
+        self._lookup = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.errors: dict[str, BaseException] = {}
@@ -145,11 +147,15 @@ class Projector:
         current = self._processors.get(name)
         if current is not None and current.generation == live:
             return current
-        if live is None:
-            live = self._make_first_generation(name)
-        processor = ProjectionProcessor(self.ledger, self.store, self.projections[name], live)
-        self._processors[name] = processor
-        return processor
+        with self._lookup:
+            current = self._processors.get(name)
+            if current is not None and current.generation == live:
+                return current
+            if live is None:
+                live = self._make_first_generation(name)
+            processor = ProjectionProcessor(self.ledger, self.store, self.projections[name], live)
+            self._processors[name] = processor
+            return processor
 
     def _make_first_generation(self, name: str) -> int:
         with self.store.transaction(commit=True) as cursor:
