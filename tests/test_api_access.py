@@ -12,6 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 from tests.api_support import OTHER, OTHER_REQUESTER, OWN, OWN_REQUESTER, Api
+from tests.support import focco_terms, neotel_extended_terms
 from ticketledger.api.access import AccessStore, Role
 
 CALLERS = (None, "admin", "agent", "auditor", "billing", "requester")
@@ -97,6 +98,14 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str], int, bool]] = [
     ("POST", "/contracts", {"terms": "own terms"}, {"admin"}, 201, False),
     ("POST", C + "/authorised-requesters", {"requester": "x@serra.com.br"}, {"admin"}, 412, False),
     ("POST", C + "/revoked-requesters", {"requester": "x", "reason": "r"}, {"admin"}, 412, False),
+    (
+        "POST",
+        C + "/plan-changes",
+        {"terms": "own terms", "effective_on": "2026-12-01", "reason": "renewal"},
+        {"admin"},
+        412,
+        False,
+    ),
     ("POST", C + "/suspension", {"reason": "r"}, {"admin"}, 412, False),
     ("POST", C + "/reinstatement", {"reason": "r"}, {"admin"}, 412, False),
     ("POST", C + "/ending", {"reason": "r"}, {"admin"}, 412, False),
@@ -119,10 +128,11 @@ def prepared_body(api: Api, body: dict[str, Any] | None, path: str, own: bool) -
     if path == "/tickets" and body is not None:
         requester = OWN_REQUESTER if own else OTHER_REQUESTER
         return {**body, "contract_id": api.contracts[customer], "requester": requester}
-    if body == {"terms": "own terms"}:
-        from tests.support import focco_terms
-
-        return {"terms": focco_terms(customer=f"Signed in the matrix {uuid4()}")}
+    if body is not None and body.get("terms") == "own terms":
+        # A new contract gets a new customer; a plan change keeps the customer's name.
+        name = f"Signed in the matrix {uuid4()}" if path == "/contracts" else customer
+        terms = focco_terms(customer=name) if customer == OWN or path == "/contracts" else None
+        return {**body, "terms": terms or neotel_extended_terms()}
     return body
 
 
@@ -163,6 +173,21 @@ def test_every_role_gets_the_expected_status_on_every_endpoint_for_own_and_other
     # The refused commands wrote nothing: each matrix ticket is still at version 1.
     for ticket in tickets.values():
         assert api.ledger.ticket(ticket["number"]).version == 1
+
+
+def test_the_matrix_covers_every_operation_the_api_documents(api: Api) -> None:
+    document = api.http.get(api.base + "/openapi.json").json()
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    assert {(method, documented_path(path)) for method, path, *_ in MATRIX} == documented
+
+
+def documented_path(path: str) -> str:
+    named = {"{contract}": "{contract_id}", HELD: "{held_id}", ENTRY: "{entry_id}"}
+    for value, name in {**named, "2026-10": "{month}"}.items():
+        path = path.replace(value, name)
+    return path
 
 
 def test_a_requester_never_sees_internal_comments_but_an_auditor_does(api: Api) -> None:
