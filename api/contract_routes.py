@@ -26,7 +26,6 @@ from .http import (
     NowQuery,
     Reads,
     commands,
-    now_or,
     reads,
 )
 from .problems import COMMON_RESPONSES
@@ -169,7 +168,10 @@ def get_contract(
 )
 def release_held(held_id: HeldId, do: DeskCommands) -> JSONResponse:
     do.ledger.held_request(held_id)
-    return do.run(lambda: do.ledger.release_held_request(held_id, by=do.by), status=201)
+    return do.run(
+        lambda: do.ledger.release_held_request(held_id, by=do.by, expected_version=do.version),
+        status=201,
+    )
 
 
 @router.post(
@@ -181,7 +183,11 @@ def release_held(held_id: HeldId, do: DeskCommands) -> JSONResponse:
 def discard_held(held_id: HeldId, body: s.DiscardHeld, do: DeskCommands) -> JSONResponse:
     return do.run(
         lambda: do.ledger.discard_held_request(
-            held_id, reason=body.reason, by=do.by, occurred_at=body.occurred_at
+            held_id,
+            reason=body.reason,
+            by=do.by,
+            occurred_at=body.occurred_at,
+            expected_version=do.version,
         )
     )
 
@@ -251,8 +257,9 @@ def work_queue(
 def off_hours_queue(
     read: Annotated[Reads, Depends(reads(*SUPERVISORS))], now: NowQuery = None
 ) -> list[dict[str, Any]]:
+    at = read.instant(now)
     with read.rows("queues") as rows:
-        return queues.off_hours_queue(rows, now_or(now))
+        return queues.off_hours_queue(rows, at)
 
 
 @router.get(
@@ -268,8 +275,11 @@ def sla_report(
     now: NowQuery = None,
 ) -> dict[str, Any]:
     visible_contract(read, contract_id)
-    with read.rows("sla") as rows:
-        return sla.contract_month_report(rows, str(contract_id), month, now_or(now)).to_json()
+    at = read.instant(now)
+    report = read.settled(
+        "sla", lambda rows: sla.contract_month_report(rows, str(contract_id), month, at)
+    )
+    return report.to_json()
 
 
 STATEMENT_CONTENT: dict[int | str, dict[str, Any]] = {
@@ -295,8 +305,7 @@ def get_statement(
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     visible_contract(read, contract_id)
-    with read.rows("hours") as rows:
-        shown = hours.statement(rows, str(contract_id), month)
+    shown = read.settled("hours", lambda rows: hours.statement(rows, str(contract_id), month))
     headers = {"ETag": f'"{shown.digest()}"'}
     if format == "csv":
         return Response(shown.to_csv(), media_type="text/csv; charset=utf-8", headers=headers)
@@ -315,8 +324,8 @@ def statement_entries(
     read: Annotated[Reads, Depends(reads(*BILLING_READERS))],
 ) -> list[dict[str, Any]]:
     visible_contract(read, contract_id)
-    with read.rows("hours") as rows:
-        return [entry_line(e) for e in hours.ledger_entries(rows, str(contract_id), month)]
+    found = read.settled("hours", lambda rows: hours.ledger_entries(rows, str(contract_id), month))
+    return [entry_line(entry) for entry in found]
 
 
 @router.post(
@@ -332,4 +341,6 @@ def issue_statement(
 ) -> JSONResponse:
     projector = do.services.projector
     do.ledger.contract(contract_id)
-    return do.run(lambda: issue_month(projector, str(contract_id), month, do.by))
+    # Only the issue itself runs under the idempotency key; the frozen statement
+    # is read back with after=<position>.
+    return do.run(lambda: issue_month(projector, str(contract_id), month, do.by, do.version))

@@ -13,8 +13,8 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -38,6 +38,8 @@ from .problems import (
 from .schemas import Accepted, Instant
 
 WAIT_SECONDS = 5.0
+MAX_LOOKAHEAD = timedelta(days=366)
+T = TypeVar("T")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 ETAG = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
 
@@ -127,9 +129,12 @@ async def idempotency(
     body = await request.body()
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = body
-    seen = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + canonical)
+    # The same body with another precondition is another request.
+    precondition = request.headers.get("if-match", "")
+    request_line = f"{request.method} {request.url.path}\n{precondition}\n"
+    seen = hashlib.sha256(request_line.encode() + canonical)
     return Idempotency(idempotency_key, seen.hexdigest())
 
 
@@ -307,6 +312,30 @@ class Reads:
     def ledger(self) -> TicketLedger:
         return self.services.ledger
 
+    def instant(self, now: datetime | None) -> datetime:
+        """The instant a query evaluates at: the ledger's clock unless given.
+        Business time is walked day by day, so a year ahead is the limit."""
+        today = self.ledger.clock()
+        if now is None:
+            return today
+        if now > today + MAX_LOOKAHEAD:
+            raise ApiProblem(
+                422, "now_out_of_range", "now may lie at most a year after the ledger's clock"
+            )
+        return now
+
+    def settled(self, projection: str, query: Callable[[Rows], T]) -> T:
+        """Runs the query; if the projection does not know a contract the log
+        holds (signed a moment ago), waits once for the log's head and reruns it."""
+        try:
+            with self.rows(projection) as rows:
+                return query(rows)
+        except KeyError:
+            head = self.ledger.recorder.max_notification_id() or 0
+            self.after = max(self.after or 0, head)
+        with self.rows(projection) as rows:
+            return query(rows)
+
     @contextmanager
     def rows(self, projection: str) -> Iterator[Rows]:
         self.wait_for(projection)
@@ -353,10 +382,6 @@ def reads(*roles: Role) -> Callable[..., Reads]:
         return Reads(services(request), caller, after)
 
     return context
-
-
-def now_or(value: datetime | None) -> datetime:
-    return datetime.now(tz=UTC) if value is None else value
 
 
 NowQuery = Annotated[

@@ -162,7 +162,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 class BodyLimit:
     """Refuses request bodies over `limit` bytes with 413, whether announced by
-    Content-Length or streamed, before the application reads them."""
+    Content-Length or streamed. It reads the (small) body before the app does,
+    so the refusal comes from here and not from the app's body parser."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -175,31 +176,32 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self.refuse(scope, receive, send)
             return
-        await self.app(scope, self.counting(receive), send)
+        received = await self.read(receive)
+        if received is None:
+            await self.refuse(scope, receive, send)
+            return
 
-    def counting(self, receive: Receive) -> Receive:
-        seen = 0
+        async def replay() -> Message:
+            return received.pop(0) if received else await receive()
 
-        async def counted() -> Message:
-            nonlocal seen
+        await self.app(scope, replay, send)
+
+    async def read(self, receive: Receive) -> list[Message] | None:
+        """The request's messages, or None once the body passes the limit."""
+        messages, size = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge()
-            return message
-
-        return counted
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                return None
+            if not message.get("more_body"):
+                return messages
 
     async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
             413, "body_too_large", f"request bodies are limited to {self.limit} bytes"
         )
         await response(scope, receive, send)
-
-
-class BodyTooLarge(ApiProblem):
-    def __init__(self) -> None:
-        super().__init__(
-            413, "body_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
-        )

@@ -232,6 +232,7 @@ def issue_statement(projector: Projector, contract_id: str, month: str, by: str)
         result = issue_month(projector, contract_id, month, by)
     except DomainError as error:
         raise fail(error.message) from None
+    projector.wait(result.position, ["hours"])
     typer.echo(f"issued {month} for contract {contract_id} at position {result.position}", err=True)
 
 

@@ -11,16 +11,22 @@ from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import CommandResult
 
 
-def issue_month(projector: Projector, contract_id: str, month: str, by: str) -> CommandResult:
-    """Issues a month from the hours projection as it stands, and waits until
-    the projection has frozen it."""
+def issue_month(
+    projector: Projector,
+    contract_id: str,
+    month: str,
+    by: str,
+    expected_version: int | None = None,
+) -> CommandResult:
+    """Issues a month from the hours projection as it stands. The caller reads
+    the frozen statement back with the result's position."""
     projector.catch_up(["hours"])
     through = projector.position("hours")
     with projector.reading("hours") as rows:
         # Exactly what the projection will freeze when it meets the event, even if
         # entries are posted between reading the position and issuing.
         current = hours.statement(rows, contract_id, month, through_position=through)
-    result = projector.ledger.issue_statement(
+    return projector.ledger.issue_statement(
         UUID(contract_id),
         month,
         through_position=through,
@@ -28,9 +34,8 @@ def issue_month(projector: Projector, contract_id: str, month: str, by: str) -> 
         currency=current.currency,
         digest=current.digest(),
         by=by,
+        expected_version=expected_version,
     )
-    projector.wait(result.position, ["hours"])
-    return result
 
 
 def entry_line(entry: hours.LedgerEntry) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from .http import (
     NowQuery,
     Reads,
     commands,
-    now_or,
     reads,
 )
 from .problems import COMMON_RESPONSES, ApiProblem
@@ -376,12 +375,13 @@ def event_view(event: Any) -> s.EventView:
     response_model=s.TicketSla,
 )
 def ticket_sla(number: Number, read: TicketReads, now: NowQuery = None) -> dict[str, Any]:
+    at = read.instant(now)
     with read.rows("sla") as rows:
         found = sla.find_clocks(rows, number)
         if found is None:
             raise TicketNotFoundError(f"no ticket {number}")
         read.check_customer(found["customer"], TicketNotFoundError(f"no ticket {number}"))
-        return sla.ticket_sla(rows, number, now_or(now))
+        return sla.ticket_sla(rows, number, at)
 
 
 @router.get(

@@ -441,13 +441,19 @@ class TicketLedger(Application[UUID]):
             )
 
     def release_held_request(
-        self, held_id: UUID, *, by: str, occurred_at: datetime | None = None
+        self,
+        held_id: UUID,
+        *,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         """Opens the held request once its sender has been authorised."""
 
         def decide() -> list[Aggregate]:
             at = self._now(occurred_at)
             held = self.held_request(held_id)
+            self._check_version(held, expected_version)
             held.check_undecided()
             assert held.contract_id is not None
             contract = self.contract(held.contract_id)
@@ -470,12 +476,19 @@ class TicketLedger(Application[UUID]):
         return self._opened_result(recordings)
 
     def discard_held_request(
-        self, held_id: UUID, *, reason: str, by: str, occurred_at: datetime | None = None
+        self,
+        held_id: UUID,
+        *,
+        reason: str,
+        by: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
         holder: list[HeldRequest] = []
 
         def decide() -> list[Aggregate]:
             holder[:] = [self.held_request(held_id)]
+            self._check_version(holder[0], expected_version)
             holder[0].discard(reason, by, self._now(occurred_at))
             return [holder[0]]
 

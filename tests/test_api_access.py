@@ -109,7 +109,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str], int, bool]] = [
     ("POST", C + "/suspension", {"reason": "r"}, {"admin"}, 412, False),
     ("POST", C + "/reinstatement", {"reason": "r"}, {"admin"}, 412, False),
     ("POST", C + "/ending", {"reason": "r"}, {"admin"}, 412, False),
-    ("POST", C + "/statements/2026-10/issue", None, {"admin", "billing"}, 409, False),
+    ("POST", C + "/statements/2026-10/issue", None, {"admin", "billing"}, 412, False),
 ]
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+from uuid import UUID
 
 import httpx
 
-from tests.api_support import Api
+from tests.api_support import OWN, Api
+from tests.support import focco_terms
 
 EVENT_OF = {
     "comments": "Ticket.Commented",
@@ -181,3 +183,73 @@ def test_bad_requests_get_problem_details_never_a_server_error(api: Api) -> None
     for response in (huge, broken, control, naive, etag, typo, ahead):
         assert response.headers["content-type"] == "application/problem+json"
     assert api.ledger.ticket(number).version == 1
+
+
+def test_stale_versions_are_refused_on_triage_and_statements_too(api: Api) -> None:
+    api.sign_contracts()
+    body = {"contract_id": api.contracts[OWN], "kind": "question", "priority": "low"}
+    held = api.ok(api.post("stranger", "/tickets", {**body, "subject": "s"}), 202)
+    for path, sent in (
+        (f"/held-requests/{held['id']}/discard", {"reason": "spam"}),
+        (f"/held-requests/{held['id']}/release", None),
+        (f"/contracts/{api.contracts[OWN]}/statements/2026-09/issue", None),
+    ):
+        refused = api.post("admin", path, sent, if_match='"999"')
+        assert (refused.status_code, refused.json()["code"]) == (412, "version_mismatch")
+    assert api.ledger.held_request(UUID(held["id"])).version == 1
+    assert api.ledger.contract(UUID(api.contracts[OWN])).issued_months == set()
+    discarded = api.ok(
+        api.post(
+            "admin", f"/held-requests/{held['id']}/discard", {"reason": "spam"}, if_match='"1"'
+        ),
+        202,
+    )
+    assert discarded["version"] == 2
+
+
+def test_a_contract_signed_a_moment_ago_already_has_a_statement_and_an_sla_report(
+    api: Api,
+) -> None:
+    for attempt in range(5):
+        terms = focco_terms(customer=f"Fresh customer {attempt}")
+        signed = api.ok(api.post("admin", "/contracts", {"terms": terms}), 201)
+        path = f"/contracts/{signed['id']}"
+        statement = api.ok(api.get("billing", path + "/statements/2026-10"))
+        assert (statement["customer"], statement["total"]) == (terms["customer"], "5000.00")
+        report = api.ok(api.get("agent", path + "/sla/2026-10"))
+        assert report["customer"] == terms["customer"]
+        assert api.ok(api.get("billing", path + "/statements/2026-10/entries")) == []
+
+
+def test_odd_requests_are_refused_with_problems_not_server_errors(api: Api) -> None:
+    api.sign_contracts()
+    opened = api.open()
+    number = opened["number"]
+    nested = api.http.post(
+        api.base + f"/held-requests/{UUID(int=7)}/release",
+        content=b"[" * 100_000,
+        headers=api.headers("agent", {"Idempotency-Key": "deep"}),
+    )
+    assert nested.status_code == 404
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    streamed = api.http.post(
+        api.base + f"/tickets/{number}/replies",
+        content=chunks(),
+        headers=api.headers("agent", {"Content-Type": "application/json"}),
+    )
+    assert (streamed.status_code, streamed.json()["code"]) == (413, "body_too_large")
+    ahead = api.get("requester", f"/tickets/{number}/sla", now="2999-12-30T23:59:59Z")
+    year = api.get(
+        "requester", f"/tickets/{number}/sla", now="2027-10-01T00:00:00Z", after=opened["position"]
+    )
+    assert year.status_code == 200
+    assert (ahead.status_code, ahead.json()["code"]) == (422, "now_out_of_range")
+    path = f"/tickets/{number}/comments"
+    first = api.post("agent", path, {"text": "t"}, idempotency_key="p", if_match='"1"')
+    other = api.post("agent", path, {"text": "t"}, idempotency_key="p", if_match='"2"')
+    assert first.status_code == 200
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
