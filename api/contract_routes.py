@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from ticketledger.domain.billing import Statement
-from ticketledger.domain.contract import Contract
-from ticketledger.domain.errors import ContractNotFoundError, HeldRequestNotFoundError
+from ticketledger.domain.errors import HeldRequestNotFoundError
 from ticketledger.domain.vocabulary import Kind, Status
 from ticketledger.projections import hours, queues, sla
 
@@ -65,16 +64,14 @@ def sign_contract(body: s.SignContract, do: AdminCommands) -> JSONResponse:
 def authorise_requester(
     contract_id: ContractId, body: s.AuthoriseRequester, do: AdminCommands
 ) -> JSONResponse:
-    return do.on_contract(
-        contract_id, do.ledger.authorise_requester, body.occurred_at, body.requester
-    )
+    return do.on(contract_id, do.ledger.authorise_requester, body.occurred_at, body.requester)
 
 
 @contract_command("/contracts/{contract_id}/revoked-requesters", "Revoke a requester")
 def revoke_requester(
     contract_id: ContractId, body: s.RevokeRequester, do: AdminCommands
 ) -> JSONResponse:
-    return do.on_contract(
+    return do.on(
         contract_id,
         do.ledger.revoke_requester,
         body.occurred_at,
@@ -85,7 +82,7 @@ def revoke_requester(
 
 @contract_command("/contracts/{contract_id}/plan-changes", "Change the plan from a date")
 def change_plan(contract_id: ContractId, body: s.ChangePlan, do: AdminCommands) -> JSONResponse:
-    return do.on_contract(
+    return do.on(
         contract_id,
         do.ledger.change_plan,
         body.occurred_at,
@@ -97,27 +94,17 @@ def change_plan(contract_id: ContractId, body: s.ChangePlan, do: AdminCommands) 
 
 @contract_command("/contracts/{contract_id}/suspension", "Suspend the contract")
 def suspend(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
-    return do.on_contract(
-        contract_id, do.ledger.suspend_contract, body.occurred_at, reason=body.reason
-    )
+    return do.on(contract_id, do.ledger.suspend_contract, body.occurred_at, reason=body.reason)
 
 
 @contract_command("/contracts/{contract_id}/reinstatement", "Reinstate a suspended contract")
 def reinstate(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
-    return do.on_contract(
-        contract_id, do.ledger.reinstate_contract, body.occurred_at, reason=body.reason
-    )
+    return do.on(contract_id, do.ledger.reinstate_contract, body.occurred_at, reason=body.reason)
 
 
 @contract_command("/contracts/{contract_id}/ending", "End the contract")
 def end(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
-    return do.on_contract(contract_id, do.ledger.end_contract, body.occurred_at, reason=body.reason)
-
-
-def visible_contract(read: Reads, contract_id: UUID) -> Contract:
-    contract = read.ledger.contract(contract_id)
-    read.check_customer(contract.customer, ContractNotFoundError(f"no contract {contract_id}"))
-    return contract
+    return do.on(contract_id, do.ledger.end_contract, body.occurred_at, reason=body.reason)
 
 
 @router.get(
@@ -141,7 +128,7 @@ def list_contracts(read: Annotated[Reads, Depends(reads(*EVERYONE))]) -> list[di
 def get_contract(
     contract_id: ContractId, read: Annotated[Reads, Depends(reads(*EVERYONE))]
 ) -> JSONResponse:
-    contract = visible_contract(read, contract_id)
+    contract = read.contract(contract_id)
     view = s.ContractView(
         contract_id=contract.id,
         customer=contract.customer,
@@ -274,7 +261,7 @@ def sla_report(
     read: Annotated[Reads, Depends(reads(*SUPERVISORS))],
     now: NowQuery = None,
 ) -> dict[str, Any]:
-    visible_contract(read, contract_id)
+    read.contract(contract_id)
     at = read.instant(now)
     report = read.settled(
         "sla", lambda rows: sla.contract_month_report(rows, str(contract_id), month, at)
@@ -304,7 +291,7 @@ def get_statement(
     read: Annotated[Reads, Depends(reads(*BILLING_READERS))],
     format: Literal["json", "csv"] = "json",
 ) -> Response:
-    visible_contract(read, contract_id)
+    read.contract(contract_id)
     shown = read.settled("hours", lambda rows: hours.statement(rows, str(contract_id), month))
     headers = {"ETag": f'"{shown.digest()}"'}
     if format == "csv":
@@ -323,7 +310,7 @@ def statement_entries(
     month: Month,
     read: Annotated[Reads, Depends(reads(*BILLING_READERS))],
 ) -> list[dict[str, Any]]:
-    visible_contract(read, contract_id)
+    read.contract(contract_id)
     found = read.settled("hours", lambda rows: hours.ledger_entries(rows, str(contract_id), month))
     return [entry_line(entry) for entry in found]
 

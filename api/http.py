@@ -21,7 +21,12 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ticketledger.domain.errors import DomainError, TicketNotFoundError
+from ticketledger.domain.contract import Contract
+from ticketledger.domain.errors import (
+    ContractNotFoundError,
+    DomainError,
+    TicketNotFoundError,
+)
 from ticketledger.domain.ticket import Ticket
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
@@ -156,18 +161,48 @@ def expected_version(
 
 
 @dataclass
-class Commands:
-    """One command's context: the caller, its preconditions, and its retry key."""
+class Calling:
+    """What commands and reads share: the caller, and what it may see."""
 
     services: Services
     caller: Principal
-    version: int | None
-    retry: Idempotency | None
-    path: str
 
     @property
     def ledger(self) -> TicketLedger:
         return self.services.ledger
+
+    def check_customer(self, customer: str | None, missing: DomainError) -> None:
+        if not self.caller.sees_customer(customer):
+            raise missing
+
+    def ticket(self, number: str) -> Ticket:
+        """The ticket, if the caller may see it: another customer's is 404."""
+        ticket = self.ledger.ticket(number)
+        self.check_customer(ticket.customer, TicketNotFoundError(f"no ticket {number}"))
+        return ticket
+
+    def ticket_row(self, row: dict[str, Any] | None, number: str) -> dict[str, Any]:
+        """A projection's row of the ticket, if there is one the caller may see."""
+        missing = TicketNotFoundError(f"no ticket {number}")
+        if row is None:
+            raise missing
+        self.check_customer(row["customer"], missing)
+        return row
+
+    def contract(self, contract_id: UUID) -> Contract:
+        contract = self.ledger.contract(contract_id)
+        missing = ContractNotFoundError(f"no contract {contract_id}")
+        self.check_customer(contract.customer, missing)
+        return contract
+
+
+@dataclass
+class Commands(Calling):
+    """One command's context: the caller, its preconditions, and its retry key."""
+
+    version: int | None
+    retry: Idempotency | None
+    path: str
 
     @property
     def by(self) -> str:
@@ -178,13 +213,6 @@ class Commands:
             raise ApiProblem(422, "occurred_at_not_allowed", "requesters act now: omit occurred_at")
         return occurred_at
 
-    def ticket(self, number: str) -> Ticket:
-        """The ticket, if the caller may see it: another customer's is 404."""
-        ticket = self.ledger.ticket(number)
-        if not self.caller.sees_customer(ticket.customer):
-            raise TicketNotFoundError(f"no ticket {number}")
-        return ticket
-
     def on_ticket(
         self,
         number: str,
@@ -193,35 +221,27 @@ class Commands:
         *arguments: Any,
         **options: Any,
     ) -> JSONResponse:
-        """Runs a ledger command on a ticket the caller may see, as the caller,
-        on the version the caller expects."""
+        """Runs a ledger command on a ticket the caller may see."""
         self.ticket(number)
-        when = self.occurred(occurred_at)
-        return self.run(
-            lambda: command(
-                number,
-                *arguments,
-                by=self.by,
-                occurred_at=when,
-                expected_version=self.version,
-                **options,
-            )
-        )
+        return self.on(number, command, occurred_at, *arguments, **options)
 
-    def on_contract(
+    def on(
         self,
-        contract_id: UUID,
+        target: str | UUID,
         command: Callable[..., CommandResult],
         occurred_at: datetime | None,
         *arguments: Any,
         **options: Any,
     ) -> JSONResponse:
+        """Runs a ledger command on a ticket or contract, as the caller, on the
+        version the caller expects."""
+        when = self.occurred(occurred_at)
         return self.run(
             lambda: command(
-                contract_id,
+                target,
                 *arguments,
                 by=self.by,
-                occurred_at=occurred_at,
+                occurred_at=when,
                 expected_version=self.version,
                 **options,
             )
@@ -301,16 +321,10 @@ def commands(*roles: Role) -> Callable[..., Commands]:
 
 
 @dataclass
-class Reads:
+class Reads(Calling):
     """One query's context: the caller, and the log position it must see."""
 
-    services: Services
-    caller: Principal
     after: int | None
-
-    @property
-    def ledger(self) -> TicketLedger:
-        return self.services.ledger
 
     def instant(self, now: datetime | None) -> datetime:
         """The instant a query evaluates at: the ledger's clock unless given.
@@ -359,10 +373,6 @@ class Reads:
                 f"{projection} has not reached position {self.after} yet; retry shortly",
                 {"Retry-After": "1"},
             ) from None
-
-    def check_customer(self, customer: str | None, missing: DomainError) -> None:
-        if not self.caller.sees_customer(customer):
-            raise missing
 
 
 def reads(*roles: Role) -> Callable[..., Reads]:

@@ -219,7 +219,15 @@ class FailedContact(Timed):
     note: Note = ""
 
 
-class LogWork(Timed):
+class WorkTime(Timed):
+    duration_minutes: Minutes
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+
+class LogWork(WorkTime):
     model_config = example(
         started_at="2026-10-05T09:00:00-03:00",
         duration_minutes=90,
@@ -229,27 +237,17 @@ class LogWork(Timed):
     )
     agent: Name | None = Field(default=None, description="who worked (default: the caller)")
     started_at: Instant
-    duration_minutes: Minutes
     category: WorkCategory = WorkCategory.SUPPORT
     customer_caused: bool = False
     note: Note = ""
     entry_id: UUID | None = Field(default=None, description="to choose the entry's id")
 
-    @property
-    def duration(self) -> timedelta:
-        return timedelta(minutes=self.duration_minutes)
 
-
-class CorrectWork(Timed):
+class CorrectWork(WorkTime):
     model_config = example(duration_minutes=60, reason="the call ended at 10:00, not 10:30")
-    duration_minutes: Minutes
     category: WorkCategory | None = None
     customer_caused: bool | None = None
     reason: Reason
-
-    @property
-    def duration(self) -> timedelta:
-        return timedelta(minutes=self.duration_minutes)
 
 
 class AuthoriseOffHours(Timed):

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic_core import to_jsonable_python
 
-from ticketledger.domain.errors import ContractNotFoundError, TicketNotFoundError
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
 from ticketledger.projections import hours, sla, ticket_state
@@ -57,9 +56,7 @@ def command(path: str, summary: str) -> Callable[[Route], Route]:
 def open_ticket(body: s.OpenTicket, do: RequesterCommands) -> JSONResponse:
     requester = body.requester
     if do.caller.role is Role.REQUESTER:
-        contract = do.ledger.contract(body.contract_id)
-        if not do.caller.sees_customer(contract.customer):
-            raise ContractNotFoundError(f"no contract {body.contract_id}")
+        do.contract(body.contract_id)
         if requester not in (None, do.caller.requester):
             raise ApiProblem(422, "requester_mismatch", "a requester opens tickets as itself")
         requester = do.caller.requester
@@ -270,14 +267,6 @@ def ticket_view(row: dict[str, Any], read: Reads) -> s.TicketView:
     return s.TicketView(**view)
 
 
-def visible_row(read: Reads, rows: Any, number: str) -> dict[str, Any]:
-    row = ticket_state.find_ticket(rows, number)
-    if row is None:
-        raise TicketNotFoundError(f"no ticket {number}")
-    read.check_customer(row["customer"], TicketNotFoundError(f"no ticket {number}"))
-    return row
-
-
 @router.get(
     "/tickets/{number}",
     tags=["ticket reads"],
@@ -286,7 +275,7 @@ def visible_row(read: Reads, rows: Any, number: str) -> dict[str, Any]:
 )
 def get_ticket(number: Number, read: TicketReads) -> JSONResponse:
     with read.rows("ticket_state") as rows:
-        view = ticket_view(visible_row(read, rows, number), read)
+        view = ticket_view(read.ticket_row(ticket_state.find_ticket(rows, number), number), read)
     return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{view.version}"'})
 
 
@@ -339,8 +328,7 @@ def list_tickets(
     response_model=list[s.EventView],
 )
 def ticket_events(number: Number, read: TicketReads) -> list[s.EventView]:
-    ticket = read.ledger.ticket(number)
-    read.check_customer(ticket.customer, TicketNotFoundError(f"no ticket {number}"))
+    ticket = read.ticket(number)
     hide_internal = read.caller.role is Role.REQUESTER
     return [
         event_view(event)
@@ -377,10 +365,7 @@ def event_view(event: Any) -> s.EventView:
 def ticket_sla(number: Number, read: TicketReads, now: NowQuery = None) -> dict[str, Any]:
     at = read.instant(now)
     with read.rows("sla") as rows:
-        found = sla.find_clocks(rows, number)
-        if found is None:
-            raise TicketNotFoundError(f"no ticket {number}")
-        read.check_customer(found["customer"], TicketNotFoundError(f"no ticket {number}"))
+        read.ticket_row(sla.find_clocks(rows, number), number)
         return sla.ticket_sla(rows, number, at)
 
 
