@@ -84,11 +84,7 @@ class AccessStore:
             "idempotency_key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER, "
             "response TEXT, created_at TEXT NOT NULL, PRIMARY KEY (key_id, idempotency_key))",
         ]
-        with self.store.transaction(commit=True) as cursor:
-            if self.store.dialect == "postgres":
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ticketledger:access'))")
-            for statement in statements:
-                cursor.execute(statement)
+        self.store.create_tables(statements)
 
     # API keys.
 

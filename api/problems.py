@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ticketledger.domain.errors import (
     ConflictError,
     DomainError,
-    InvalidCommandError,
     NotFoundError,
     VersionMismatchError,
 )
@@ -84,8 +83,7 @@ def status_of(error: DomainError) -> int:
         return 412
     if isinstance(error, ConflictError):
         return 409
-    if isinstance(error, InvalidCommandError):
-        return 422
+    # InvalidCommandError and anything else: a command that cannot make sense.
     return 422
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -81,9 +83,13 @@ def serve(
 keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
 
-def opened_access(database_url: str | None) -> tuple[TicketLedger, AccessStore]:
+@contextmanager
+def opened_access(database_url: str | None) -> Iterator[AccessStore]:
     ledger = TicketLedger(database_url=database_url)
-    return ledger, AccessStore(ledger)
+    try:
+        yield AccessStore(ledger)
+    finally:
+        ledger.close()
 
 
 @keys.command("create")
@@ -97,15 +103,13 @@ def create_key(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a key; its token is printed once and stored only as a hash."""
-    ledger, access = opened_access(database_url)
-    try:
-        principal, token = access.create_key(
-            role, name=name, customer=customer, requester=requester
-        )
-    except ValueError as error:
-        raise fail(str(error)) from None
-    finally:
-        ledger.close()
+    with opened_access(database_url) as access:
+        try:
+            principal, token = access.create_key(
+                role, name=name, customer=customer, requester=requester
+            )
+        except ValueError as error:
+            raise fail(str(error)) from None
     typer.echo(f"key {principal.key_id} ({role.value}, acts as {principal.actor})", err=True)
     typer.echo(token)
 
@@ -113,11 +117,8 @@ def create_key(
 @keys.command("list")
 def list_keys(database_url: DatabaseOption = None) -> None:
     """List keys (never their tokens)."""
-    ledger, access = opened_access(database_url)
-    try:
+    with opened_access(database_url) as access:
         found = access.list_keys()
-    finally:
-        ledger.close()
     for key in found:
         p = key.principal
         bound = f" {p.customer} / {p.requester}" if p.role is Role.REQUESTER else ""
@@ -130,11 +131,8 @@ def list_keys(database_url: DatabaseOption = None) -> None:
 @keys.command("revoke")
 def revoke_key(key_id: str, database_url: DatabaseOption = None) -> None:
     """Revoke a key: it stops working at once."""
-    ledger, access = opened_access(database_url)
-    try:
+    with opened_access(database_url) as access:
         revoked = access.revoke_key(key_id)
-    finally:
-        ledger.close()
     if not revoked:
         raise fail(f"no active key {key_id}")
     typer.echo(f"revoked {key_id}")

@@ -235,10 +235,16 @@ class ProjectionStore:
             "name TEXT NOT NULL, generation INTEGER NOT NULL, state TEXT NOT NULL, "
             "PRIMARY KEY (name, generation))"
         )
+        self.create_tables([statement])
+
+    def create_tables(self, statements: Sequence[str]) -> None:
+        """Runs `CREATE ... IF NOT EXISTS` statements; on PostgreSQL under an
+        advisory lock, as concurrent creation of one table can fail there."""
         with self.transaction(commit=True) as cursor:
             if self.dialect == "postgres":
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
-            cursor.execute(statement)
+            for statement in statements:
+                cursor.execute(statement)
 
     def generations(self, cursor: Any, name: str) -> dict[int, str]:
         rows = self.fetch(
