@@ -221,8 +221,10 @@ class Commands(Calling):
         *arguments: Any,
         **options: Any,
     ) -> JSONResponse:
-        """Runs a ledger command on a ticket the caller may see."""
-        self.ticket(number)
+        """Runs a ledger command on a ticket the caller may see. Only a requester
+        sees less than every ticket, so only its commands load the ticket first."""
+        if self.caller.role is Role.REQUESTER:
+            self.ticket(number)
         return self.on(number, command, occurred_at, *arguments, **options)
 
     def on(
