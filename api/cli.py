@@ -15,6 +15,7 @@ from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 
+from . import audit_commands, integrity_commands, replay_commands
 from .demo import SimulatedClock, load_demo
 from .reports import DatabaseOption, register, where
 from .serve import create_demo_keys
@@ -161,6 +162,9 @@ def show(
 
 register(app)
 register_serve(app)
+replay_commands.register(app)
+audit_commands.register(app)
+integrity_commands.register(app)
 
 
 def main() -> None:
