@@ -1,52 +1,124 @@
 """Where events are stored: one setting, TICKETLEDGER_DATABASE_URL, picks the
 embedded SQLite file (the default) or PostgreSQL. The recorders are the
-library's own, extended only so the database itself refuses to update or
-delete a stored event."""
+library's own, extended so the database itself refuses to update or delete a
+stored event, and so each event's link in its aggregate's hash chain is written
+in the event's own transaction (service/chain.py)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
+
+from ticketledger.service.chain import (
+    CHAIN_SUFFIX,
+    DIGESTS_SUFFIX,
+    Unsealed,
+    canonical_id,
+    seal,
+)
 
 DATABASE_URL = "TICKETLEDGER_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "ticketledger.db"
 IMMUTABLE_MESSAGE = "ticketledger events are immutable"
 SCHEMA_LOCK = 0x7469636B6C6467  # "tickldg": serialises table creation across processes
+DIGEST_COLUMNS = (
+    "position BIGINT PRIMARY KEY, leaves BIGINT NOT NULL, root TEXT NOT NULL, "
+    "made_at TEXT NOT NULL, made_by TEXT NOT NULL"
+)
+
+
+def sqlite_refusals(table: str, key: tuple[str, ...]) -> list[str]:
+    """Triggers that make a table append-only. INSERT OR REPLACE deletes the row
+    it replaces without firing DELETE triggers, so an insert onto an existing key
+    is refused too. ABORT makes SQLite report a constraint failure: the library
+    still sees a conflict."""
+    refuse = f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
+    existing = " AND ".join(f"{column} = NEW.{column}" for column in key)
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} {refuse}",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {existing}) {refuse}",
+    ]
+
+
+def unsealed(stored_events: Sequence[StoredEvent]) -> list[Unsealed]:
+    return [
+        Unsealed(canonical_id(s.originator_id), s.originator_version, s.topic, s.state)
+        for s in stored_events
+    ]
 
 
 class ImmutableSQLiteRecorder(SQLiteApplicationRecorder):
+    """Events, their chain links and the log's digests, all append-only; each
+    event's link is written in the event's own transaction."""
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        # The base constructor builds the create statements, which name these.
+        self.chain_table_name = events_table_name + CHAIN_SUFFIX
+        self.digests_table_name = events_table_name + DIGESTS_SUFFIX
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        table = self.events_table_name
-        refuse = f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
-        # INSERT OR REPLACE deletes the row it replaces without firing DELETE
-        # triggers, so an insert onto an existing key is refused too. ABORT makes
-        # SQLite report a constraint failure: the library still sees a conflict.
-        existing = (
-            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE originator_id = NEW.originator_id "
-            "AND originator_version = NEW.originator_version)"
-        )
+        chain, digests = self.chain_table_name, self.digests_table_name
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} {refuse}",
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} {refuse}",
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
-            f"{existing} {refuse}",
+            *sqlite_refusals(self.events_table_name, ("originator_id", "originator_version")),
+            f"CREATE TABLE IF NOT EXISTS {chain} (originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, notification_id INTEGER NOT NULL UNIQUE, "
+            "hash TEXT NOT NULL, PRIMARY KEY (originator_id, originator_version))",
+            *sqlite_refusals(chain, ("originator_id", "originator_version")),
+            f"CREATE TABLE IF NOT EXISTS {digests} ({DIGEST_COLUMNS})",
+            *sqlite_refusals(digests, ("position",)),
         ]
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        assert positions is not None  # the application recorder returns the new ids
+        events = unsealed(stored_events)
+        previous: dict[str, str] = {}
+        for originator_id in {e.originator_id for e in events}:
+            c.execute(
+                f"SELECT hash FROM {self.chain_table_name} WHERE originator_id = ? "
+                "ORDER BY originator_version DESC LIMIT 1",
+                (originator_id,),
+            )
+            row = c.fetchone()
+            if row is not None:
+                previous[originator_id] = row[0]
+        links = seal(events, list(positions), previous)
+        c.executemany(
+            f"INSERT INTO {self.chain_table_name} "
+            "(originator_id, originator_version, notification_id, hash) VALUES (?, ?, ?, ?)",
+            [(k.originator_id, k.version, k.position, k.hash) for k in links],
+        )
+        return positions
 
 
 class ImmutablePostgresRecorder(PostgresApplicationRecorder):
+    """As on SQLite. Inserts take the library's pipelined path, not its database
+    function, so the links are written in the events' transaction once their
+    log positions are known."""
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        schema, table = Identifier(datastore.schema), Identifier(self.events_table_name)
+        self.chain_table_name = self.events_table_name + CHAIN_SUFFIX
+        self.digests_table_name = self.events_table_name + DIGESTS_SUFFIX
+        # Positions are matched to events by key, not by the order RETURNING gives.
+        self.insert_events_statement += SQL(", originator_id, originator_version")
+        schema = Identifier(datastore.schema)
+        chain, digests = Identifier(self.chain_table_name), Identifier(self.digests_table_name)
         refuse = Identifier(f"{self.events_table_name}_refuse_change")
         self.sql_create_statements += [
             SQL(
@@ -56,24 +128,41 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
                 "USING ERRCODE = 'restrict_violation'; END $fn$"
             ).format(schema=schema, refuse=refuse, message=SQL(IMMUTABLE_MESSAGE)),
             SQL(
-                "CREATE OR REPLACE TRIGGER {name} BEFORE UPDATE OR DELETE ON {schema}.{table} "
-                "FOR EACH ROW EXECUTE FUNCTION {schema}.{refuse}()"
-            ).format(
-                name=Identifier(f"{self.events_table_name}_immutable_rows"),
-                schema=schema,
-                table=table,
-                refuse=refuse,
-            ),
-            SQL(
-                "CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {schema}.{table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}()"
-            ).format(
-                name=Identifier(f"{self.events_table_name}_no_truncate"),
-                schema=schema,
-                table=table,
-                refuse=refuse,
+                "CREATE TABLE IF NOT EXISTS {schema}.{chain} (originator_id text NOT NULL, "
+                "originator_version bigint NOT NULL, notification_id bigint NOT NULL UNIQUE, "
+                "hash text NOT NULL, PRIMARY KEY (originator_id, originator_version))"
+            ).format(schema=schema, chain=chain),
+            SQL("CREATE TABLE IF NOT EXISTS {schema}.{digests} ({columns})").format(
+                schema=schema, digests=digests, columns=SQL(DIGEST_COLUMNS)
             ),
         ]
+        for table in (self.events_table_name, self.chain_table_name, self.digests_table_name):
+            self.sql_create_statements += postgres_refusals(datastore.schema, table, refuse)
+        self.select_previous_links = SQL(
+            "SELECT DISTINCT ON (originator_id) originator_id, hash FROM {schema}.{chain} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
+        ).format(schema=schema, chain=chain)
+        self.insert_links = SQL(
+            "INSERT INTO {schema}.{chain} (originator_id, originator_version, notification_id, "
+            "hash) VALUES (%s, %s, %s, %s)"
+        ).format(schema=schema, chain=chain)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> Sequence[int] | None:
+        returned = {
+            (canonical_id(row["originator_id"]), row["originator_version"]): row["notification_id"]
+            for row in curs.fetchall()
+        }
+        events = unsealed(stored_events)
+        positions = [returned[(e.originator_id, e.version)] for e in events]
+        curs.execute(self.select_previous_links, ([e.originator_id for e in events],))
+        previous = {row["originator_id"]: row["hash"] for row in curs.fetchall()}
+        links = seal(events, positions, previous)
+        curs.executemany(
+            self.insert_links, [(k.originator_id, k.version, k.position, k.hash) for k in links]
+        )
+        return positions
 
     def create_table(self) -> None:
         """Workers starting together would race on CREATE OR REPLACE (deadlocks,
@@ -84,6 +173,31 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
                 super().create_table()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
+def postgres_refusals(schema_name: str, table_name: str, refuse: Identifier) -> list[Composed]:
+    """Row and TRUNCATE triggers that make a table append-only."""
+    schema, table = Identifier(schema_name), Identifier(table_name)
+    return [
+        SQL(
+            "CREATE OR REPLACE TRIGGER {name} BEFORE UPDATE OR DELETE ON {schema}.{table} "
+            "FOR EACH ROW EXECUTE FUNCTION {schema}.{refuse}()"
+        ).format(
+            name=Identifier(f"{table_name}_immutable_rows"),
+            schema=schema,
+            table=table,
+            refuse=refuse,
+        ),
+        SQL(
+            "CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {schema}.{table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}()"
+        ).format(
+            name=Identifier(f"{table_name}_no_truncate"),
+            schema=schema,
+            table=table,
+            refuse=refuse,
+        ),
+    ]
 
 
 def sqlite_env(path: str) -> dict[str, str]:
@@ -106,7 +220,6 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
-        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "APPLICATION_RECORDER_TOPIC": get_topic(ImmutablePostgresRecorder),

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from eventsourcing.persistence import RecordConflictError
 
 from tests.conftest import POSTGRES_URL, LedgerFactory
 from tests.support import ManualClock, focco_terms
@@ -85,10 +86,31 @@ def test_the_postgres_database_refuses_to_truncate_the_events(
         raw_sql(database_url)("TRUNCATE ticketledger_events")
 
 
-def test_postgres_inserts_go_through_the_librarys_database_function(database_url: str) -> None:
-    env = persistence_env(database_url)
-    expected = "y" if database_url.startswith("postgresql") else None
-    assert env.get("POSTGRES_ENABLE_DB_FUNCTIONS") == expected
+def count_rows(database_url: str, table: str) -> int:
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    schema = urlsplit(database_url).query.removeprefix("schema=")
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        row = conn.execute(f'SELECT COUNT(*) FROM "{schema}"."{table}"').fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_every_stored_event_gets_its_chain_link_and_a_refused_save_gets_none(
+    make_ledger: LedgerFactory, database_url: str
+) -> None:
+    ledger = make_ledger()
+    number = open_some_ticket(ledger)
+    table = events_table(database_url)
+    assert count_rows(database_url, table) == count_rows(database_url, f"{table}_chain") > 0
+    stale = make_ledger()
+    ticket = stale.ticket(number)
+    ledger.assign(number, "carla", by="lead")
+    ticket.assign("bruno", by="lead", occurred_at=ticket.last_occurred_at or ledger.clock())
+    with pytest.raises(RecordConflictError):
+        stale.save(ticket)
+    assert count_rows(database_url, table) == count_rows(database_url, f"{table}_chain")
 
 
 def run_concurrently(count: int, work: Callable[[int], Any]) -> tuple[list[Any], list[Exception]]:
