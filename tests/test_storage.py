@@ -18,7 +18,6 @@ from tests.support import ManualClock, focco_terms
 from ticketledger.domain import errors
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.service.ledger import TicketLedger
-from ticketledger.service.storage import persistence_env
 
 
 def raw_sql(database_url: str) -> Callable[[str], None]:
