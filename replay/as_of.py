@@ -93,8 +93,6 @@ def standing(
 ) -> TicketAsOf:
     """The ticket after `events`, with SLA figures evaluated at the instant
     `evaluated_at` gives for the last of them."""
-    if not events:
-        raise TicketNotFoundError(f"the ticket did not exist as of {question} {asked}")
     *_, (last, replay) = replayed(events, contract)
     ticket = replay.ticket
     return TicketAsOf(
@@ -113,11 +111,25 @@ def standing(
     )
 
 
+def prefix(events: Iterable[Any], known: Callable[[Any], bool], missing: str) -> list[Any]:
+    """The events up to the first that `known` refuses; none is an error
+    that names the ticket."""
+    found = list(events)
+    chosen = list(takewhile(known, found))
+    if not chosen:
+        number = found[0].number if found else "?"
+        raise TicketNotFoundError(f"ticket {number} {missing}")
+    return chosen
+
+
 def at_version(events: Iterable[Any], contract: Contract, version: int) -> TicketAsOf:
     """The first `version` events; SLA figures at that event's occurred time."""
     found = list(events)
     if not 1 <= version <= len(found):
-        raise TicketNotFoundError(f"the ticket has versions 1 to {len(found)}, not {version}")
+        raise TicketNotFoundError(
+            f"ticket {found[0].number if found else '?'} has versions 1 to {len(found)}, "
+            f"not {version}"
+        )
     return standing(found[:version], contract, VERSION, str(version), lambda last: last.occurred_at)
 
 
@@ -125,15 +137,17 @@ def as_recorded_by(events: Iterable[Any], contract: Contract, instant: datetime)
     """What the ledger knew at `instant`; `contract` should be the contract
     as recorded by then too (contract_as_recorded_by)."""
     check_aware(instant, RECORDED_BY)
-    known = list(takewhile(lambda e: e.timestamp <= instant, events))
-    return standing(known, contract, RECORDED_BY, utc(instant), lambda _: instant)
+    asked = utc(instant)
+    known = prefix(events, lambda e: e.timestamp <= instant, f"was not recorded yet at {asked}")
+    return standing(known, contract, RECORDED_BY, asked, lambda _: instant)
 
 
 def as_occurred_by(events: Iterable[Any], contract: Contract, instant: datetime) -> TicketAsOf:
     """What had happened by `instant`, by all the ledger knows now."""
     check_aware(instant, OCCURRED_BY)
-    happened = list(takewhile(lambda e: e.occurred_at <= instant, events))
-    return standing(happened, contract, OCCURRED_BY, utc(instant), lambda _: instant)
+    asked = utc(instant)
+    happened = prefix(events, lambda e: e.occurred_at <= instant, f"was not open yet at {asked}")
+    return standing(happened, contract, OCCURRED_BY, asked, lambda _: instant)
 
 
 def utc(instant: datetime) -> str:
