@@ -503,3 +503,79 @@ class SlaReport(BaseModel):
     timezone: str
     percentiles: str
     priorities: list[PriorityFigures]
+
+
+# The auditors' replay: durations are exact seconds as decimal text, instants
+# ISO 8601 in UTC, as replay/chronology.py writes them.
+
+Seconds = Annotated[str, Field(examples=["5400"], description="exact seconds, decimal text")]
+
+
+class ClockAt(BaseModel):
+    """One SLA clock at an instant."""
+
+    state: str = Field(examples=["running"], description="running, paused or stopped")
+    calendar: str = Field(examples=["business"])
+    target_seconds: Seconds
+    elapsed_seconds: Seconds
+    paused_seconds: Seconds
+    remaining_seconds: Seconds
+    due_at: str | None = Field(description="while running: when the target is reached")
+    status: str = Field(examples=["on_track"])
+
+
+class SlaAt(BaseModel):
+    evaluated_at: str = Field(examples=["2026-10-05T13:00:00+00:00"])
+    first_response: ClockAt
+    resolution: ClockAt
+
+
+class HoursAt(BaseModel):
+    """Work pending until acceptance, closure or cancellation posts it."""
+
+    pending_seconds: Seconds
+    posted_seconds: Seconds
+    posted_buckets_seconds: dict[str, str]
+
+
+class FieldChange(BaseModel):
+    field: str = Field(examples=["priority"])
+    before: str | int | None = Field(examples=["high"])
+    after: str | int | None = Field(examples=["critical"])
+
+
+class ChronologyStep(BaseModel):
+    version: int
+    position: int | None = Field(description="the event's position in the log")
+    recorded_at: str
+    occurred_at: str
+    by: str
+    event: str = Field(examples=["Ticket.Reclassified"])
+    summary: str
+    changes: list[FieldChange]
+    sla: SlaAt
+    hours: HoursAt
+
+
+class ChronologyView(BaseModel):
+    ticket_id: UUID
+    number: str
+    customer: str
+    contract_id: UUID
+    contract_version: int
+    steps: list[ChronologyStep]
+
+
+class TicketAsOf(BaseModel):
+    question: str = Field(examples=["occurred_by"])
+    asked: str = Field(examples=["2026-10-05T12:00:00+00:00"])
+    ticket_id: UUID
+    number: str
+    customer: str
+    version: int = Field(description="the last event included")
+    last_recorded_at: str
+    last_occurred_at: str
+    contract_version: int
+    state: dict[str, str | int | None]
+    sla: SlaAt
+    hours: HoursAt

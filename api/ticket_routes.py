@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_jsonable_python
 
+from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
 from ticketledger.projections import hours, sla, ticket_state
 from ticketledger.projections.store import unstamp, unstamp_or_none
+from ticketledger.replay import chronology as replay
+from ticketledger.replay.as_of import answer
 
 from . import schemas as s
 from .access import Role
@@ -391,6 +394,92 @@ def pending_hours(
         )
         for e in entries
     ]
+
+
+# The auditors' replay, straight from the log (no projection): what a
+# requester reads of it leaves out internal comments, as /events does.
+
+CHRONOLOGY_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": s.ChronologyView,
+        "description": "every event in order, its changes, and the SLA clocks and hours after it",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+AT = "2026-10-05T12:00:00+00:00"
+LATER = "at most a year after the ledger's clock"
+
+
+def visible_events(read: Reads, number: str) -> list[Any]:
+    events = replay.ticket_events(read.ledger, number)
+    read.check_customer(events[0].customer, TicketNotFoundError(f"no ticket {number}"))
+    return events
+
+
+@router.get(
+    "/tickets/{number}/chronology",
+    tags=["ticket reads"],
+    summary="A ticket's chronology: each event's changes, SLA clocks and hours, as JSON or CSV",
+    responses=CHRONOLOGY_CONTENT,
+    response_model=None,
+)
+def get_chronology(
+    number: Number,
+    read: TicketReads,
+    format: Annotated[Literal["json", "csv"], Query(examples=["csv"])] = "json",
+) -> Response:
+    found = replay.ticket_chronology(read.ledger, number)
+    read.check_customer(found.customer, TicketNotFoundError(f"no ticket {number}"))
+    if read.caller.role is Role.REQUESTER:
+        found = found.as_seen_by_requester()
+    if format == "csv":
+        return Response(found.to_csv(), media_type="text/csv; charset=utf-8")
+    return JSONResponse(found.to_json())
+
+
+@router.get(
+    "/tickets/{number}/as-of",
+    tags=["ticket reads"],
+    summary="A ticket's state, SLA figures and hours at a version, or as recorded or "
+    "as occurred by an instant",
+    response_model=s.TicketAsOf,
+)
+def get_as_of(
+    number: Number,
+    read: TicketReads,
+    version: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**31,
+            examples=[3],
+            description="the first N events; SLA at the N-th event's occurred time",
+        ),
+    ] = None,
+    recorded_by: Annotated[
+        s.Instant | None,
+        Query(examples=[AT], description=f"what the ledger had recorded by then; {LATER}"),
+    ] = None,
+    occurred_by: Annotated[
+        s.Instant | None,
+        Query(examples=[AT], description=f"what had happened by then, as known now; {LATER}"),
+    ] = None,
+) -> dict[str, Any]:
+    events = visible_events(read, number)
+    if [version, recorded_by, occurred_by].count(None) != 2:
+        raise ApiProblem(
+            422,
+            "as_of_needs_one_question",
+            "ask with exactly one of version, recorded_by, occurred_by",
+        )
+    found = answer(
+        read.ledger,
+        events,
+        version=version,
+        recorded_by=None if recorded_by is None else read.instant(recorded_by),
+        occurred_by=None if occurred_by is None else read.instant(occurred_by),
+    )
+    return found.to_json()
 
 
 __all__ = ["SUPERVISORS", "router"]

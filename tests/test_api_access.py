@@ -34,6 +34,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str], int, bool]] = [
     ("GET", "/tickets", None, TICKET_READERS, 200, False),
     ("GET", T, None, TICKET_READERS, 200, True),
     ("GET", T + "/events", None, TICKET_READERS, 200, True),
+    ("GET", T + "/chronology", None, TICKET_READERS, 200, True),
+    ("GET", T + "/as-of", None, TICKET_READERS, 422, True),
     ("GET", T + "/sla", None, TICKET_READERS, 200, True),
     ("GET", T + "/hours", None, HOUR_READERS, 200, False),
     ("GET", "/contracts", None, ALL, 200, False),
