@@ -94,6 +94,9 @@ class Scan:
     versions: dict[str, int] = field(default_factory=dict)
     head: int = 0
     checked: int = 0
+    leaves: list[str] | None = None  # every recomputed link in log order, when asked
+    wanted: frozenset[str] = frozenset()  # aggregates whose events a bundle collects
+    collected: list[tuple[Notification, int, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.digests = sorted(self.digests, key=lambda d: d.position)
@@ -112,6 +115,10 @@ class Scan:
         )
         self.pure[originator_id] = pure
         self.frontier.append(pure)
+        if self.leaves is not None:
+            self.leaves.append(pure)
+        if originator_id in self.wanted:
+            self.collected.append((event, self.frontier.size - 1, pure))
         self.head = event.id
         self.check_link(event, originator_id, link)
 
@@ -248,9 +255,16 @@ class LogStore:
         return digest
 
 
-def scan(log: LogStore, digests: Sequence[Digest], until: int | None = None) -> Scan:
-    """Merges the events and the links by log position, page by page."""
-    state = Scan(list(digests))
+def scan(
+    log: LogStore,
+    digests: Sequence[Digest],
+    until: int | None = None,
+    *,
+    wanted: frozenset[str] | None = None,
+) -> Scan:
+    """Merges the events and the links by log position, page by page. With
+    `wanted`, it also keeps every leaf and those aggregates' events."""
+    state = Scan(list(digests), leaves=None if wanted is None else [], wanted=wanted or frozenset())
     after = 0
     events = log.events(until=until)
     while True:
@@ -271,8 +285,10 @@ def scan(log: LogStore, digests: Sequence[Digest], until: int | None = None) -> 
 def verify(ledger: TicketLedger, kept: Sequence[Digest] = ()) -> Report:
     """Checks every chain, every stored digest and the digests an auditor kept."""
     log = LogStore(ledger)
-    stored = log.stored_digests()
-    state = scan(log, [*stored, *kept])
+    return report_of(scan(log, [*log.stored_digests(), *kept]))
+
+
+def report_of(state: Scan) -> Report:
     return Report(
         events=state.frontier.size,
         chains=len(state.pure),

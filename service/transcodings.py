@@ -8,8 +8,16 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from enum import Enum
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    Transcoding,
+    UUIDAsHex,
+)
 from pydantic import BaseModel
 
 from ticketledger.domain.terms import (
@@ -102,3 +110,14 @@ def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
         transcoder.register(EnumByValue(enum_class))
     for model_class in MODELS:
         transcoder.register(PydanticModel(model_class))
+
+
+def offline_mapper() -> Mapper[UUID]:
+    """The ledger's mapper without a ledger: the library's default transcodings
+    and ours, as `TicketLedger.register_transcodings` sets them. An auditor's
+    bundle decodes with it, with no database."""
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    register_ledger_transcodings(transcoder)
+    return Mapper(transcoder=transcoder)
