@@ -1,0 +1,234 @@
+"""A ticket's chronology: what each event changed, the SLA clocks and the hours
+after it, from the ledger and from the pure function alike, on SQLite and
+PostgreSQL. The figures are worked out by hand from the seed 003 calendar:
+08:00-12:00 and 13:30-18:00 in Caxias do Sul (UTC-3), Monday 5 October 2026."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from typer.testing import CliRunner
+
+from tests.conftest import LedgerFactory
+from tests.support import ManualClock, at, focco_terms
+from ticketledger.api.cli import app
+from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.replay.chronology import (
+    Change,
+    Chronology,
+    chronology,
+    log_positions,
+    shown,
+    ticket_chronology,
+)
+from ticketledger.service.ledger import TicketLedger
+
+runner = CliRunner()
+
+
+@dataclass
+class History:
+    number: str
+    ticket_id: UUID
+    contract_id: UUID
+    positions: list[int]  # the log position each command answered, version by version
+
+
+def desk_history(ledger: TicketLedger, clock: ManualClock) -> History:
+    """A high-priority incident raised to critical, answered, parked on the
+    customer for two hours, worked twice, resolved and accepted (UTC times;
+    local is three hours earlier)."""
+    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
+    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
+    clock.set(at("2026-10-05 12:00"))
+    opened = ledger.open_ticket(
+        contract_id=contract,
+        requester="ana@serra.com.br",
+        channel=Channel.PHONE,
+        kind=Kind.INCIDENT,
+        priority=Priority.HIGH,
+        subject="Line 2 PLC does not start",
+    )
+    number = opened.number
+    assert number is not None
+    steps = [
+        ("12:30", lambda: ledger.assign(number, "carla", by="lead")),
+        (
+            "13:00",
+            lambda: ledger.reclassify(
+                number, priority=Priority.CRITICAL, reason="factory stopped", by="lead"
+            ),
+        ),
+        ("13:10", lambda: ledger.reply_as_agent(number, "On it", by="carla")),
+        ("13:20", lambda: ledger.wait_on_customer(number, reason="need the log", by="carla")),
+        ("15:20", lambda: ledger.reply_as_requester(number, "log sent", by="ana@serra.com.br")),
+        ("15:50", lambda: work(ledger, number, "12:30", 80)),
+        ("15:50", lambda: ledger.comment(number, "DBA away", by="carla")),
+        ("17:20", lambda: work(ledger, number, "16:40", 30)),
+        ("17:30", lambda: ledger.resolve_ticket(number, resolution="restarted", by="carla")),
+        ("18:00", lambda: ledger.accept_resolution(number, by="ana@serra.com.br")),
+    ]
+    positions = [opened.position]
+    for when, command in steps:
+        clock.set(at(f"2026-10-05 {when}"))
+        positions.append(command().position)
+    return History(number, opened.aggregate_id, contract, positions)
+
+
+def work(ledger: TicketLedger, number: str, start: str, minutes: int) -> Any:
+    return ledger.log_work(
+        number,
+        agent="carla",
+        started_at=at(f"2026-10-05 {start}"),
+        duration=timedelta(minutes=minutes),
+    )
+
+
+def step(found: Chronology, version: int) -> Any:
+    return found.steps[version - 1]
+
+
+def test_a_reclassification_and_an_assignment_show_each_changed_field_before_and_after(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    found = ticket_chronology(ledger, desk_history(ledger, clock).number)
+    assigned, reclassified = step(found, 2), step(found, 3)
+    assert (assigned.event, assigned.by) == ("Ticket.Assigned", "lead")
+    assert assigned.changes == (Change("status", "new", "open"), Change("assignee", None, "carla"))
+    assert assigned.summary == "lead assigned it to carla"
+    assert reclassified.changes == (Change("priority", "high", "critical"),)
+    assert "priority high -> critical" in reclassified.summary
+    assert "factory stopped" in reclassified.summary
+    # The new target applies at once: 1 h spent of critical's 2 h, not of high's 4 h.
+    first = reclassified.sla.first_response
+    assert (first.target, first.elapsed, first.due_at) == (
+        timedelta(hours=2),
+        timedelta(hours=1),
+        at("2026-10-05 14:00"),
+    )
+
+
+def test_the_resolution_clock_pauses_while_waiting_on_the_customer_and_runs_on_after(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    found = ticket_chronology(ledger, desk_history(ledger, clock).number)
+    answered, waiting, resumed = step(found, 4), step(found, 5), step(found, 6)
+    # 09:00-10:10 local: the first response came after 1:10 of its 2 h.
+    assert answered.sla.first_response.state == "stopped"
+    assert answered.sla.first_response.status == "met"
+    # 6:50 left at 10:10: 1:50 to noon, 4:30 in the afternoon, 0:30 on Tuesday.
+    assert answered.sla.resolution.due_at == at("2026-10-06 11:30")
+    paused = waiting.sla.resolution
+    assert (paused.state, paused.status, paused.due_at) == ("paused", "paused", None)
+    assert (paused.elapsed, paused.remaining) == (timedelta(minutes=80), timedelta(minutes=400))
+    # The answer came at 12:20 local: 10:20-12:00 was paused business time, and
+    # the due instant moves by exactly that 1:40.
+    running = resumed.sla.resolution
+    assert (running.state, running.status) == ("running", "on_track")
+    assert (running.elapsed, running.paused) == (timedelta(minutes=80), timedelta(minutes=100))
+    assert running.due_at == at("2026-10-06 13:10")
+    assert resumed.changes[0] == Change("status", "waiting_on_customer", "open")
+    resolved = step(found, 10).sla.resolution
+    assert (resolved.state, resolved.status) == ("stopped", "met")
+    assert resolved.elapsed == timedelta(minutes=140)  # and 13:30-14:30 local after lunch
+
+
+def test_hours_stay_pending_as_work_is_logged_and_post_at_acceptance(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    found = ticket_chronology(ledger, desk_history(ledger, clock).number)
+    pending = [s.hours.pending for s in found.steps]
+    minutes = [p // timedelta(minutes=1) for p in pending]
+    assert minutes == [0, 0, 0, 0, 0, 0, 80, 80, 110, 110, 0]
+    assert [s.hours.posted // timedelta(minutes=1) for s in found.steps][-1] == 110
+    accepted = step(found, 11)
+    # Rounded up to seed 003's 15 minutes each: 1:30 + 0:30, all in business hours.
+    assert accepted.hours.posted_buckets.consumed == timedelta(hours=2)
+    assert accepted.hours.to_json()["posted_seconds"] == "6600"
+    assert Change("closure_reason", None, "accepted") in accepted.changes
+    assert step(found, 7).changes == (
+        Change("work_entries", 0, 1),
+        Change("work_seconds", "0", "4800"),
+    )
+
+
+def test_the_json_and_csv_forms_parse_and_agree_step_by_step(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    found = ticket_chronology(ledger, desk_history(ledger, clock).number)
+    document = found.to_json()
+    assert json.loads(json.dumps(document)) == document  # plain JSON types only
+    rows = list(csv.DictReader(io.StringIO(found.to_csv())))
+    assert len(rows) == len(document["steps"]) == 11
+    for row, entry in zip(rows, document["steps"], strict=True):
+        for name in ("version", "position", "recorded_at", "occurred_at", "by", "event"):
+            assert row[name] == str(entry[name])
+        assert row["summary"] == entry["summary"]
+        changes = [
+            f"{c['field']}: {shown(c['before'])} -> {shown(c['after'])}" for c in entry["changes"]
+        ]
+        assert row["changes"] == "; ".join(changes)
+        for prefix, clock_name in (("fr", "first_response"), ("res", "resolution")):
+            for name, value in entry["sla"][clock_name].items():
+                assert row[f"{prefix}_{name}"] == (value or "")
+        assert row["pending_seconds"] == entry["hours"]["pending_seconds"]
+        assert row["posted_seconds"] == entry["hours"]["posted_seconds"]
+
+
+def test_the_pure_function_on_events_read_back_equals_the_ledgers_chronology(
+    ledger: TicketLedger, clock: ManualClock, make_ledger: LedgerFactory
+) -> None:
+    history = desk_history(ledger, clock)
+    reader = make_ledger()
+    events = list(reader.events_of(history.ticket_id))
+    contract = reader.contract(history.contract_id)
+    positions = log_positions(reader, history.ticket_id)
+    assert [positions[v] for v in range(1, 12)] == history.positions
+    recomputed = chronology(events, contract, positions=positions)
+    assert recomputed == ticket_chronology(ledger, history.number)
+    assert [s.position for s in recomputed.steps] == history.positions
+    assert recomputed.to_json() == ticket_chronology(ledger, history.number).to_json()
+
+
+def test_a_requester_reads_the_chronology_without_internal_comments_or_their_count(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    found = ticket_chronology(ledger, desk_history(ledger, clock).number)
+    seen = found.as_seen_by_requester()
+    assert [s.version for s in found.steps if s.event == "Ticket.Commented"] == [8]
+    assert [s.version for s in seen.steps] == [1, 2, 3, 4, 5, 6, 7, 9, 10, 11]
+    assert "DBA away" not in json.dumps(seen.to_json()) + seen.to_csv() + seen.render_table()
+    assert all(c.field != "comments" for s in seen.steps for c in s.changes)
+
+
+def test_replay_prints_the_chronology_as_a_table_json_or_csv(
+    ledger: TicketLedger, clock: ManualClock, database_url: str
+) -> None:
+    number = desk_history(ledger, clock).number
+    expected = ticket_chronology(ledger, number)
+    db = ("--database-url", database_url)
+    as_json = runner.invoke(app, ["replay", number, "--format", "json", *db])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == expected.to_json()
+    as_csv = runner.invoke(app, ["replay", number, "--format", "csv", *db])
+    assert as_csv.stdout == expected.to_csv()
+    table = runner.invoke(app, ["replay", number, *db])
+    assert table.exit_code == 0
+    assert "priority: high -> critical" in table.stdout
+    assert "paused 1:20/8:00 paused" in table.stdout
+
+
+def test_replay_of_an_unknown_ticket_or_format_fails_with_a_clear_message(
+    database_url: str,
+) -> None:
+    db = ("--database-url", database_url)
+    unknown = runner.invoke(app, ["replay", "2026-000404", *db])
+    assert (unknown.exit_code, unknown.stderr.strip()) == (1, "error: no ticket 2026-000404")
+    bad = runner.invoke(app, ["replay", "2026-000404", "--format", "xml", *db])
+    assert (bad.exit_code, bad.stderr.strip()) == (1, "error: --format is table, json or csv")
