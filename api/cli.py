@@ -131,7 +131,8 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "off_hours": hours(sum((w.off_hours for w in work), timedelta(0))),
         "failed_contact_attempts": ticket.failed_contact_attempts,
         "reopened": ticket.reopen_count,
-        "rating": ticket.rating[0] if ticket.rating else None,
+        "rating": ticket.rating.score if ticket.rating else None,
+        "rating_out_of": ticket.rating.out_of if ticket.rating else None,
         "links": [number for number, _ in ticket.links.values()],
         "version": ticket.version,
     }

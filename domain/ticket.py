@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -54,6 +54,7 @@ from ticketledger.domain.vocabulary import (
 
 HIGHEST_LEVEL = 3
 MAX_WORK_ENTRY = timedelta(hours=24)
+RATING_SCALE = 5  # the seeds' satisfaction scale: 1 (worst) to 5 (best)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,14 @@ class WorkEntry:
     @property
     def off_hours_billable(self) -> timedelta:
         return self.off_hours - self.off_hours_covered
+
+
+class Rating(NamedTuple):
+    """The requester's one rating of the service: `score` from 1 to `out_of`."""
+
+    score: int
+    out_of: int
+    comment: str
 
 
 @dataclass(frozen=True)
@@ -346,12 +355,25 @@ class Ticket(RecordsInOrder, Aggregate):
             )
 
     class Rated(Event):
+        """Version 2 records the scale the score was given on (`out_of`), so a
+        later change of scale cannot make an old 5 read as a poor mark. Stored
+        version 1 rows are never rewritten: they read as version 2 on the way
+        in, through `upcast_v1_v2`."""
+
         TOPIC = "ticketledger:Ticket.Rated"
+        class_version = 2
         score: int
+        out_of: int
         comment: str
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # A literal, not RATING_SCALE: version 1 offered only the seeds' 1 to 5
+            # scale, whatever scale the ledger offers later.
+            state["out_of"] = 5
+
         def change(self, ticket: Ticket) -> None:
-            ticket.rating = (self.score, self.comment)
+            ticket.rating = Rating(self.score, self.out_of, self.comment)
 
     class Linked(Event):
         TOPIC = "ticketledger:Ticket.Linked"
@@ -383,7 +405,7 @@ class Ticket(RecordsInOrder, Aggregate):
         self.agent_replies = self.requester_replies = self.comments = self.reopen_count = 0
         self.work: dict[UUID, WorkEntry] = {}
         self.off_hours_authorisations: dict[UUID, datetime] = {}
-        self.rating: tuple[int, str] | None = None
+        self.rating: Rating | None = None
         self.links: dict[UUID, tuple[str, LinkKind]] = {}
 
     # State changes shared by several events.
@@ -827,9 +849,11 @@ class Ticket(RecordsInOrder, Aggregate):
             raise AlreadyRatedError(f"ticket {self.number} was already rated")
         if self.resolved_at is None:
             raise NotRateableError(f"ticket {self.number} can be rated once it is resolved")
-        if not 1 <= score <= 5:
-            raise InvalidCommandError("a rating is from 1 to 5")
-        self._record(self.Rated, occurred_at, score=score, comment=comment, by=by)
+        if not 1 <= score <= RATING_SCALE:
+            raise InvalidCommandError(f"a rating is from 1 to {RATING_SCALE}")
+        self._record(
+            self.Rated, occurred_at, score=score, out_of=RATING_SCALE, comment=comment, by=by
+        )
 
     def link(self, other: Ticket, link_kind: LinkKind, by: str, occurred_at: datetime) -> None:
         self.check_not_final()

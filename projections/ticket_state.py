@@ -42,6 +42,7 @@ TICKETS = Table(
         ("work_entries", "INTEGER"),
         ("work_microseconds", "BIGINT"),
         ("rating", "INTEGER"),
+        ("rating_out_of", "INTEGER"),
         ("links", "INTEGER"),
         ("last_activity_at", "TEXT"),
         ("last_activity_by", "TEXT"),
@@ -254,7 +255,7 @@ def _cancelled(row: dict[str, Any], event: Ticket.Cancelled, rows: Rows) -> None
 
 
 def _rated(row: dict[str, Any], event: Ticket.Rated, rows: Rows) -> None:
-    row["rating"] = event.score
+    row["rating"], row["rating_out_of"] = event.score, event.out_of
 
 
 def _linked(row: dict[str, Any], event: Any, rows: Rows) -> None:

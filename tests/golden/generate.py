@@ -1,17 +1,28 @@
-"""Writes tests/golden/events_v1.json: stored event rows of every event class, as
-the ledger wrote them. Run once per new schema version and commit the file; the
-tests only ever read it, so old rows must keep decoding.
+"""Writes tests/golden/events_vN.json and aggregates_vN.json for the ledger's
+current schema version N: stored event rows of every event class as the ledger
+writes them, and every aggregate those rows build. Run once per new schema
+version and commit both files; the tests only ever read them, so old rows must
+keep decoding. An existing fixture is never overwritten.
 
     .venv/bin/python -m tests.golden.generate
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import tempfile
-from datetime import timedelta
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
 
 from tests.support import ManualClock, at, focco_terms
 from ticketledger.domain.billing import compute_statement
@@ -27,7 +38,58 @@ from ticketledger.domain.vocabulary import (
 )
 from ticketledger.service.ledger import TicketLedger
 
-FIXTURE = Path(__file__).with_name("events_v1.json")
+# One more each time any event class gains a class_version: 2 is Ticket.Rated v2.
+SCHEMA_VERSION = 2
+FOLDER = Path(__file__).parent
+
+
+def events_path(version: int) -> Path:
+    return FOLDER / f"events_v{version}.json"
+
+
+def aggregates_path(version: int) -> Path:
+    return FOLDER / f"aggregates_v{version}.json"
+
+
+def plain(value: Any) -> Any:
+    """An aggregate attribute as JSON, so two builds of an aggregate compare
+    whole; tuples (NamedTuples too) become lists and sets sorted lists."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(plain(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal | timedelta):
+        return str(value)
+    return value
+
+
+def replayed(events: Iterable[Any]) -> dict[UUID, Any]:
+    """Each aggregate the events build, by id."""
+    by_aggregate: dict[UUID, list[Any]] = defaultdict(list)
+    for event in events:
+        by_aggregate[event.originator_id].append(event)
+    built = {}
+    for aggregate_id, history in by_aggregate.items():
+        aggregate = None
+        for event in history:
+            aggregate = event.mutate(aggregate)
+        built[aggregate_id] = aggregate
+    return built
+
+
+def built_aggregates(events: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Each aggregate the events build, by id, as `plain` attributes."""
+    return {str(i): plain(vars(aggregate)) for i, aggregate in replayed(events).items()}
 
 
 def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
@@ -161,10 +223,14 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
 
 
 def main() -> None:
+    written = [events_path(SCHEMA_VERSION), aggregates_path(SCHEMA_VERSION)]
+    if any(path.exists() for path in written):
+        sys.exit(f"{written[0].name} exists: fixtures are never rewritten; bump SCHEMA_VERSION")
     clock = ManualClock(at("2026-10-05 12:00"))
     with tempfile.TemporaryDirectory() as folder:
         ledger = TicketLedger(database_url=f"sqlite:///{folder}/golden.db", clock=clock)
         facts = history(ledger, clock)
+        notifications = ledger.recorder.select_notifications(start=1, limit=10_000)
         rows = [
             {
                 "originator_id": str(n.originator_id),
@@ -172,11 +238,17 @@ def main() -> None:
                 "topic": n.topic,
                 "state": n.state.decode("utf-8"),
             }
-            for n in ledger.recorder.select_notifications(start=1, limit=10_000)
+            for n in notifications
         ]
+        aggregates = built_aggregates(ledger.mapper.to_domain_event(n) for n in notifications)
         ledger.close()
-    FIXTURE.write_text(json.dumps({"facts": facts, "rows": rows}, indent=1, ensure_ascii=False))
-    print(f"wrote {len(rows)} rows to {FIXTURE}")
+    write(written[0], {"facts": facts, "rows": rows})
+    write(written[1], aggregates)
+    print(f"wrote {len(rows)} rows to {written[0]} and {len(aggregates)} aggregates")
+
+
+def write(path: Path, content: Any) -> None:
+    path.write_text(json.dumps(content, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":
