@@ -148,3 +148,69 @@ priorities = st.sampled_from(list(Priority))
 def fresh_uuid() -> UUID:
     """Work entry ids come from the caller; uniqueness, not randomness, matters."""
     return uuid4()
+
+
+# ----------------------------------------------------------------------- ticket histories
+
+HISTORY_COMMANDS = (
+    "assign",
+    "reclassify",
+    "escalate",
+    "agent_reply",
+    "requester_reply",
+    "comment",
+    "wait_on_customer",
+    "wait_on_third_party",
+    "resume",
+    "failed_contact",
+    "log_work",
+    "correct_work",
+    "authorise_off_hours",
+    "resolve",
+    "accept",
+    "reject",
+    "reopen",
+    "close",
+    "cancel",
+    "rate",
+)
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """One command of a ticket's history: `minutes_later` pass on the clock
+    first; it is recorded then, as having occurred `late` minutes earlier (a
+    call logged late); `choice` picks among its variants (priority, duration,
+    closure reason, ...). The rules may refuse it: a history keeps going."""
+
+    command: str
+    minutes_later: int
+    late: int
+    choice: int
+
+
+history_steps = st.builds(
+    HistoryStep,
+    # Work and acceptance twice as often: histories that post hours matter most.
+    command=st.sampled_from((*HISTORY_COMMANDS, "log_work", "accept")),
+    # Often nothing passes (events recorded at one instant); sometimes a week,
+    # so that a resolution can be deemed accepted.
+    minutes_later=st.one_of(st.sampled_from([0, 0, 5, 60, 7 * 1440 + 1]), st.integers(0, 3 * 1440)),
+    late=st.sampled_from([0, 0, 0, 10, 90]),
+    choice=st.integers(0, 3),
+)
+
+
+@dataclass(frozen=True)
+class TicketHistory:
+    """A ticket opened at `priority`, then `steps`; if `settles`, a last
+    resolution and acceptance are tried, so that many histories post hours."""
+
+    priority: Priority
+    steps: list[HistoryStep]
+    settles: bool
+
+
+def ticket_histories(min_steps: int = 8, max_steps: int = 30) -> st.SearchStrategy[TicketHistory]:
+    steps = st.lists(history_steps, min_size=min_steps, max_size=max_steps)
+    return st.builds(TicketHistory, priorities, steps, st.booleans())
