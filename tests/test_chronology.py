@@ -15,6 +15,7 @@ from uuid import UUID
 
 from typer.testing import CliRunner
 
+from tests.api_support import Api
 from tests.conftest import LedgerFactory
 from tests.support import ManualClock, at, focco_terms
 from ticketledger.api.cli import app
@@ -232,3 +233,38 @@ def test_replay_of_an_unknown_ticket_or_format_fails_with_a_clear_message(
     assert (unknown.exit_code, unknown.stderr.strip()) == (1, "error: no ticket 2026-000404")
     bad = runner.invoke(app, ["replay", "2026-000404", "--format", "xml", *db])
     assert (bad.exit_code, bad.stderr.strip()) == (1, "error: --format is table, json or csv")
+
+
+def test_the_chronology_route_serves_json_and_csv_and_hides_internal_notes_from_requesters(
+    api: Api,
+) -> None:
+    api.sign_contracts()
+    number = api.open()["number"]
+    api.clock.advance(timedelta(minutes=30))
+    raised = {"priority": "critical", "reason": "factory stopped"}
+    api.ok(api.post("agent", f"/tickets/{number}/reclassification", raised))
+    note = {"text": "DBA is on holiday", "visibility": "internal"}
+    api.ok(api.post("agent", f"/tickets/{number}/comments", note))
+    public = {"text": "We call you at 14:00", "visibility": "public"}
+    api.ok(api.post("agent", f"/tickets/{number}/comments", public))
+    path = f"/tickets/{number}/chronology"
+    full = api.ok(api.get("auditor", path))
+    assert full == ticket_chronology(api.ledger, number).to_json()
+    assert [s["version"] for s in full["steps"]] == [1, 2, 3, 4]
+    assert full["steps"][1]["changes"] == [
+        {"field": "priority", "before": "high", "after": "critical"}
+    ]
+    assert full["steps"][1]["sla"]["first_response"]["target_seconds"] == "7200"
+    seen = api.get("requester", path)
+    assert seen.status_code == 200 and "DBA" not in seen.text
+    assert [s["version"] for s in seen.json()["steps"]] == [1, 2, 4]
+    assert "We call you at 14:00" in seen.json()["steps"][-1]["summary"]
+    assert all(c["field"] != "comments" for s in seen.json()["steps"] for c in s["changes"])
+    as_csv = api.get("requester", path, format="csv")
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert [r["version"] for r in csv.DictReader(io.StringIO(as_csv.text))] == ["1", "2", "4"]
+    assert "DBA" not in as_csv.text
+    assert api.get("other_requester", path).status_code == 404
+    assert api.get("billing", path).status_code == 403
+    typo = api.get("auditor", path, fromat="csv")
+    assert (typo.status_code, typo.json()["code"]) == (422, "unknown_parameter")
