@@ -14,12 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from ticketledger.domain.errors import DomainError
-from ticketledger.replay.as_of import (
-    TicketAsOf,
-    ticket_as_occurred_by,
-    ticket_as_recorded_by,
-    ticket_at_version,
-)
+from ticketledger.replay.as_of import TicketAsOf, ticket_as_of
 from ticketledger.replay.chronology import (
     Chronology,
     ClockFigures,
@@ -89,18 +84,16 @@ def as_of(
 ) -> None:
     """A ticket's state, SLA figures and hours at version N; as the ledger had
     recorded it by T; or as it had occurred by T, by all the ledger knows now."""
-    asked = [a for a in (version, recorded_by, occurred_by) if a is not None]
-    if len(asked) != 1:
+    if [version, recorded_by, occurred_by].count(None) != 2:
         raise fail("give exactly one of --version, --recorded-by, --occurred-by")
-    if version is not None:
-        found = read(database_url, lambda ledger: ticket_at_version(ledger, number, version))
-    elif recorded_by is not None:
-        when = instant(recorded_by, "--recorded-by")
-        found = read(database_url, lambda ledger: ticket_as_recorded_by(ledger, number, when))
-    else:
-        assert occurred_by is not None
-        when = instant(occurred_by, "--occurred-by")
-        found = read(database_url, lambda ledger: ticket_as_occurred_by(ledger, number, when))
+    recorded = None if recorded_by is None else instant(recorded_by, "--recorded-by")
+    occurred = None if occurred_by is None else instant(occurred_by, "--occurred-by")
+    found = read(
+        database_url,
+        lambda ledger: ticket_as_of(
+            ledger, number, version=version, recorded_by=recorded, occurred_by=occurred
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
         return

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ticketledger.domain.contract import Contract
-from ticketledger.domain.errors import TicketNotFoundError
+from ticketledger.domain.errors import InvalidCommandError, TicketNotFoundError
 from ticketledger.domain.events import check_aware
 
 from .chronology import (
@@ -165,17 +165,40 @@ def contract_as_recorded_by(ledger: TicketLedger, contract_id: UUID, instant: da
     return ledger.contract(contract_id, version=versions[-1] if versions else 1)
 
 
-def ticket_at_version(ledger: TicketLedger, number: str, version: int) -> TicketAsOf:
-    events = ticket_events(ledger, number)
-    return at_version(events, ledger.contract(events[0].contract_id), version)
+def answer(
+    ledger: TicketLedger,
+    events: Sequence[Any],
+    *,
+    version: int | None = None,
+    recorded_by: datetime | None = None,
+    occurred_by: datetime | None = None,
+) -> TicketAsOf:
+    """One ticket's events, already loaded, as of exactly one of the three."""
+    if [version, recorded_by, occurred_by].count(None) != 2:
+        raise InvalidCommandError("ask as of exactly one of version, recorded_by, occurred_by")
+    contract_id = events[0].contract_id
+    if recorded_by is not None:
+        contract = contract_as_recorded_by(ledger, contract_id, recorded_by)
+        return as_recorded_by(events, contract, recorded_by)
+    contract = ledger.contract(contract_id)
+    if occurred_by is not None:
+        return as_occurred_by(events, contract, occurred_by)
+    assert version is not None
+    return at_version(events, contract, version)
 
 
-def ticket_as_recorded_by(ledger: TicketLedger, number: str, instant: datetime) -> TicketAsOf:
-    events = ticket_events(ledger, number)
-    contract = contract_as_recorded_by(ledger, events[0].contract_id, instant)
-    return as_recorded_by(events, contract, instant)
-
-
-def ticket_as_occurred_by(ledger: TicketLedger, number: str, instant: datetime) -> TicketAsOf:
-    events = ticket_events(ledger, number)
-    return as_occurred_by(events, ledger.contract(events[0].contract_id), instant)
+def ticket_as_of(
+    ledger: TicketLedger,
+    number: str,
+    *,
+    version: int | None = None,
+    recorded_by: datetime | None = None,
+    occurred_by: datetime | None = None,
+) -> TicketAsOf:
+    return answer(
+        ledger,
+        ticket_events(ledger, number),
+        version=version,
+        recorded_by=recorded_by,
+        occurred_by=occurred_by,
+    )
