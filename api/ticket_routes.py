@@ -479,6 +479,8 @@ def get_as_of(
         recorded_by=None if recorded_by is None else read.instant(recorded_by),
         occurred_by=None if occurred_by is None else read.instant(occurred_by),
     )
+    if read.caller.role is Role.REQUESTER:
+        found = found.as_seen_by_requester()
     return found.to_json()
 
 

@@ -23,7 +23,7 @@ wrappers load them from a ledger.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import takewhile
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from ticketledger.domain.errors import InvalidCommandError, TicketNotFoundError
 from ticketledger.domain.events import check_aware
 
 from .chronology import (
+    HIDDEN,
     Hours,
     Plain,
     SlaFigures,
@@ -66,6 +67,10 @@ class TicketAsOf:
     state: dict[str, Plain]
     sla: SlaFigures
     hours: Hours
+
+    def as_seen_by_requester(self) -> TicketAsOf:
+        """Without the count of comments, which betrays internal notes."""
+        return replace(self, state={k: v for k, v in self.state.items() if k not in HIDDEN})
 
     def to_json(self) -> dict[str, Any]:
         return {

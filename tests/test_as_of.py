@@ -376,7 +376,8 @@ def test_the_as_of_route_answers_each_question_and_refuses_none_or_two(api: Api)
     assert (known["version"], known["state"]["status"]) == (1, "new")
     assert known["sla"]["first_response"]["remaining_seconds"] == "10800"
     assert (true["version"], true["state"]["first_response_at"]) == (2, "2026-10-05T11:00:00+00:00")
-    assert api.ok(api.get("agent", path, version=2))["state"] == true["state"]
+    assert "comments" not in true["state"]  # a requester never counts internal notes
+    assert api.ok(api.get("agent", path, version=2))["state"] == {**true["state"], "comments": 0}
     for params in ({}, {"version": 1, "occurred_by": "2026-10-05T12:00:00Z"}):
         refused = api.get("auditor", path, **params)
         assert (refused.status_code, refused.json()["code"]) == (422, "as_of_needs_one_question")
