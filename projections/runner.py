@@ -70,9 +70,11 @@ class ProjectionProcessor:
     def position(self) -> int:
         return self.recorder.max_tracking_id(self.ledger.name) or 0
 
-    def read_page(self, after: int, limit: int = PAGE_SIZE) -> Sequence[Notification]:
+    def read_page(
+        self, after: int, limit: int = PAGE_SIZE, stop: int | None = None
+    ) -> Sequence[Notification]:
         return self.ledger.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False
+            start=after, limit=limit, stop=stop, inclusive_of_start=False
         )
 
     def process(self, notifications: Sequence[Notification]) -> int:
@@ -103,12 +105,12 @@ class ProjectionProcessor:
         return self.process(self.read_page(self.position(), limit))
 
     def catch_up(self, until: int | None = None) -> int:
-        """Processes pages until the tracked position reaches `until` (the log's
-        head when not given). Returns how many events were applied."""
+        """Processes pages up to and including position `until` (the log's head
+        when not given), never beyond it. Returns how many events were applied."""
         target = (self.ledger.recorder.max_notification_id() or 0) if until is None else until
         applied, position = 0, self.position()
         while position < target:
-            page = self.read_page(position)
+            page = self.read_page(position, stop=target)
             if not page:
                 break
             applied += self.process(page)
@@ -118,6 +120,16 @@ class ProjectionProcessor:
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         with self.reading() as rows:
             return {t.name: rows.dump(t.name) for t in self.projection.tables}
+
+    def snapshot(self) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+        """The tracked position and every row, read in one transaction under the
+        projection's writer lock, so no follower applies a page between the
+        reads (PostgreSQL reads each statement afresh at READ COMMITTED)."""
+        with self.store.transaction(commit=True) as cursor:
+            self.store.lock(cursor, self.projection.name)
+            position = self.store.tracked_position(self.recorder, cursor, self.ledger.name)
+            rows = self.rows(cursor)
+            return position, {t.name: rows.dump(t.name) for t in self.projection.tables}
 
     def drop(self) -> None:
         with self.store.transaction(commit=True) as cursor:
@@ -235,13 +247,24 @@ class Projector:
         self.finish_rebuild(fresh)
         return fresh.generation
 
-    def begin_rebuild(self, name: str) -> ProjectionProcessor:
-        """Creates the next generation's empty tables, not yet live."""
+    def begin_rebuild(self, name: str, state: str = "building") -> ProjectionProcessor:
+        """Creates the next generation's empty tables, not yet live; `state` says
+        in the generations table what it is for."""
         with self.store.transaction(commit=True) as cursor:
             self.store.lock(cursor, name)
             generation = max(self.store.generations(cursor, name), default=0) + 1
-            self.store.set_state(cursor, name, generation, "building")
+            self.store.set_state(cursor, name, generation, state)
         return ProjectionProcessor(self.ledger, self.store, self.projections[name], generation)
+
+    def discard(self, fresh: ProjectionProcessor) -> None:
+        """Drops a generation that never went live, and its record."""
+        name = fresh.projection.name
+        with self.store.transaction(commit=True) as cursor:
+            self.store.lock(cursor, name)
+            if self.store.live_in(cursor, name) == fresh.generation:
+                raise ValueError(f"generation {fresh.generation} of {name} is live")
+            self.store.forget(cursor, name, fresh.generation)
+            self.store.drop(cursor, fresh.table_names)
 
     def finish_rebuild(self, fresh: ProjectionProcessor) -> None:
         """Catches the new generation up to the log's head and switches to it."""
