@@ -19,6 +19,7 @@ from ticketledger.replay.chronology import (
     Chronology,
     ClockFigures,
     clock_text,
+    instant_text,
     shown,
     ticket_chronology,
 )
@@ -108,12 +109,12 @@ def render(found: TicketAsOf) -> str:
     }
     lines = [
         f"Ticket {found.number} of {found.customer} {how[found.question]} {found.asked}: "
-        f"version {found.version}, last event occurred {found.last_occurred_at.isoformat()}, "
-        f"recorded {found.last_recorded_at.isoformat()}",
+        f"version {found.version}, last event occurred {instant_text(found.last_occurred_at)}, "
+        f"recorded {instant_text(found.last_recorded_at)}",
     ]
     width = max(len(name) for name in found.state)
     lines += [f"  {k.replace('_', ' '):<{width}}  {shown(v)}" for k, v in found.state.items()]
-    lines.append(f"SLA at {found.sla.evaluated_at.isoformat()} (business h:mm)")
+    lines.append(f"SLA at {instant_text(found.sla.evaluated_at)} (business h:mm)")
     for label, clock in (
         ("first response", found.sla.first_response),
         ("resolution", found.sla.resolution),
@@ -124,7 +125,7 @@ def render(found: TicketAsOf) -> str:
 
 
 def clock_line(clock: ClockFigures) -> str:
-    due = f", due {clock.due_at.isoformat()}" if clock.due_at else ""
+    due = f", due {instant_text(clock.due_at)}" if clock.due_at else ""
     return (
         f"{clock.status}: {clock.state}, {clock_text(clock.elapsed)} of "
         f"{clock_text(clock.target)} spent, {clock_text(clock.remaining)} left{due}"
