@@ -98,7 +98,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, Plain]:
         "work_seconds": seconds_text(sum((w.duration for w in worked), ZERO)),
         "work_corrections": sum(w.corrections for w in ticket.work.values()),
         "off_hours_authorisations": len(ticket.off_hours_authorisations),
-        "rating": ticket.rating[0] if ticket.rating else None,
+        "rating": f"{ticket.rating.score}/{ticket.rating.out_of}" if ticket.rating else None,
         "links": links or None,
         "agent_replies": ticket.agent_replies,
         "requester_replies": ticket.requester_replies,
@@ -587,7 +587,7 @@ SENTENCES: dict[type, Callable[[Any], str]] = {
     Ticket.Reopened: lambda e: f"{e.by} reopened it: {quoted(e.reason)}",
     Ticket.Closed: closed,
     Ticket.Cancelled: cancelled,
-    Ticket.Rated: lambda e: with_note(f"{e.by} rated the service {e.score}/5", e.comment),
+    Ticket.Rated: lambda e: with_note(f"{e.by} rated the service {e.score}/{e.out_of}", e.comment),
     Ticket.Linked: lambda e: f"{e.by} linked it to {e.other_number} ({e.link_kind.value})",
 }
 
