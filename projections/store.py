@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
@@ -168,6 +168,15 @@ class SQLiteProjectionRecorder(SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         tracking = [self.renamed(s) for s in super().construct_create_table_statements()]
         return [*tracking, *self.projection_ddl]
+
+    def create_table(self) -> None:
+        """The library checks whether the table exists before its transaction, so
+        a process creating it at the same moment makes its first-row insert find
+        the row there already. Looked at again, the table exists and is kept."""
+        try:
+            super().create_table()
+        except IntegrityError:
+            super().create_table()
 
 
 class PostgresProjectionRecorder(PostgresTrackingRecorder):

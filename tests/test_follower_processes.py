@@ -8,13 +8,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import OperationalError
+from eventsourcing.sqlite import SQLiteDatastore
 
 from tests.support import ManualClock
 from tests.test_projections import live_rows, open_some_tickets, rebuilt_rows
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
+from ticketledger.projections.store import ProjectionStore, SQLiteProjectionRecorder
 from ticketledger.service.ledger import TicketLedger
 
 Spawn = Callable[[], subprocess.Popen[bytes]]
@@ -70,3 +74,24 @@ def test_follower_processes_killed_and_restarted_apply_every_event_exactly_once(
     incremental = live_rows(observer)
     assert incremental == rebuilt_rows(Projector(ledger, all_projections()))
     assert len(incremental["ticket_state"]["tickets"]) == 8
+
+
+def test_a_tracking_table_another_process_creates_during_our_check_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    datastore = SQLiteDatastore(str(tmp_path / "race.db"))
+    ProjectionStore(datastore).recorder("sla_g1_tracking", [])  # the other process wins
+    looked = SQLiteProjectionRecorder(datastore, tracking_table="sla_g1_tracking", ddl=[])
+    original = looked.max_tracking_id
+    answers = iter([OperationalError("no such table: sla_g1_tracking")])
+
+    def before_the_other_process(application_name: str) -> int | None:
+        # Our first look happened before the other process created the table.
+        for error in answers:
+            raise error
+        return original(application_name)
+
+    monkeypatch.setattr(looked, "max_tracking_id", before_the_other_process)
+    looked.create_table()
+    assert looked.max_tracking_id("__migration__") == 1
+    datastore.close()
