@@ -349,6 +349,7 @@ class TicketView(BaseModel):
     work_entries: int
     work_minutes: float
     rating: int | None
+    rating_out_of: int | None = Field(description="the scale the rating was given on")
     links: int
     last_activity_at: datetime
     last_activity_by: str

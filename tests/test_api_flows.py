@@ -121,6 +121,8 @@ def test_a_rejected_resolution_reopens_the_ticket_and_a_later_one_is_accepted(ap
     api.ok(api.post("agent", f"/tickets/{number}/resolution", {"resolution": "PLC replaced."}))
     api.ok(api.post("requester", f"/tickets/{number}/acceptance", {"comment": "Fine now."}))
     rated = api.ok(api.post("requester", f"/tickets/{number}/rating", {"score": 4}))
+    shown = api.ok(api.get("requester", f"/tickets/{number}", after=rated["position"]))
+    assert (shown["rating"], shown["rating_out_of"]) == (4, 5)
 
     events = api.ok(api.get("auditor", f"/tickets/{number}/events"))
     kinds = [e["type"] for e in events]
