@@ -26,6 +26,7 @@ from .reports import (
     DatabaseOption,
     JsonOption,
     MonthOption,
+    StatementFormat,
     fail,
     render_statement,
     resolve_contract,
@@ -201,9 +202,7 @@ def export_bundle(
 def reproduce(
     contract: ContractOption,
     month: MonthOption,
-    output: Annotated[
-        str, typer.Option("--format", help="json, csv or table", case_sensitive=False)
-    ] = "table",
+    output: StatementFormat = "table",
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute a month's statement from the events alone (never the live tables):

@@ -46,6 +46,9 @@ ContractOption = Annotated[
 ]
 MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM in the contract's time zone")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+StatementFormat = Annotated[
+    str, typer.Option("--format", help="json, csv or table", case_sensitive=False)
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -191,9 +194,7 @@ def sla_report(
 def statement(
     contract: ContractOption,
     month: MonthOption,
-    output: Annotated[
-        str, typer.Option("--format", help="json, csv or table", case_sensitive=False)
-    ] = "table",
+    output: StatementFormat = "table",
     issue: Annotated[
         bool, typer.Option("--issue", help="issue it: the month is then never rewritten")
     ] = False,
