@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -19,7 +17,6 @@ from ticketledger.replay import bundle, integrity
 from ticketledger.replay.bundle import BundleReport
 from ticketledger.replay.integrity import BrokenLogError, Digest, Report
 from ticketledger.replay.statements import reproduce_statement
-from ticketledger.service.ledger import TicketLedger
 
 from .reports import (
     ContractOption,
@@ -28,21 +25,13 @@ from .reports import (
     MonthOption,
     StatementFormat,
     fail,
+    opened_ledger,
     render_statement,
     resolve_contract,
 )
 
 ByOption = Annotated[str, typer.Option("--by", help="who makes the digest")]
 FindingsShown = 20
-
-
-@contextmanager
-def opened(database_url: str | None) -> Iterator[TicketLedger]:
-    ledger = TicketLedger(database_url=database_url)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 def digest_line(digest: Digest) -> str:
@@ -62,7 +51,7 @@ def digest(
 ) -> None:
     """Verify the whole log, then store a digest (a Merkle root) over it. Export the
     digests (`ticketledger digests --export FILE`) and keep the file elsewhere."""
-    with opened(database_url) as ledger:
+    with opened_ledger(database_url) as ledger:
         while True:
             try:
                 made = integrity.make_digest(ledger, by, ledger.clock())
@@ -83,7 +72,7 @@ def digests(
     as_json: JsonOption = False,
 ) -> None:
     """List the stored digests, or export them for safekeeping."""
-    with opened(database_url) as ledger:
+    with opened_ledger(database_url) as ledger:
         stored = integrity.stored_digests(ledger)
     document = integrity.digests_document(stored)
     if export is not None:
@@ -133,7 +122,7 @@ def verify(
     if bundle_file is not None:
         verify_bundle_file(bundle_file, kept_digests)
         return
-    with opened(database_url) as ledger:
+    with opened_ledger(database_url) as ledger:
         report = integrity.verify(ledger, kept_digests)
     show_report(report)
     if not report.ok:
@@ -183,7 +172,7 @@ def export_bundle(
     `ticketledger verify --bundle FILE` checks offline."""
     if (ticket is None) == (contract is None) or (contract is not None) != (month is not None):
         raise fail("give either --ticket NUMBER, or --contract and --month")
-    with opened(database_url) as ledger:
+    with opened_ledger(database_url) as ledger:
         try:
             if ticket is not None:
                 text = bundle.export_ticket(ledger, ticket, by)
@@ -209,7 +198,7 @@ def reproduce(
     an issued month exactly as it stood when issued, with the digest its issue recorded."""
     if output not in ("json", "csv", "table"):
         raise fail("--format is json, csv or table")
-    with opened(database_url) as ledger:
+    with opened_ledger(database_url) as ledger:
         contract_id = resolve_contract(Projector(ledger, all_projections()), contract)
         replay = reproduce_statement(ledger, contract_id, month)
     # JSON is the canonical form the issue's digest covers, byte for byte.

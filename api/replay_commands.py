@@ -25,7 +25,7 @@ from ticketledger.replay.chronology import (
 )
 from ticketledger.service.ledger import TicketLedger
 
-from .reports import DatabaseOption, JsonOption, fail
+from .reports import DatabaseOption, JsonOption, fail, opened_ledger
 
 T = TypeVar("T")
 InstantOption = Annotated[
@@ -35,13 +35,11 @@ InstantOption = Annotated[
 
 def read(database_url: str | None, query: Callable[[TicketLedger], T]) -> T:
     """Runs a query on the ledger; a domain error is a message and exit status 1."""
-    ledger = TicketLedger(database_url=database_url)
-    try:
-        return query(ledger)
-    except DomainError as error:
-        raise fail(error.message) from None
-    finally:
-        ledger.close()
+    with opened_ledger(database_url) as ledger:
+        try:
+            return query(ledger)
+        except DomainError as error:
+            raise fail(error.message) from None
 
 
 def replay(

@@ -57,12 +57,19 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def opened_projector(database_url: str | None) -> Iterator[Projector]:
+def opened_ledger(database_url: str | None) -> Iterator[TicketLedger]:
+    """A ledger for one command, closed however the command ends."""
     ledger = TicketLedger(database_url=database_url)
     try:
-        yield Projector(ledger, all_projections())
+        yield ledger
     finally:
         ledger.close()
+
+
+@contextmanager
+def opened_projector(database_url: str | None) -> Iterator[Projector]:
+    with opened_ledger(database_url) as ledger:
+        yield Projector(ledger, all_projections())
 
 
 def chosen(names: list[str] | None) -> list[str]:

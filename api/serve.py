@@ -18,7 +18,7 @@ from ticketledger.service.storage import DATABASE_URL, persistence_env
 
 from .access import AccessStore, Role
 from .http import Services, create_app
-from .reports import DatabaseOption, fail, where
+from .reports import DatabaseOption, fail, opened_ledger, where
 
 FOLLOWERS = "TICKETLEDGER_FOLLOWERS"
 # Well-known keys that only `ticketledger demo` creates, so the README's example
@@ -85,11 +85,8 @@ keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=Tru
 
 @contextmanager
 def opened_access(database_url: str | None) -> Iterator[AccessStore]:
-    ledger = TicketLedger(database_url=database_url)
-    try:
+    with opened_ledger(database_url) as ledger:
         yield AccessStore(ledger)
-    finally:
-        ledger.close()
 
 
 @keys.command("create")
