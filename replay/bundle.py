@@ -25,14 +25,7 @@ from uuid import UUID
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
 from ticketledger.replay.chronology import chronology
-from ticketledger.replay.integrity import (
-    BrokenLogError,
-    Digest,
-    LogStore,
-    make_digest,
-    report_of,
-    scan,
-)
+from ticketledger.replay.integrity import Digest, LogStore, scan_and_digest
 from ticketledger.replay.merkle import Tree, root_from_path
 from ticketledger.replay.statements import Positioned, decode, replay_statement
 from ticketledger.service.chain import GENESIS, canonical_id, link_hash
@@ -98,10 +91,7 @@ def collect(
 ) -> tuple[Digest, list[dict[str, Any]]]:
     """A digest over the log as it stands, and the wanted aggregates' stored
     events up to it, each with its link and inclusion path."""
-    digest = make_digest(ledger, by, at)
-    state = scan(LogStore(ledger), [digest], until=digest.position, wanted=aggregates)
-    if state.findings:
-        raise BrokenLogError(report_of(state))
+    digest, state = scan_and_digest(LogStore(ledger), by, at, wanted=aggregates)
     assert state.leaves is not None
     tree = Tree(state.leaves)
     rows = [
@@ -143,16 +133,11 @@ def export_ticket(ledger: TicketLedger, number: str, by: str) -> str:
 
 def tickets_of(ledger: TicketLedger, contract_id: UUID) -> set[str]:
     """Every ticket opened under the contract, read from the log's openings."""
-    recorder = ledger.recorder
-    found, after = set(), 0
-    while page := recorder.select_notifications(
-        start=after, limit=1000, topics=[Ticket.Opened.TOPIC], inclusive_of_start=False
-    ):
-        for notification in page:
-            opened: Any = ledger.mapper.to_domain_event(notification)
-            if opened.contract_id == contract_id:
-                found.add(str(opened.originator_id))
-        after = page[-1].id
+    found = set()
+    for notification in LogStore(ledger).events(topics=[Ticket.Opened.TOPIC]):
+        opened: Any = ledger.mapper.to_domain_event(notification)
+        if opened.contract_id == contract_id:
+            found.add(str(opened.originator_id))
     return found
 
 

@@ -204,10 +204,10 @@ class LogStore:
         self.chain = self.store.qualify(self.recorder.chain_table_name)
         self.digests_table = self.store.qualify(self.recorder.digests_table_name)
 
-    def events(self, after: int = 0, until: int | None = None) -> Iterator[Notification]:
+    def events(self, after: int = 0, topics: Sequence[str] = ()) -> Iterator[Notification]:
         while True:
             page = self.recorder.select_notifications(
-                start=after, limit=PAGE, stop=until, inclusive_of_start=False
+                start=after, limit=PAGE, topics=topics, inclusive_of_start=False
             )
             yield from page
             if len(page) < PAGE:
@@ -258,7 +258,6 @@ class LogStore:
 def scan(
     log: LogStore,
     digests: Sequence[Digest],
-    until: int | None = None,
     *,
     wanted: frozenset[str] | None = None,
 ) -> Scan:
@@ -266,10 +265,10 @@ def scan(
     `wanted`, it also keeps every leaf and those aggregates' events."""
     state = Scan(list(digests), leaves=None if wanted is None else [], wanted=wanted or frozenset())
     after = 0
-    events = log.events(until=until)
+    events = log.events()
     while True:
         page = [event for _, event in zip(range(PAGE), events, strict=False)]
-        upper = page[-1].id if page else until
+        upper = page[-1].id if page else None
         links = {link.position: link for link in log.links(after, upper)}
         for event in page:
             state.event(event, links.pop(event.id, None))
@@ -309,11 +308,20 @@ class BrokenLogError(Exception):
 
 def make_digest(ledger: TicketLedger, by: str, at: datetime) -> Digest:
     """Verifies the log, then stores a digest over all of it."""
-    report = verify(ledger)
-    if not report.ok:
-        raise BrokenLogError(report)
-    digest = Digest(report.head, report.events, report.root, at.isoformat(), by)
-    return LogStore(ledger).add_digest(digest)
+    return scan_and_digest(LogStore(ledger), by, at)[0]
+
+
+def scan_and_digest(
+    log: LogStore, by: str, at: datetime, wanted: frozenset[str] | None = None
+) -> tuple[Digest, Scan]:
+    """One pass that verifies the log and stores a digest over what it read, so
+    a bundle's events and the digest vouching for them come from the same read."""
+    state = scan(log, log.stored_digests(), wanted=wanted)
+    if state.findings:
+        raise BrokenLogError(report_of(state))
+    root = state.frontier.root()
+    digest = Digest(state.head, state.frontier.size, root, at.isoformat(), by)
+    return log.add_digest(digest), state
 
 
 def stored_digests(ledger: TicketLedger) -> list[Digest]:

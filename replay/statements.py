@@ -25,6 +25,7 @@ from ticketledger.domain.contract import Contract
 from ticketledger.projections import hours
 from ticketledger.projections.base import Projection
 from ticketledger.projections.store import ProjectionStore, Rows
+from ticketledger.replay.integrity import LogStore
 from ticketledger.service.ledger import TicketLedger
 
 Positioned = tuple[int, Any]  # a log position and the decoded event stored there
@@ -125,10 +126,8 @@ def replay_statement(
     )
 
 
-def decoded_log(ledger: TicketLedger, until: int | None = None) -> Iterator[Positioned]:
-    from ticketledger.replay.integrity import LogStore
-
-    for notification in LogStore(ledger).events(until=until):
+def decoded_log(ledger: TicketLedger) -> Iterator[Positioned]:
+    for notification in LogStore(ledger).events():
         yield notification.id, ledger.mapper.to_domain_event(notification)
 
 
