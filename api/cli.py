@@ -15,7 +15,7 @@ from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 
-from . import audit_commands, integrity_commands, replay_commands
+from . import audit_commands, integrity_commands, replay_commands, ticker
 from .demo import SimulatedClock, load_demo
 from .reports import DatabaseOption, register, where
 from .serve import create_demo_keys
@@ -166,6 +166,7 @@ register_serve(app)
 replay_commands.register(app)
 audit_commands.register(app)
 integrity_commands.register(app)
+ticker.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from ticketledger.domain.billing import Statement
 from ticketledger.domain.errors import HeldRequestNotFoundError
 from ticketledger.domain.vocabulary import Kind, Status
-from ticketledger.projections import hours, queues, sla
+from ticketledger.projections import deadlines, hours, queues, sla
 
 from . import schemas as s
 from .access import Role
@@ -233,6 +233,23 @@ def work_queue(
             status=None if status is None else status.value,
             kind=None if kind is None else kind.value,
         )
+
+
+@router.get(
+    "/deadlines",
+    tags=["reports"],
+    summary="Upcoming deadlines: SLA warnings, notices and automatic closures, earliest first",
+    response_model=list[s.DeadlineEntry],
+)
+def upcoming_deadlines(
+    read: Annotated[Reads, Depends(reads(*SUPERVISORS))],
+    agent: Annotated[s.SearchText | None, Query(description="one agent's tickets")] = None,
+    customer: Annotated[s.SearchText | None, Query(description="one customer's tickets")] = None,
+    until: Annotated[s.Instant | None, Query(description="deadlines up to this instant")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    with read.rows(deadlines.DeadlinesProjection.name) as rows:
+        return deadlines.upcoming(rows, agent=agent, customer=customer, until=until, limit=limit)
 
 
 @router.get(

@@ -19,7 +19,6 @@ from ticketledger.domain.vocabulary import (
     Agreement,
     CancellationReason,
     Channel,
-    ClosureReason,
     Coverage,
     Kind,
     Priority,
@@ -243,11 +242,11 @@ def plan_resolution(story: Story, agent: str, target: timedelta) -> None:
             lambda led, t: led.accept_resolution(t, comment="Works now.", by=story.requester),
         )
     else:
+        # No answer: the ticker passing by a minute later records the closure the
+        # rules made at exactly 7 days (acceptance deemed).
         story.at(
             story.cursor + timedelta(days=7, minutes=1),
-            lambda led, t: led.close_ticket(
-                t, reason=ClosureReason.ACCEPTANCE_DEEMED, note="no answer in 7 days", by="desk"
-            ),
+            lambda led, t: led.apply_due_rules(t),
         )
     if rng.random() < 0.5:
         score = rng.choice([3, 4, 4, 5, 5, 5])
@@ -306,6 +305,10 @@ def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> 
     for step in steps:
         clock.now = step.at
         run_step(ledger, step, ticket_of, refused)
+    # The ticker's last pass: whatever fell due on untouched tickets is recorded.
+    clock.now = DEMO_END
+    for ticket_id in ticket_of.values():
+        ledger.apply_due_rules(ticket_id)
     held = plan_triage(ledger, clock, contracts[1][0], rng)
     return DemoReport(
         [c for c, _, _ in contracts], ledger.recorder.max_notification_id() or 0, refused, held

@@ -41,6 +41,7 @@ from .problems import (
     install_problem_handlers,
 )
 from .schemas import Accepted, Instant
+from .ticker import Ticker
 
 WAIT_SECONDS = 5.0
 MAX_LOOKAHEAD = timedelta(days=366)
@@ -64,6 +65,8 @@ class Services:
     followers: bool = True
     wait_seconds: float = WAIT_SECONDS
     owns_ledger: bool = False
+    # Seconds between ticks of the background ticker; None runs none.
+    tick_seconds: float | None = None
 
 
 def services(request: Request) -> Services:
@@ -435,9 +438,13 @@ def create_app(services_: Services) -> FastAPI:
         projector.catch_up()
         if services_.followers:
             projector.start()
+        ticker = Ticker(services_.ledger, projector)
+        if services_.tick_seconds is not None:
+            ticker.start(services_.tick_seconds)
         try:
             yield
         finally:
+            ticker.stop()
             projector.stop()
             if services_.owns_ledger:
                 services_.ledger.close()

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ticketledger.domain.deadlines import Rule
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import (
     CancellationReason,
@@ -405,6 +406,18 @@ class QueueEntry(BaseModel):
     subject: str
     opened_at: str
     contract_service: bool
+
+
+class DeadlineEntry(BaseModel):
+    """A time-driven rule due on a ticket: an SLA warning, a notice to the
+    requester or an automatic closure. Past ones stay listed until applied."""
+
+    number: str
+    ticket_id: UUID
+    customer: str
+    assignee: str | None
+    rule: Rule
+    due_at: str
 
 
 class ContractSummary(BaseModel):

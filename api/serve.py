@@ -19,8 +19,10 @@ from ticketledger.service.storage import DATABASE_URL, persistence_env
 from .access import AccessStore, Role
 from .http import Services, create_app
 from .reports import DatabaseOption, fail, opened_ledger, where
+from .ticker import TICK_SECONDS as DEFAULT_TICK_SECONDS
 
 FOLLOWERS = "TICKETLEDGER_FOLLOWERS"
+TICK_SECONDS = "TICKETLEDGER_TICK_SECONDS"  # 0 runs no ticker
 # Well-known keys that only `ticketledger demo` creates, so the README's example
 # requests work as written against the demo ledger. Never use them elsewhere.
 DEMO_KEYS = (
@@ -32,16 +34,30 @@ DEMO_KEYS = (
 )
 
 
-def build_services(database_url: str | None, *, followers: bool) -> Services:
+def build_services(
+    database_url: str | None, *, followers: bool, tick_seconds: float | None = None
+) -> Services:
     ledger = TicketLedger(database_url=database_url)
     projector = Projector(ledger, all_projections())
-    return Services(ledger, projector, AccessStore(ledger), followers=followers, owns_ledger=True)
+    return Services(
+        ledger,
+        projector,
+        AccessStore(ledger),
+        followers=followers,
+        owns_ledger=True,
+        tick_seconds=tick_seconds,
+    )
 
 
 def app_from_environment() -> FastAPI:
     """The app factory each uvicorn worker calls: settings come from the environment."""
     followers = os.environ.get(FOLLOWERS, "1") == "1"
-    return create_app(build_services(os.environ.get(DATABASE_URL), followers=followers))
+    every = float(os.environ.get(TICK_SECONDS, str(DEFAULT_TICK_SECONDS)))
+    return create_app(
+        build_services(
+            os.environ.get(DATABASE_URL), followers=followers, tick_seconds=every or None
+        )
+    )
 
 
 def serve(
@@ -58,15 +74,27 @@ def serve(
             "to `ticketledger project --follow` processes",
         ),
     ] = True,
+    tick_every: Annotated[
+        float,
+        typer.Option(
+            "--tick-every",
+            min=0.0,
+            help="seconds between ticks of the background ticker that applies the "
+            "time-driven rules (0: none; run `ticketledger tick --every` instead)",
+        ),
+    ] = DEFAULT_TICK_SECONDS,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Serve the HTTP API, with the projection followers inside by default."""
+    """Serve the HTTP API, with the projection followers and the ticker inside by
+    default. Several workers tick side by side safely: each consequence is
+    written once."""
     sqlite = persistence_env(database_url)["PERSISTENCE_MODULE"].endswith("sqlite")
     if workers < 1 or (sqlite and workers > 1):
         raise fail("SQLite serves from one worker; use PostgreSQL for several")
     if database_url:
         os.environ[DATABASE_URL] = database_url
     os.environ[FOLLOWERS] = "1" if followers else "0"
+    os.environ[TICK_SECONDS] = str(tick_every)
     base = f"http://{host}:{port}"
     typer.echo(f"ticketledger API on {base} over {where(database_url)}")
     typer.echo(f"Interactive docs: {base}/docs   (OpenAPI: {base}/openapi.json)")

@@ -50,7 +50,8 @@ class SlaClock:
     """One target's clock. `since` is the instant of the last change: elapsed and
     paused count business time up to it. `due_at` and `at_risk_at` are the
     instants elapsed reaches the target and 80 % of it: predicted while running,
-    kept once reached, unknown (None) while paused or stopped short of them."""
+    kept once reached, unknown (None) while paused or stopped short of them.
+    The share that counts as at risk is the contract's (80 % unless it says)."""
 
     target: timedelta
     calendar: CalendarKind
@@ -63,9 +64,8 @@ class SlaClock:
     stopped_at: datetime | None = None
     outcome: Outcome | None = None
 
-    @property
-    def at_risk_after(self) -> timedelta:
-        return self.target * 4 // 5
+    def at_risk_after(self, terms: ContractTerms) -> timedelta:
+        return self.target * terms.sla_alerts.at_risk_percent // 100
 
     @property
     def remaining(self) -> timedelta:
@@ -162,7 +162,9 @@ def _marked(clock: SlaClock, terms: ContractTerms, *, keep: bool = True) -> SlaC
     return replace(
         clock,
         due_at=_mark(clock, clock.target, clock.due_at if keep else None, terms),
-        at_risk_at=_mark(clock, clock.at_risk_after, clock.at_risk_at if keep else None, terms),
+        at_risk_at=_mark(
+            clock, clock.at_risk_after(terms), clock.at_risk_at if keep else None, terms
+        ),
     )
 
 
@@ -183,7 +185,8 @@ def _mark(
 
 
 def status_at(clock: SlaClock, terms: ContractTerms, now: datetime) -> SlaStatus:
-    """Breached means more than the target spent; at risk, 80 % of it or more."""
+    """Breached means more than the target spent; at risk, the contract's share
+    of it (80 %) or more."""
     if clock.state is ClockState.STOPPED:
         return SlaStatus(clock.outcome.value) if clock.outcome else SlaStatus.CANCELLED
     moved = advance(clock, terms, now)
@@ -191,7 +194,7 @@ def status_at(clock: SlaClock, terms: ContractTerms, now: datetime) -> SlaStatus
         return SlaStatus.BREACHED
     if moved.state is ClockState.PAUSED:
         return SlaStatus.PAUSED
-    if moved.elapsed >= moved.at_risk_after:
+    if moved.elapsed >= moved.at_risk_after(terms):
         return SlaStatus.AT_RISK
     return SlaStatus.ON_TRACK
 

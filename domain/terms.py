@@ -7,14 +7,16 @@ import zoneinfo
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
-from typing import Annotated, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -45,6 +47,23 @@ HourAmount = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Settings added after contracts were first stored. Each is written only when
+    # it differs from its default, so terms signed before it existed, and terms
+    # that leave it alone, encode byte for byte as they always did (the stored
+    # events' hash chain and the golden fixtures depend on that).
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name in self.ADDED_LATER:
+            if (
+                isinstance(data, dict)
+                and getattr(self, name) == type(self).model_fields[name].default
+            ):
+                data.pop(name, None)
+        return data
 
 
 class OpeningHours(Frozen):
@@ -112,15 +131,47 @@ class Warranty(Frozen):
 
 
 class ClosurePeriods(Frozen):
-    """How long the desk waits before closing a ticket by itself (seeds 000, 001)."""
+    """How long the desk waits before closing a ticket by itself (seeds 000, 001,
+    004): acceptance is deemed `acceptance` after resolution; a customer silent
+    for `customer_silence` while the desk waits on them is told
+    `customer_silence_notice` before the closure ("serán cerrados previo aviso");
+    `failed_contact_attempts` failed contacts close a ticket once it is
+    `contact_attempts_minimum_age` old."""
+
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"customer_silence_notice"})
 
     acceptance: timedelta = timedelta(days=7)
     customer_silence: timedelta = timedelta(days=7)
+    customer_silence_notice: timedelta = timedelta(days=2)
     failed_contact_attempts: Annotated[int, Field(gt=0, le=20)] = 3
     contact_attempts_minimum_age: timedelta = timedelta(hours=48)
 
+    @model_validator(mode="after")
+    def _sensible(self) -> Self:
+        if min(self.acceptance, self.customer_silence) <= timedelta(0):
+            raise ValueError("closure periods must be positive durations")
+        if self.contact_attempts_minimum_age < timedelta(0):
+            raise ValueError("the minimum age for closing on failed contacts cannot be negative")
+        if not timedelta(0) <= self.customer_silence_notice <= self.customer_silence:
+            raise ValueError(
+                "the notice before closing a silent customer's ticket lies between zero "
+                "and the silence period itself"
+            )
+        return self
+
+
+class SlaAlerts(Frozen):
+    """When the desk is warned about an SLA clock: at `at_risk_percent` of the
+    target spent, and at the breach, which escalates the ticket one level when
+    `escalate_on_breach` is set."""
+
+    at_risk_percent: Annotated[int, Field(gt=0, lt=100)] = 80
+    escalate_on_breach: bool = False
+
 
 class ContractTerms(Frozen):
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"sla_alerts"})
+
     customer: Annotated[str, Field(min_length=1, max_length=200)]
     plan: Annotated[str, Field(min_length=1, max_length=100)]
     agreement: Agreement = Agreement.HELP_DESK
@@ -140,6 +191,7 @@ class ContractTerms(Frozen):
     off_hours_exceptions: Annotated[int, Field(ge=0)] | None = 1
     warranties: list[Warranty] = []
     closure: ClosurePeriods = ClosurePeriods()
+    sla_alerts: SlaAlerts = SlaAlerts()
     starts_on: date
 
     @field_validator("timezone")

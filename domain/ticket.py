@@ -46,7 +46,10 @@ from ticketledger.domain.vocabulary import (
     ClosureReason,
     Kind,
     LinkKind,
+    Notice,
     Priority,
+    SlaClockName,
+    SlaThreshold,
     Status,
     Visibility,
     WorkCategory,
@@ -206,6 +209,7 @@ class Ticket(RecordsInOrder, Aggregate):
 
         def change(self, ticket: Ticket) -> None:
             ticket.status, ticket.waiting_since = Status.WAITING_ON_CUSTOMER, self.occurred_at
+            ticket.closure_notice_at = None
 
     class WaitingOnThirdParty(Event):
         TOPIC = "ticketledger:Ticket.WaitingOnThirdParty"
@@ -375,6 +379,33 @@ class Ticket(RecordsInOrder, Aggregate):
         def change(self, ticket: Ticket) -> None:
             ticket.rating = Rating(self.score, self.out_of, self.comment)
 
+    class RequesterNoticeSent(Event):
+        """The desk told the requester it will act on its own: while it waits on
+        the customer, that the ticket closes at `closes_at` without an answer."""
+
+        TOPIC = "ticketledger:Ticket.RequesterNoticeSent"
+        requester: str
+        notice: Notice
+        reason: str
+        closes_at: datetime
+
+        def change(self, ticket: Ticket) -> None:
+            ticket.closure_notice_at = self.occurred_at
+
+    class SlaWarningSent(Event):
+        """The assignee (`recipient`; None while unassigned: the ticket's queue)
+        was warned that an SLA clock reached a threshold of `target`."""
+
+        TOPIC = "ticketledger:Ticket.SlaWarningSent"
+        clock: SlaClockName
+        threshold: SlaThreshold
+        target: timedelta
+        recipient: str | None
+        reason: str
+
+        def change(self, ticket: Ticket) -> None:
+            ticket.sla_warnings.add((self.clock, self.threshold, self.target))
+
     class Linked(Event):
         TOPIC = "ticketledger:Ticket.Linked"
         other_ticket_id: UUID
@@ -407,6 +438,8 @@ class Ticket(RecordsInOrder, Aggregate):
         self.off_hours_authorisations: dict[UUID, datetime] = {}
         self.rating: Rating | None = None
         self.links: dict[UUID, tuple[str, LinkKind]] = {}
+        self.closure_notice_at: datetime | None = None
+        self.sla_warnings: set[tuple[SlaClockName, SlaThreshold, timedelta]] = set()
 
     # State changes shared by several events.
 
@@ -504,12 +537,15 @@ class Ticket(RecordsInOrder, Aggregate):
             )
 
     def closure_due_at(self, reason: ClosureReason, periods: ClosurePeriods) -> datetime | None:
-        """When a closure for this reason becomes allowed, or None if it never can now."""
+        """When a closure for this reason becomes allowed, or None if it never can now.
+        A silent customer's ticket closes only after the requester was told so; a
+        resolved ticket closes by acceptance, not for failed contacts."""
         if reason is ClosureReason.ACCEPTANCE_DEEMED and self.resolved_at is not None:
             return self.resolved_at + periods.acceptance
         if (
             reason is ClosureReason.CUSTOMER_UNRESPONSIVE
             and self.status is Status.WAITING_ON_CUSTOMER
+            and self.closure_notice_at is not None
         ):
             assert self.waiting_since is not None
             return self.waiting_since + periods.customer_silence
@@ -517,6 +553,7 @@ class Ticket(RecordsInOrder, Aggregate):
             return self.waiting_since
         if (
             reason is ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED
+            and self.status is not Status.RESOLVED
             and self.failed_contact_attempts >= periods.failed_contact_attempts
             and self.opened_at is not None
         ):
@@ -853,6 +890,50 @@ class Ticket(RecordsInOrder, Aggregate):
             raise InvalidCommandError(f"a rating is from 1 to {RATING_SCALE}")
         self._record(
             self.Rated, occurred_at, score=score, out_of=RATING_SCALE, comment=comment, by=by
+        )
+
+    def send_closure_notice(
+        self, *, closes_at: datetime, reason: str, by: str, occurred_at: datetime
+    ) -> None:
+        self.check_not_final()
+        if self.status is not Status.WAITING_ON_CUSTOMER:
+            raise TicketNotWaitingError(f"ticket {self.number} does not wait on the customer")
+        if self.closure_notice_at is not None:
+            raise NothingChangedError(f"the requester of {self.number} was already told")
+        self._record(
+            self.RequesterNoticeSent,
+            occurred_at,
+            requester=self.requester,
+            notice=Notice.CLOSURE_PENDING,
+            reason=reason,
+            closes_at=closes_at,
+            by=by,
+        )
+
+    def send_sla_warning(
+        self,
+        *,
+        clock: SlaClockName,
+        threshold: SlaThreshold,
+        target: timedelta,
+        reason: str,
+        by: str,
+        occurred_at: datetime,
+    ) -> None:
+        self.check_not_final()
+        if (clock, threshold, target) in self.sla_warnings:
+            raise NothingChangedError(
+                f"{self.number}: {clock.value} {threshold.value} was already warned"
+            )
+        self._record(
+            self.SlaWarningSent,
+            occurred_at,
+            clock=clock,
+            threshold=threshold,
+            target=target,
+            recipient=self.assignee,
+            reason=reason,
+            by=by,
         )
 
     def link(self, other: Ticket, link_kind: LinkKind, by: str, occurred_at: datetime) -> None:

@@ -129,6 +129,24 @@ class ContractState(Enum):
     ENDED = "ended"
 
 
+class SlaClockName(Enum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+
+class SlaThreshold(Enum):
+    """How far an SLA clock has gone: the contract's at-risk share, or past the target."""
+
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+
+
+class Notice(Enum):
+    """What the desk tells a requester before it acts on its own."""
+
+    CLOSURE_PENDING = "closure_pending"
+
+
 ALL_ENUMS: tuple[type[Enum], ...] = (
     Kind,
     WarrantyKind,
@@ -143,4 +161,7 @@ ALL_ENUMS: tuple[type[Enum], ...] = (
     LinkKind,
     Visibility,
     ContractState,
+    SlaClockName,
+    SlaThreshold,
+    Notice,
 )

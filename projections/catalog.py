@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ticketledger.projections.base import Projection
+from ticketledger.projections.deadlines import DeadlinesProjection
 from ticketledger.projections.hours import HoursProjection
 from ticketledger.projections.queues import QueueProjection
 from ticketledger.projections.sla import SlaProjection
@@ -10,7 +11,13 @@ from ticketledger.projections.ticket_state import TicketStateProjection
 
 
 def all_projections() -> list[Projection]:
-    return [TicketStateProjection(), SlaProjection(), QueueProjection(), HoursProjection()]
+    return [
+        TicketStateProjection(),
+        SlaProjection(),
+        QueueProjection(),
+        HoursProjection(),
+        DeadlinesProjection(),
+    ]
 
 
 def projection_names() -> list[str]:

@@ -12,16 +12,22 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    LRUCache,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 from pydantic import ValidationError
 
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.coverage import split_work
+from ticketledger.domain.deadlines import Watch, apply_due, watch_of
 from ticketledger.domain.errors import (
     ConflictError,
     ContractNotFoundError,
@@ -31,7 +37,13 @@ from ticketledger.domain.errors import (
     VersionMismatchError,
     WarrantyNotCoveredError,
 )
-from ticketledger.domain.events import Clock, check_aware, recording_clock, system_clock
+from ticketledger.domain.events import (
+    Clock,
+    LedgerEvent,
+    check_aware,
+    recording_clock,
+    system_clock,
+)
 from ticketledger.domain.numbering import TicketNumbering, numbering_id, ticket_id_for
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
@@ -52,6 +64,7 @@ from ticketledger.service.transcodings import register_ledger_transcodings
 TicketRef = UUID | str
 A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 20
+GOVERNING_TERMS_CACHED = 1024
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,14 @@ class TicketLedger(Application[UUID]):
         clock: Clock = system_clock,
     ) -> None:
         self.clock = clock
+        # A ticket's governing terms never change once it is open; keeping them
+        # also keeps their calendars, which are costly to build.
+        self._governing: LRUCache[tuple[UUID, datetime], ContractTerms] = LRUCache(
+            GOVERNING_TERMS_CACHED
+        )
+        self._contracts_seen: LRUCache[tuple[UUID, int], Contract] = LRUCache(
+            GOVERNING_TERMS_CACHED
+        )
         super().__init__(env={**persistence_env(database_url), **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -174,13 +195,99 @@ class TicketLedger(Application[UUID]):
         holder: dict[str, Ticket] = {}
 
         def decide() -> list[Aggregate]:
-            ticket = holder["ticket"] = self.ticket(ref)
+            ticket, history = self._ticket_with_history(ref)
+            holder["ticket"] = ticket
             self._check_version(ticket, expected_version)
-            others = act(ticket, self._now(occurred_at)) or []
+            at = self._now(occurred_at)
+            self._apply_due_rules(ticket, history, at)
+            others = act(ticket, at) or []
             return [ticket, *others]
 
         recordings = self._run(decide)
         return self._result(holder["ticket"], recordings, number=holder["ticket"].number)
+
+    # Time-driven rules.
+
+    def apply_due_rules(
+        self, ref: TicketRef, *, now: datetime | None = None
+    ) -> CommandResult | None:
+        """Records every time-driven consequence due on the ticket by `now`, each
+        at its own due instant; None when nothing was due. Running it again, or
+        in two processes at once, writes each consequence once: a concurrent
+        writer makes the save fail, and the rerun finds the consequence done."""
+        holder: dict[str, Ticket] = {}
+
+        def decide() -> list[Aggregate]:
+            ticket, history = self._ticket_with_history(ref)
+            holder["ticket"] = ticket
+            self._apply_due_rules(ticket, history, self._now(now))
+            return [ticket]
+
+        recordings = self._run(decide)
+        if not recordings:
+            return None
+        return self._result(holder["ticket"], recordings, number=holder["ticket"].number)
+
+    def watch(self, ref: TicketRef) -> tuple[Watch, ContractTerms]:
+        """What the rules know of the ticket, and the terms it is governed by."""
+        ticket, history = self._ticket_with_history(ref)
+        terms = self.governing_terms(ticket)
+        return watch_of(history, terms), terms
+
+    def _apply_due_rules(self, ticket: Ticket, history: list[Any], now: datetime) -> None:
+        terms = self.governing_terms(ticket)
+        apply_due(ticket, watch_of(history, terms), terms, now)
+
+    def governing_terms(self, ticket: Ticket) -> ContractTerms:
+        """The terms in force when the ticket opened, as the ledger had recorded
+        them then: a plan change recorded later, even one effective from an
+        earlier date, does not move a running ticket's deadlines (the SLA
+        projection fixes a ticket's terms at its opening the same way)."""
+        assert ticket.contract_id is not None and ticket.opened_at is not None
+        key = (ticket.id, ticket.created_on)
+        try:
+            return self._governing.get(key)
+        except KeyError:
+            pass
+        known = [
+            e
+            for e in self.events.get(ticket.contract_id)
+            if cast(LedgerEvent, e).timestamp <= ticket.created_on
+        ]
+        contract = self._contract_as_of(ticket.contract_id, known)
+        terms = contract.terms_at(ticket.opened_at)
+        self._governing.put(key, terms)
+        return terms
+
+    def _contract_as_of(self, contract_id: UUID, known: list[Any]) -> Contract:
+        """The contract built from its first events, shared by every ticket that
+        opened under them, so their terms (and calendars) are built once."""
+        key = (contract_id, len(known))
+        try:
+            return self._contracts_seen.get(key)
+        except KeyError:
+            pass
+        built = project_aggregate(None, known) if known else self.contract(contract_id)
+        assert isinstance(built, Contract)
+        self._contracts_seen.put(key, built)
+        return built
+
+    def _ticket_with_history(self, ref: TicketRef) -> tuple[Ticket, list[Any]]:
+        """The ticket and the events it was built from, read once."""
+        ticket_id = ref if isinstance(ref, UUID) else ticket_id_for(ref)
+        history: list[Any] = []
+
+        def keeping(initial: Any, events: Any) -> Any:
+            history.extend(events)
+            return project_aggregate(initial, history)
+
+        try:
+            ticket: object = self.repository.get(ticket_id, projector_func=keeping)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(f"no ticket {ref}") from None
+        if not isinstance(ticket, Ticket):
+            raise TicketNotFoundError(f"no ticket {ref}")
+        return ticket, history
 
     def _on_contract(
         self,
@@ -826,8 +933,7 @@ class TicketLedger(Application[UUID]):
         expected_version: int | None = None,
     ) -> CommandResult:
         def act(t: Ticket, at: datetime) -> None:
-            periods = self._contract_of(t).terms_at(at).closure
-            t.close(reason, periods, note, by, at)
+            t.close(reason, self.governing_terms(t).closure, note, by, at)
 
         return self._on_ticket(ticket, expected_version, occurred_at, act)
 

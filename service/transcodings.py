@@ -25,6 +25,7 @@ from ticketledger.domain.terms import (
     ClosurePeriods,
     ContractTerms,
     OpeningHours,
+    SlaAlerts,
     SlaTarget,
     Warranty,
 )
@@ -100,6 +101,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     SlaTarget,
     Warranty,
     ClosurePeriods,
+    SlaAlerts,
 )
 
 

@@ -45,6 +45,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str], int, bool]] = [
     ("GET", C + "/statements/2026-10/entries", None, BILLING_READERS, 200, False),
     ("GET", "/queue", None, SUPERVISORS, 200, False),
     ("GET", "/queue/off-hours", None, SUPERVISORS, 200, False),
+    ("GET", "/deadlines", None, SUPERVISORS, 200, False),
     ("GET", f"/held-requests/{HELD}", None, SUPERVISORS, 404, False),
     (
         "POST",

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from ticketledger.domain import errors
+from ticketledger.domain.terms import ClosurePeriods
 
 ErrorType = type[errors.DomainError] | None
 
@@ -52,23 +53,26 @@ class TicketModel:
             return self.final_error()
         return None if self.status == "resolved" else errors.TicketNotResolvedError
 
-    def closure_due(self, reason: str) -> datetime | None:
+    def closure_due(self, reason: str, periods: ClosurePeriods) -> datetime | None:
+        """A silent customer's ticket closes only after a notice, which the
+        machine's terms never give; failed contacts do not close a resolved ticket."""
         if reason == "acceptance_deemed" and self.status == "resolved":
             assert self.resolved_at is not None
-            return self.resolved_at + timedelta(days=7)
-        if reason == "customer_unresponsive" and self.status == "waiting_on_customer":
-            assert self.waiting_since is not None
-            return self.waiting_since + timedelta(days=7)
+            return self.resolved_at + periods.acceptance
         if reason == "third_party" and self.status == "waiting_on_third_party":
             return self.waiting_since
-        if reason == "contact_attempts_exhausted" and self.attempts >= 3:
-            return self.opened_at + timedelta(hours=48)
+        if (
+            reason == "contact_attempts_exhausted"
+            and self.attempts >= periods.failed_contact_attempts
+            and self.status != "resolved"
+        ):
+            return self.opened_at + periods.contact_attempts_minimum_age
         return None
 
-    def close_error(self, reason: str, now: datetime) -> ErrorType:
+    def close_error(self, reason: str, now: datetime, periods: ClosurePeriods) -> ErrorType:
         if self.final_error():
             return self.final_error()
-        due = self.closure_due(reason)
+        due = self.closure_due(reason, periods)
         return errors.ClosureNotDueError if due is None or now < due else None
 
     def rate_error(self) -> ErrorType:

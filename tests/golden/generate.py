@@ -29,7 +29,6 @@ from ticketledger.domain.billing import compute_statement
 from ticketledger.domain.vocabulary import (
     CancellationReason,
     Channel,
-    ClosureReason,
     Kind,
     LinkKind,
     Priority,
@@ -38,8 +37,10 @@ from ticketledger.domain.vocabulary import (
 )
 from ticketledger.service.ledger import TicketLedger
 
-# One more each time any event class gains a class_version: 2 is Ticket.Rated v2.
-SCHEMA_VERSION = 2
+# One more each time any event class gains a class_version or the ledger gains
+# event classes: 2 is Ticket.Rated v2; 3 adds the time-driven rules' notices and
+# SLA warnings.
+SCHEMA_VERSION = 3
 FOLDER = Path(__file__).parent
 
 
@@ -122,6 +123,7 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
         )
 
     main, other, cancelled = opened("PLC down"), opened("Report slow"), opened("Duplicate")
+    quiet, slow = opened("Printer offline", Priority.LOW), opened("Backup failing")
     actions = [
         lambda: ledger.assign(main, "carla", by="lead"),
         lambda: ledger.reply_as_agent(main, "looking into it", by="carla"),
@@ -169,11 +171,15 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
         ),
         lambda: ledger.resolve_ticket(other, resolution="index rebuilt", by="carla"),
     ]
+    actions.append(lambda: ledger.wait_on_customer(quiet, reason="which printer?", by="carla"))
     for act in actions:
         clock.advance(step)
         act()
     clock.advance(timedelta(days=8))
-    ledger.close_ticket(other, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
+    # The time-driven rules: acceptance deemed, a notice then a closure for the
+    # silent customer, SLA warnings on the untouched ticket.
+    for number in (other, quiet, slow):
+        ledger.apply_due_rules(number)
     held = ledger.open_ticket(
         contract_id=contract,
         requester="x@gmail.com",
