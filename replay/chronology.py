@@ -589,6 +589,12 @@ SENTENCES: dict[type, Callable[[Any], str]] = {
     Ticket.Cancelled: cancelled,
     Ticket.Rated: lambda e: with_note(f"{e.by} rated the service {e.score}/{e.out_of}", e.comment),
     Ticket.Linked: lambda e: f"{e.by} linked it to {e.other_number} ({e.link_kind.value})",
+    Ticket.RequesterNoticeSent: lambda e: (
+        f"{e.by} told {e.requester} ({e.notice.value}): {quoted(e.reason)}"
+    ),
+    Ticket.SlaWarningSent: lambda e: (
+        f"{e.by} warned {e.recipient or 'the unassigned queue'}: {quoted(e.reason)}"
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from ticketledger.domain.coverage import split_work
 from ticketledger.domain.deadlines import Watch, apply_due, watch_of
 from ticketledger.domain.errors import (
     ConflictError,
+    DomainError,
     ContractNotFoundError,
     HeldRequestNotFoundError,
     InvalidContractTermsError,
@@ -192,18 +193,27 @@ class TicketLedger(Application[UUID]):
         occurred_at: datetime | None,
         act: Callable[[Ticket, datetime], list[Aggregate] | None],
     ) -> CommandResult:
-        holder: dict[str, Ticket] = {}
+        holder: dict[str, Any] = {}
 
         def decide() -> list[Aggregate]:
             ticket, history = self._ticket_with_history(ref)
             holder["ticket"] = ticket
             self._check_version(ticket, expected_version)
-            at = self._now(occurred_at)
+            at = holder["at"] = self._now(occurred_at)
             self._apply_due_rules(ticket, history, at)
+            holder["due"] = bool(ticket.pending_events)
             others = act(ticket, at) or []
             return [ticket, *others]
 
-        recordings = self._run(decide)
+        try:
+            recordings = self._run(decide)
+        except DomainError:
+            # The command writes nothing, but what time had already done stands:
+            # a reply refused because the ticket closed at its deadline leaves
+            # that closure recorded, as the ticker would have.
+            if holder.get("due"):
+                self.apply_due_rules(ref, now=holder["at"])
+            raise
         return self._result(holder["ticket"], recordings, number=holder["ticket"].number)
 
     # Time-driven rules.

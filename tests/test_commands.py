@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,8 @@ import pytest
 
 from tests.support import ManualClock, at, focco_terms, neotel_extended_terms
 from ticketledger.domain import errors
+from ticketledger.domain.deadlines import RULES_ACTOR
+from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import (
     CancellationReason,
     Channel,
@@ -278,17 +281,31 @@ def test_resolution_rejected_reopens_and_acceptance_closes(
         ledger.reopen_ticket(ticket, reason="again", by="ana@serra.com.br")
 
 
+def closed_by_the_rules(ledger: TicketLedger, ticket: UUID) -> tuple[Any, ...]:
+    last = list(ledger.events_of(ticket))[-1]
+    assert isinstance(last, Ticket.Closed)
+    return last.reason, last.by, last.occurred_at
+
+
 def test_acceptance_is_deemed_only_seven_days_after_resolution(
     ledger: TicketLedger, contract_id: UUID, clock: ManualClock
 ) -> None:
+    """A desk closing by hand is refused before the deadline; at it, the rules
+    have closed the ticket first, at the deadline itself."""
     ticket = open_incident(ledger, contract_id).aggregate_id
+    resolved_at = clock()
     ledger.resolve_ticket(ticket, resolution="done", by="carla")
     clock.advance(timedelta(days=7) - timedelta(seconds=1))
     with pytest.raises(errors.ClosureNotDueError):
         ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
     clock.advance(timedelta(seconds=1))
-    ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
-    assert ledger.ticket(ticket).closure_reason is ClosureReason.ACCEPTANCE_DEEMED
+    with pytest.raises(errors.TicketClosedError):
+        ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
+    assert closed_by_the_rules(ledger, ticket) == (
+        ClosureReason.ACCEPTANCE_DEEMED,
+        RULES_ACTOR,
+        resolved_at + timedelta(days=7),
+    )
 
 
 def test_three_failed_contacts_close_only_after_48_hours(
@@ -301,8 +318,13 @@ def test_three_failed_contacts_close_only_after_48_hours(
     with pytest.raises(errors.ClosureNotDueError):
         ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
     clock.advance(timedelta(hours=36))
-    ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
-    assert ledger.ticket(ticket).status is Status.CLOSED
+    with pytest.raises(errors.TicketClosedError):
+        ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+    assert closed_by_the_rules(ledger, ticket) == (
+        ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED,
+        RULES_ACTOR,
+        ledger.ticket(ticket).opened_at + timedelta(hours=48),  # type: ignore[operator]
+    )
 
 
 def test_a_customer_reply_ends_the_wait_and_the_silence_closure(
