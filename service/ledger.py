@@ -30,8 +30,8 @@ from ticketledger.domain.coverage import split_work
 from ticketledger.domain.deadlines import Watch, apply_due, watch_of
 from ticketledger.domain.errors import (
     ConflictError,
-    DomainError,
     ContractNotFoundError,
+    DomainError,
     HeldRequestNotFoundError,
     InvalidContractTermsError,
     TicketNotFoundError,
