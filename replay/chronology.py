@@ -20,9 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
-
 from ticketledger.domain import sla
 from ticketledger.domain.billing import Buckets, split_entry, warranty_covers
 from ticketledger.domain.contract import Contract
@@ -614,28 +611,8 @@ def ticket_events(ledger: TicketLedger, number: str) -> list[Any]:
 
 
 def log_positions(ledger: TicketLedger, aggregate_id: UUID) -> dict[int, int]:
-    """Each stored event's log position (notification id) by version. The
-    library reads an aggregate's events without their positions, so this asks
-    its events table directly, read-only."""
-    recorder = ledger.recorder
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            f"SELECT rowid AS position, originator_version AS version "
-            f"FROM {recorder.events_table_name} WHERE originator_id = ?"
-        )
-        key: Any = aggregate_id.hex
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        schema, table = recorder.datastore.schema, recorder.events_table_name
-        statement = (
-            "SELECT notification_id AS position, originator_version AS version "
-            f'FROM "{schema}"."{table}" WHERE originator_id = %s'
-        )
-        key = aggregate_id
-    else:
-        return {}
-    with recorder.datastore.transaction(commit=False) as cursor:
-        cursor.execute(statement, (key,))
-        return {int(row["version"]): int(row["position"]) for row in cursor.fetchall()}
+    """Each stored event's log position by version."""
+    return ledger.log_positions(aggregate_id)
 
 
 def ticket_chronology(ledger: TicketLedger, number: str) -> Chronology:

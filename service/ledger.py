@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import (
@@ -40,7 +40,6 @@ from ticketledger.domain.errors import (
 )
 from ticketledger.domain.events import (
     Clock,
-    LedgerEvent,
     check_aware,
     recording_clock,
     system_clock,
@@ -59,7 +58,7 @@ from ticketledger.domain.vocabulary import (
     Visibility,
     WorkCategory,
 )
-from ticketledger.service.storage import persistence_env
+from ticketledger.service.storage import log_positions, persistence_env
 from ticketledger.service.transcodings import register_ledger_transcodings
 
 TicketRef = UUID | str
@@ -93,9 +92,7 @@ class TicketLedger(Application[UUID]):
         self.clock = clock
         # A ticket's governing terms never change once it is open; keeping them
         # also keeps their calendars, which are costly to build.
-        self._governing: LRUCache[tuple[UUID, datetime], ContractTerms] = LRUCache(
-            GOVERNING_TERMS_CACHED
-        )
+        self._governing: LRUCache[UUID, ContractTerms] = LRUCache(GOVERNING_TERMS_CACHED)
         self._contracts_seen: LRUCache[tuple[UUID, int], Contract] = LRUCache(
             GOVERNING_TERMS_CACHED
         )
@@ -249,38 +246,42 @@ class TicketLedger(Application[UUID]):
         apply_due(ticket, watch_of(history, terms), terms, now)
 
     def governing_terms(self, ticket: Ticket) -> ContractTerms:
-        """The terms in force when the ticket opened, as the ledger had recorded
-        them then: a plan change recorded later, even one effective from an
-        earlier date, does not move a running ticket's deadlines (the SLA
-        projection fixes a ticket's terms at its opening the same way)."""
+        """The terms in force when the ticket opened, under the contract as the
+        log held it then (its events before the ticket's opening): a plan change
+        recorded later, even one effective from an earlier date, does not move
+        a running ticket's deadlines. The SLA and deadlines projections fix a
+        ticket's terms at its opening in log order the same way."""
         assert ticket.contract_id is not None and ticket.opened_at is not None
-        key = (ticket.id, ticket.created_on)
         try:
-            return self._governing.get(key)
+            return self._governing.get(ticket.id)
         except KeyError:
             pass
-        known = [
-            e
-            for e in self.events.get(ticket.contract_id)
-            if cast(LedgerEvent, e).timestamp <= ticket.created_on
-        ]
-        contract = self._contract_as_of(ticket.contract_id, known)
-        terms = contract.terms_at(ticket.opened_at)
-        self._governing.put(key, terms)
+        opened_position = self.log_positions(ticket.id).get(1)
+        contract_positions = self.log_positions(ticket.contract_id)
+        known = sum(
+            1
+            for position in contract_positions.values()
+            if opened_position is None or position < opened_position
+        )
+        terms = self._contract_at(ticket.contract_id, known).terms_at(ticket.opened_at)
+        self._governing.put(ticket.id, terms)
         return terms
 
-    def _contract_as_of(self, contract_id: UUID, known: list[Any]) -> Contract:
-        """The contract built from its first events, shared by every ticket that
-        opened under them, so their terms (and calendars) are built once."""
-        key = (contract_id, len(known))
+    def _contract_at(self, contract_id: UUID, version: int) -> Contract:
+        """The contract at a version, shared by every ticket that opened under
+        it, so their terms (and calendars) are built once."""
+        key = (contract_id, version)
         try:
             return self._contracts_seen.get(key)
         except KeyError:
             pass
-        built = project_aggregate(None, known) if known else self.contract(contract_id)
-        assert isinstance(built, Contract)
+        built = self.contract(contract_id, version=version or None)
         self._contracts_seen.put(key, built)
         return built
+
+    def log_positions(self, aggregate_id: UUID) -> dict[int, int]:
+        """Each of the aggregate's stored events' log position, by version."""
+        return log_positions(self.recorder, aggregate_id)
 
     def _ticket_with_history(self, ref: TicketRef) -> tuple[Ticket, list[Any]]:
         """The ticket and the events it was built from, read once."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -238,3 +239,27 @@ def persistence_env(url: str | None = None) -> dict[str, str]:
     else:
         raise ValueError(f"{DATABASE_URL} must start with postgresql:// or sqlite:///, not {url!r}")
     return {**env, "CREATE_TABLE": "y"}
+
+
+def log_positions(recorder: Any, aggregate_id: UUID) -> dict[int, int]:
+    """Each stored event's log position (notification id) by version. The
+    library reads an aggregate's events without their positions, so this asks
+    its events table directly, read-only; another recorder gives none."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            f"SELECT rowid AS position, originator_version AS version "
+            f"FROM {recorder.events_table_name} WHERE originator_id = ?"
+        )
+        key: Any = aggregate_id.hex
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        schema, table = recorder.datastore.schema, recorder.events_table_name
+        statement = (
+            "SELECT notification_id AS position, originator_version AS version "
+            f'FROM "{schema}"."{table}" WHERE originator_id = %s'
+        )
+        key = aggregate_id
+    else:
+        return {}
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(statement, (key,))
+        return {int(row["version"]): int(row["position"]) for row in cursor.fetchall()}
