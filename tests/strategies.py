@@ -214,3 +214,107 @@ class TicketHistory:
 def ticket_histories(min_steps: int = 8, max_steps: int = 30) -> st.SearchStrategy[TicketHistory]:
     steps = st.lists(history_steps, min_size=min_steps, max_size=max_steps)
     return st.builds(TicketHistory, priorities, steps, st.booleans())
+
+
+# ----------------------------------------------------------------------- time-driven rules
+
+# Commands a help desk gives while the rules watch. Failed contacts, resolutions,
+# waits on the customer and openings come more often, so that three failed
+# contacts add up, several tickets run side by side, and closures fall due.
+RULE_COMMANDS = (
+    "open",
+    "assign",
+    "agent_reply",
+    "requester_reply",
+    "wait_on_customer",
+    "wait_on_third_party",
+    "resume",
+    "failed_contact",
+    "resolve",
+    "accept",
+    "reject",
+    "reopen",
+    "reclassify",
+    "escalate",
+    "comment",
+    "cancel",
+)
+_RULE_COMMAND_DRAWS = (
+    *RULE_COMMANDS,
+    *("failed_contact",) * 3,
+    *("resolve", "wait_on_customer", "open", "agent_reply"),
+)
+# Minutes between commands: none, minutes, hours, and the periods the rules
+# count (48 h, the 5 days before a silence notice, the 7 days of acceptance and
+# silence, and one minute past them), up to ten days.
+RULE_GAPS = st.one_of(
+    st.sampled_from([0, 1, 10, 90, 2 * 1440, 5 * 1440, 7 * 1440, 7 * 1440 + 1, 10 * 1440]),
+    st.integers(0, 600),
+    st.integers(0, 10 * 1440),
+)
+
+
+@st.composite
+def tick_offsets(draw: st.DrawFn, span_minutes: int) -> tuple[timedelta, ...]:
+    """Irregular instants within `span_minutes` after an instant, for a ticker
+    that runs when it likes: often never, sometimes in bursts (several ticks
+    within two minutes, some at the very same instant), at any microsecond;
+    the span's end itself (the next command's instant) can be drawn too."""
+    span = span_minutes * 60_000_000
+    spots = draw(st.lists(st.one_of(st.integers(0, span), st.sampled_from([0, span])), max_size=3))
+    ticks: list[int] = []
+    for spot in spots:
+        burst = draw(st.lists(st.integers(0, 120_000_000), max_size=3))
+        ticks += [min(spot + offset, span) for offset in (0, *burst)]
+    return tuple(timedelta(microseconds=tick) for tick in sorted(ticks))
+
+
+@dataclass(frozen=True)
+class RuleStep:
+    """`minutes_later` pass (a ticker may run at `ticks` after the previous
+    command), then `command` acts on the open ticket `ticket` (modulo how many
+    are open); `choice` picks the variant (a priority, an assignee)."""
+
+    command: str
+    ticket: int
+    choice: int
+    minutes_later: int
+    ticks: tuple[timedelta, ...]
+
+
+@st.composite
+def rule_steps(draw: st.DrawFn) -> RuleStep:
+    minutes_later = draw(RULE_GAPS)
+    return RuleStep(
+        command=draw(st.sampled_from(_RULE_COMMAND_DRAWS)),
+        ticket=draw(st.integers(0, 3)),
+        choice=draw(st.integers(0, 3)),
+        minutes_later=minutes_later,
+        ticks=draw(tick_offsets(minutes_later)),
+    )
+
+
+@dataclass(frozen=True)
+class RuleHistory:
+    """A ticket opened at `priority` when the history starts, then `steps`; the
+    history ends `final_minutes` after the last step (a ticker may run at
+    `final_ticks` in between). `escalate_on_breach` is the contract's."""
+
+    priority: Priority
+    steps: tuple[RuleStep, ...]
+    final_minutes: int
+    final_ticks: tuple[timedelta, ...]
+    escalate_on_breach: bool
+
+
+@st.composite
+def rule_histories(draw: st.DrawFn, min_steps: int = 3, max_steps: int = 14) -> RuleHistory:
+    steps = draw(st.lists(rule_steps(), min_size=min_steps, max_size=max_steps))
+    final_minutes = draw(st.integers(0, 12 * 1440))
+    return RuleHistory(
+        priority=draw(priorities),
+        steps=tuple(steps),
+        final_minutes=final_minutes,
+        final_ticks=draw(tick_offsets(final_minutes)),
+        escalate_on_breach=draw(st.booleans()),
+    )
