@@ -161,10 +161,13 @@ _CHANGES: dict[type, Callable[[Watch, Any], Watch]] = {
     Ticket.WaitingOnThirdParty: lambda w, e: replace(w, waiting_on_customer_since=None),
     Ticket.Resumed: lambda w, e: replace(w, waiting_on_customer_since=None),
     Ticket.ContactAttemptFailed: lambda w, e: replace(w, failed_contacts=e.attempt),
+    # Failed contacts count towards a closure only while the desk works on the
+    # ticket: a resolution ends that stretch, and a requester who rejects it has
+    # answered (as a reply does).
     Ticket.Resolved: lambda w, e: replace(
-        w, resolved_at=e.occurred_at, waiting_on_customer_since=None
+        w, resolved_at=e.occurred_at, waiting_on_customer_since=None, failed_contacts=0
     ),
-    Ticket.AcceptanceRejected: lambda w, e: replace(w, resolved_at=None),
+    Ticket.AcceptanceRejected: lambda w, e: replace(w, resolved_at=None, failed_contacts=0),
     Ticket.Reopened: lambda w, e: replace(w, resolved_at=None),
     Ticket.AcceptanceGiven: lambda w, e: replace(w, final=True),
     Ticket.Closed: lambda w, e: replace(w, final=True),

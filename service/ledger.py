@@ -9,6 +9,7 @@ fail as a whole; the command is then run again on fresh state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -194,7 +195,7 @@ class TicketLedger(Application[UUID]):
 
         def decide() -> list[Aggregate]:
             ticket, history = self._ticket_with_history(ref)
-            holder["ticket"] = ticket
+            holder.update(ticket=ticket, due=False)
             self._check_version(ticket, expected_version)
             at = holder["at"] = self._now(occurred_at)
             self._apply_due_rules(ticket, history, at)
@@ -209,7 +210,8 @@ class TicketLedger(Application[UUID]):
             # a reply refused because the ticket closed at its deadline leaves
             # that closure recorded, as the ticker would have.
             if holder.get("due"):
-                self.apply_due_rules(ref, now=holder["at"])
+                with suppress(DomainError):  # the refusal is the answer, whatever this gives
+                    self.apply_due_rules(ref, now=holder["at"])
             raise
         return self._result(holder["ticket"], recordings, number=holder["ticket"].number)
 

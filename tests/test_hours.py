@@ -105,6 +105,8 @@ def test_hours_stay_pending_until_acceptance_and_post_in_the_acceptance_month(
 ) -> None:
     contract_id, ticket = new_ticket(ledger, clock)
     work(ledger, clock, ticket, 80)  # 80 min rounded up to 15 min: 1 h 30 = 1.50 h
+    # Resolved late in October, so the acceptance comes inside the 7 days it is deemed after.
+    clock.set(at("2026-10-28 12:00"))
     ledger.resolve_ticket(ticket, resolution="fixed", by="carla")
     projector.catch_up()
     with projector.reading("hours") as rows:
@@ -247,6 +249,7 @@ def test_work_posted_after_the_issuer_looked_moves_to_the_next_open_month(
     work(ledger, clock, first, 60)
     work(ledger, clock, late, 30, start=at("2026-10-05 14:00"))
     accept(ledger, first)
+    clock.set(at("2026-10-26 12:00"))  # within 7 days of the late acceptance below
     ledger.resolve_ticket(late, resolution="fixed", by="carla")
     projector.catch_up()
     through = projector.position("hours")
