@@ -777,6 +777,30 @@ def test_a_third_failed_contact_after_48_hours_closes_the_ticket_at_that_contact
     )
 
 
+def test_failed_contacts_before_a_resolution_close_nothing_once_the_requester_rejects_it(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    """A rejection is the requester answering, and the resolution ended the
+    stretch in which contacts failed: the reopened ticket is not closed for them."""
+    contract = sign(ledger)
+    clock.set(TUESDAY_NOON)
+    number = open_ticket(ledger, contract, Priority.LOW, TUESDAY_NOON)
+    command(ledger, number, "agent_reply", TUESDAY_NOON)()
+    for when in (at("2026-10-06 13:00"), at("2026-10-06 14:00"), at("2026-10-06 15:00")):
+        clock.set(when)
+        command(ledger, number, "failed_contact", when)()
+    clock.set(at("2026-10-06 16:00"))
+    ledger.resolve_ticket(number, resolution="reset the PLC", by="carla")
+    clock.set(at("2026-10-09 12:00"))  # three days on: well past 48 h since opening
+    ledger.reject_resolution(number, reason="it stopped again", by=REQUESTER)
+    clock.set(at("2026-10-12 12:00"))
+    ledger.apply_due_rules(number)
+    assert ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED not in [
+        e.reason for e in events_of(ledger, number) if isinstance(e, Ticket.Closed)
+    ]
+    assert ledger.ticket(number).status is Status.OPEN
+
+
 def late_and_punctual(ledger: TicketLedger, clock: ManualClock, late_ticks: list[datetime]) -> Any:
     """Two tickets with the same history, one ticked at each deadline's instant
     (worked out by hand), the other only at `late_ticks`, hours after."""
