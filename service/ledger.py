@@ -106,8 +106,22 @@ class TicketLedger(Application[UUID]):
     # Reading aggregates.
 
     def ticket(self, ref: TicketRef, version: int | None = None) -> Ticket:
+        return self._get_ticket(ref, version, project_aggregate)
+
+    def _get_ticket(self, ref: TicketRef, version: int | None, projector: Any) -> Ticket:
         ticket_id = ref if isinstance(ref, UUID) else ticket_id_for(ref)
-        return self._get(ticket_id, Ticket, TicketNotFoundError, f"no ticket {ref}", version)
+        message = f"no ticket {ref}"
+        return self._get(ticket_id, Ticket, TicketNotFoundError, message, version, projector)
+
+    def _ticket_with_history(self, ref: TicketRef) -> tuple[Ticket, list[Any]]:
+        """The ticket and the events it was built from, read once."""
+        history: list[Any] = []
+
+        def keeping(initial: Any, events: Any) -> Any:
+            history.extend(events)
+            return project_aggregate(initial, history)
+
+        return self._get_ticket(ref, None, keeping), history
 
     def contract(self, contract_id: UUID, version: int | None = None) -> Contract:
         message = f"no contract {contract_id}"
@@ -132,9 +146,12 @@ class TicketLedger(Application[UUID]):
         error: type[Exception],
         message: str,
         version: int | None,
+        projector: Any = project_aggregate,
     ) -> A:
         try:
-            aggregate: object = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(
+                aggregate_id, version=version, projector_func=projector
+            )
         except AggregateNotFoundError:
             raise error(message) from None
         if not isinstance(aggregate, kind):
@@ -239,13 +256,15 @@ class TicketLedger(Application[UUID]):
 
     def watch(self, ref: TicketRef) -> tuple[Watch, ContractTerms]:
         """What the rules know of the ticket, and the terms it is governed by."""
-        ticket, history = self._ticket_with_history(ref)
+        return self._watched(*self._ticket_with_history(ref))
+
+    def _watched(self, ticket: Ticket, history: list[Any]) -> tuple[Watch, ContractTerms]:
         terms = self.governing_terms(ticket)
         return watch_of(history, terms), terms
 
     def _apply_due_rules(self, ticket: Ticket, history: list[Any], now: datetime) -> None:
-        terms = self.governing_terms(ticket)
-        apply_due(ticket, watch_of(history, terms), terms, now)
+        watch, terms = self._watched(ticket, history)
+        apply_due(ticket, watch, terms, now)
 
     def governing_terms(self, ticket: Ticket) -> ContractTerms:
         """The terms in force when the ticket opened, under the contract as the
@@ -284,23 +303,6 @@ class TicketLedger(Application[UUID]):
     def log_positions(self, aggregate_id: UUID) -> dict[int, int]:
         """Each of the aggregate's stored events' log position, by version."""
         return log_positions(self.recorder, aggregate_id)
-
-    def _ticket_with_history(self, ref: TicketRef) -> tuple[Ticket, list[Any]]:
-        """The ticket and the events it was built from, read once."""
-        ticket_id = ref if isinstance(ref, UUID) else ticket_id_for(ref)
-        history: list[Any] = []
-
-        def keeping(initial: Any, events: Any) -> Any:
-            history.extend(events)
-            return project_aggregate(initial, history)
-
-        try:
-            ticket: object = self.repository.get(ticket_id, projector_func=keeping)
-        except AggregateNotFoundError:
-            raise TicketNotFoundError(f"no ticket {ref}") from None
-        if not isinstance(ticket, Ticket):
-            raise TicketNotFoundError(f"no ticket {ref}")
-        return ticket, history
 
     def _on_contract(
         self,
