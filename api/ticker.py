@@ -26,7 +26,7 @@ from ticketledger.projections import deadlines
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import CommandResult, TicketLedger
 
-from .reports import DatabaseOption, JsonOption, NowOption, fail, opened_projector
+from .reports import DatabaseOption, JsonOption, NowOption, fail, instant, opened_projector
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0
@@ -110,8 +110,7 @@ def tick(
     """Apply every time-driven rule due by --now (default: now): automatic
     closures, notices to requesters, SLA warnings and escalations, each recorded
     at the instant it fell due."""
-    if now is not None and now.tzinfo is None:
-        raise fail("--now needs a UTC offset, e.g. 2026-10-05T14:00+00:00")
+    now = None if now is None else instant(now)  # refuses a --now without an offset
     if now is not None and every is not None:
         raise fail("--now and --every do not go together: a running ticker ticks at now")
     with opened_projector(database_url) as projector:

@@ -99,10 +99,6 @@ class Watch:
     failed_contacts: int = 0
     warned: tuple[str, ...] = ()  # sorted, so a stored watch reads the same every time
 
-    @property
-    def active(self) -> bool:
-        return not self.final and self.resolved_at is None
-
     def after(self, event: Any, terms: ContractTerms) -> Watch:
         """The watch once `event`, one of the ticket's later events, happened."""
         moved = replace(

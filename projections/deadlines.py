@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import TypeAdapter
 
 from ticketledger.domain.deadlines import Deadline, Rule, Watch, deadlines, opened_watch
+from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.projections.base import handles
 from ticketledger.projections.sla import (
@@ -71,8 +72,8 @@ class DeadlinesProjection(TracksContractTerms):
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
         terms_hash = terms_hash_at(rows, str(event.contract_id), event.occurred_at)
-        watch = opened_watch(event, load_terms(rows, terms_hash))
-        self._keep(rows, watch, terms_hash, position)
+        terms = load_terms(rows, terms_hash)
+        self._keep(rows, opened_watch(event, terms), terms_hash, terms, position)
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
@@ -80,11 +81,14 @@ class DeadlinesProjection(TracksContractTerms):
         if row is None:
             return
         terms_hash = str(row["terms_hash"])
-        watch = watch_from(str(row["watch_json"])).after(event, load_terms(rows, terms_hash))
-        self._keep(rows, watch, terms_hash, position)
+        terms = load_terms(rows, terms_hash)
+        watch = watch_from(str(row["watch_json"])).after(event, terms)
+        self._keep(rows, watch, terms_hash, terms, position)
 
     @staticmethod
-    def _keep(rows: Rows, watch: Watch, terms_hash: str, position: int) -> None:
+    def _keep(
+        rows: Rows, watch: Watch, terms_hash: str, terms: ContractTerms, position: int
+    ) -> None:
         ticket_id = str(watch.ticket_id)
         rows.put(
             "watches",
@@ -96,7 +100,7 @@ class DeadlinesProjection(TracksContractTerms):
             },
         )
         rows.execute("DELETE FROM {deadlines} WHERE ticket_id = :t", {"t": ticket_id})
-        for deadline in deadlines(watch, load_terms(rows, terms_hash)):
+        for deadline in deadlines(watch, terms):
             rows.put("deadlines", deadline_row(watch, deadline))
 
 

@@ -610,13 +610,8 @@ def ticket_events(ledger: TicketLedger, number: str) -> list[Any]:
     return events
 
 
-def log_positions(ledger: TicketLedger, aggregate_id: UUID) -> dict[int, int]:
-    """Each stored event's log position by version."""
-    return ledger.log_positions(aggregate_id)
-
-
 def ticket_chronology(ledger: TicketLedger, number: str) -> Chronology:
     """The chronology of ticket `number` under its contract as the ledger holds it now."""
     events = ticket_events(ledger, number)
     contract = ledger.contract(events[0].contract_id)
-    return chronology(events, contract, positions=log_positions(ledger, events[0].originator_id))
+    return chronology(events, contract, positions=ledger.log_positions(events[0].originator_id))

@@ -24,7 +24,6 @@ from ticketledger.replay.chronology import (
     Change,
     Chronology,
     chronology,
-    log_positions,
     shown,
     ticket_chronology,
 )
@@ -189,7 +188,7 @@ def test_the_pure_function_on_events_read_back_equals_the_ledgers_chronology(
     reader = make_ledger()
     events = list(reader.events_of(history.ticket_id))
     contract = reader.contract(history.contract_id)
-    positions = log_positions(reader, history.ticket_id)
+    positions = reader.log_positions(history.ticket_id)
     assert [positions[v] for v in range(1, 12)] == history.positions
     recomputed = chronology(events, contract, positions=positions)
     assert recomputed == ticket_chronology(ledger, history.number)
