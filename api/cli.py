@@ -80,12 +80,12 @@ def summarise(ledger: TicketLedger) -> None:
     tickets = [ledger.ticket(t) for year in years for t in ledger.ticket_ids(year)]
     by_contract: dict[Any, list[Ticket]] = {}
     for ticket in tickets:
-        by_contract.setdefault(ticket.contract_id, []).append(ticket)
+        by_contract.setdefault(ticket.state.contract_id, []).append(ticket)
     typer.echo(f"\n{len(tickets)} tickets in {len(by_contract)} contracts\n")
     for contract_id, group in by_contract.items():
         terms = ledger.contract(contract_id).terms
-        statuses = Counter(t.status.value for t in group)
-        worked = sum((w.duration for t in group for w in t.work.values()), timedelta(0))
+        statuses = Counter(t.state.status.value for t in group)
+        worked = sum((w.duration for t in group for w in t.state.work.values()), timedelta(0))
         typer.echo(
             f"{terms.customer} — {terms.plan} ({terms.agreement.value}, {terms.coverage.value} "
             f"coverage, {terms.timezone})"
@@ -93,11 +93,10 @@ def summarise(ledger: TicketLedger) -> None:
         typer.echo(
             f"  tickets {len(group)}: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items()))
         )
-        typer.echo(
-            f"  work logged {hours(worked)} h; numbers {group[0].number} .. {group[-1].number}"
-        )
+        first, last = group[0].state.number, group[-1].state.number
+        typer.echo(f"  work logged {hours(worked)} h; numbers {first} .. {last}")
     if tickets:
-        typer.echo(f"\nTry: ticketledger show {tickets[len(tickets) // 2].number}")
+        typer.echo(f"\nTry: ticketledger show {tickets[len(tickets) // 2].state.number}")
 
 
 def hours(duration: timedelta) -> str:
@@ -109,31 +108,33 @@ def stamp(value: datetime | None) -> str:
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
-    work = list(ticket.work.values())
+    work = list(ticket.state.work.values())
     return {
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "customer": ticket.customer,
-        "requester": ticket.requester,
-        "status": ticket.status.value,
-        "closure_reason": ticket.closure_reason.value if ticket.closure_reason else None,
-        "kind": ticket.kind.value,
-        "priority": ticket.priority.value,
-        "level": ticket.level,
-        "assignee": ticket.assignee,
-        "channel": ticket.channel.value,
-        "opened_at": stamp(ticket.opened_at),
-        "first_response_at": stamp(ticket.first_response_at),
-        "resolved_at": stamp(ticket.resolved_at),
-        "closed_at": stamp(ticket.closed_at),
+        "number": ticket.state.number,
+        "subject": ticket.state.subject,
+        "customer": ticket.state.customer,
+        "requester": ticket.state.requester,
+        "status": ticket.state.status.value,
+        "closure_reason": ticket.state.closure_reason.value
+        if ticket.state.closure_reason
+        else None,
+        "kind": ticket.state.kind.value,
+        "priority": ticket.state.priority.value,
+        "level": ticket.state.level,
+        "assignee": ticket.state.assignee,
+        "channel": ticket.state.channel.value,
+        "opened_at": stamp(ticket.state.opened_at),
+        "first_response_at": stamp(ticket.state.first_response_at),
+        "resolved_at": stamp(ticket.state.resolved_at),
+        "closed_at": stamp(ticket.state.closed_at),
         "work_entries": len(work),
         "work_hours": hours(sum((w.duration for w in work), timedelta(0))),
         "off_hours": hours(sum((w.off_hours for w in work), timedelta(0))),
-        "failed_contact_attempts": ticket.failed_contact_attempts,
-        "reopened": ticket.reopen_count,
-        "rating": ticket.rating.score if ticket.rating else None,
-        "rating_out_of": ticket.rating.out_of if ticket.rating else None,
-        "links": [number for number, _ in ticket.links.values()],
+        "failed_contact_attempts": ticket.state.failed_contact_attempts,
+        "reopened": ticket.state.reopen_count,
+        "rating": ticket.state.rating.score if ticket.state.rating else None,
+        "rating_out_of": ticket.state.rating.out_of if ticket.state.rating else None,
+        "links": [number for number, _ in ticket.state.links.values()],
         "version": ticket.version,
     }
 

@@ -181,7 +181,7 @@ class Calling:
     def ticket(self, number: str) -> Ticket:
         """The ticket, if the caller may see it: another customer's is 404."""
         ticket = self.ledger.ticket(number)
-        self.check_customer(ticket.customer, TicketNotFoundError(f"no ticket {number}"))
+        self.check_customer(ticket.state.customer, TicketNotFoundError(f"no ticket {number}"))
         return ticket
 
     def ticket_row(self, row: dict[str, Any] | None, number: str) -> dict[str, Any]:

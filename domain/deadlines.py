@@ -25,8 +25,15 @@ from uuid import UUID
 
 from ticketledger.domain import sla
 from ticketledger.domain.sla import ClockState, SlaClock, TicketClocks
-from ticketledger.domain.terms import ContractTerms
-from ticketledger.domain.ticket import HIGHEST_LEVEL, Ticket
+from ticketledger.domain.terms import ClosurePeriods, ContractTerms
+from ticketledger.domain.ticket import HIGHEST_LEVEL, Ticket, evolve
+from ticketledger.domain.ticket_state import (
+    TicketState,
+    acceptance_deemed_at,
+    contact_attempts_exhausted_at,
+    silence_closes_at,
+    silence_notice_at,
+)
 from ticketledger.domain.vocabulary import ClosureReason, SlaClockName, SlaThreshold
 
 RULES_ACTOR = "ticketledger-rules"
@@ -72,53 +79,31 @@ class Deadline:
         return self.due_at, self.rule.rank
 
 
-def warning_key(clock: SlaClockName, threshold: SlaThreshold, target: timedelta) -> str:
-    """A warning is given once per clock, threshold and target: a priority change
-    that sets a new target can put the clock at risk again, under the new target."""
-    return f"{clock.value}:{threshold.value}:{target // INSTANT}"
-
-
 @dataclass(frozen=True)
 class Watch:
-    """What the rules know of one ticket."""
+    """What the rules know of one ticket: its state, from the one fold, and its
+    SLA clocks under the terms it opened with."""
 
     ticket_id: UUID
-    number: str
-    contract_id: UUID
-    customer: str
-    requester: str
-    opened_at: datetime
-    last_occurred_at: datetime
+    state: TicketState
     clocks: TicketClocks
-    assignee: str | None = None
-    level: int = 1
-    final: bool = False
-    resolved_at: datetime | None = None
-    waiting_on_customer_since: datetime | None = None
-    noticed_at: datetime | None = None
-    failed_contacts: int = 0
-    warned: tuple[str, ...] = ()  # sorted, so a stored watch reads the same every time
 
     def after(self, event: Any, terms: ContractTerms) -> Watch:
         """The watch once `event`, one of the ticket's later events, happened."""
-        moved = replace(
+        return replace(
             self,
-            last_occurred_at=event.occurred_at,
+            state=evolve(self.state, event),
             clocks=sla.on_event(self.clocks, terms, event),
         )
-        change = _CHANGES.get(type(event))
-        return moved if change is None else change(moved, event)
+
+    def warned(self, clock: SlaClockName, threshold: SlaThreshold, target: timedelta) -> bool:
+        return (clock, threshold, target) in self.state.sla_warnings
 
 
 def opened_watch(event: Ticket.Opened, terms: ContractTerms) -> Watch:
     return Watch(
         ticket_id=event.originator_id,
-        number=event.number,
-        contract_id=event.contract_id,
-        customer=event.customer,
-        requester=event.requester,
-        opened_at=event.occurred_at,
-        last_occurred_at=event.occurred_at,
+        state=evolve(None, event),
         clocks=sla.open_clocks(terms, event.priority, event.occurred_at),
     )
 
@@ -132,47 +117,6 @@ def watch_of(events: list[Any], terms: ContractTerms) -> Watch:
     return watch
 
 
-def _requester_replied(watch: Watch, event: Ticket.RequesterReplied) -> Watch:
-    watch = replace(watch, failed_contacts=0)
-    if event.resumes:
-        watch = replace(watch, waiting_on_customer_since=None)
-    if event.reopens:
-        watch = replace(watch, resolved_at=None)
-    return watch
-
-
-def _warned(watch: Watch, event: Ticket.SlaWarningSent) -> Watch:
-    key = warning_key(event.clock, event.threshold, event.target)
-    return replace(watch, warned=tuple(sorted({*watch.warned, key})))
-
-
-_CHANGES: dict[type, Callable[[Watch, Any], Watch]] = {
-    Ticket.Assigned: lambda w, e: replace(w, assignee=e.assignee),
-    Ticket.Reclassified: lambda w, e: replace(w, level=e.level),
-    Ticket.Escalated: lambda w, e: replace(w, level=e.to_level),
-    Ticket.RequesterReplied: _requester_replied,
-    Ticket.WaitingOnCustomer: lambda w, e: replace(
-        w, waiting_on_customer_since=e.occurred_at, noticed_at=None
-    ),
-    Ticket.WaitingOnThirdParty: lambda w, e: replace(w, waiting_on_customer_since=None),
-    Ticket.Resumed: lambda w, e: replace(w, waiting_on_customer_since=None),
-    Ticket.ContactAttemptFailed: lambda w, e: replace(w, failed_contacts=e.attempt),
-    # Failed contacts count towards a closure only while the desk works on the
-    # ticket: a resolution ends that stretch, and a requester who rejects it has
-    # answered (as a reply does).
-    Ticket.Resolved: lambda w, e: replace(
-        w, resolved_at=e.occurred_at, waiting_on_customer_since=None, failed_contacts=0
-    ),
-    Ticket.AcceptanceRejected: lambda w, e: replace(w, resolved_at=None, failed_contacts=0),
-    Ticket.Reopened: lambda w, e: replace(w, resolved_at=None),
-    Ticket.AcceptanceGiven: lambda w, e: replace(w, final=True),
-    Ticket.Closed: lambda w, e: replace(w, final=True),
-    Ticket.Cancelled: lambda w, e: replace(w, final=True),
-    Ticket.RequesterNoticeSent: lambda w, e: replace(w, noticed_at=e.occurred_at),
-    Ticket.SlaWarningSent: _warned,
-}
-
-
 # When each rule falls due.
 
 
@@ -184,9 +128,9 @@ def deadlines(watch: Watch, terms: ContractTerms) -> list[Deadline]:
 def _in_order(watch: Watch, found: list[Deadline]) -> list[Deadline]:
     """An instant the ticket's own history has already passed (a backdated
     event) counts as its last event's, because nothing may be recorded before it."""
-    if watch.final:
+    if watch.state.is_final:
         return []
-    kept = [replace(d, due_at=max(d.due_at, watch.last_occurred_at)) for d in found]
+    kept = [replace(d, due_at=max(d.due_at, watch.state.last_occurred_at)) for d in found]
     return sorted(kept, key=lambda d: d.order)
 
 
@@ -208,7 +152,9 @@ def _sla_deadlines(
             (SlaThreshold.BREACHED, clock.target + INSTANT),
         )
         for threshold, limit in limits:
-            if warning_key(name, threshold, clock.target) in watch.warned:
+            # Once per clock, threshold and target: a priority change that sets
+            # a new target can put the clock at risk again, under the new target.
+            if watch.warned(name, threshold, clock.target):
                 continue
             if spent is not None and spent < limit:
                 continue
@@ -228,20 +174,21 @@ def reached_at(clock: SlaClock, terms: ContractTerms, limit: timedelta) -> datet
     return calendar.add_business_time(clock.since, limit - clock.elapsed)
 
 
+CLOSURE_RULES: tuple[tuple[Rule, Callable[[TicketState, ClosurePeriods], datetime | None]], ...] = (
+    (Rule.SILENCE_NOTICE, silence_notice_at),
+    (Rule.SILENCE_CLOSURE, silence_closes_at),
+    (Rule.ACCEPTANCE_DEEMED, acceptance_deemed_at),
+    (Rule.CONTACT_ATTEMPTS_EXHAUSTED, contact_attempts_exhausted_at),
+)
+
+
 def _closure_deadlines(watch: Watch, terms: ContractTerms) -> Iterator[Deadline]:
-    periods = terms.closure
-    if watch.waiting_on_customer_since is not None:
-        closes_at = watch.waiting_on_customer_since + periods.customer_silence
-        if watch.noticed_at is None:
-            yield Deadline(Rule.SILENCE_NOTICE, closes_at - periods.customer_silence_notice)
-        yield Deadline(Rule.SILENCE_CLOSURE, closes_at)
-    if watch.resolved_at is not None:
-        yield Deadline(Rule.ACCEPTANCE_DEEMED, watch.resolved_at + periods.acceptance)
-    elif watch.failed_contacts >= periods.failed_contact_attempts:
-        yield Deadline(
-            Rule.CONTACT_ATTEMPTS_EXHAUSTED,
-            watch.opened_at + periods.contact_attempts_minimum_age,
-        )
+    """The silence closure is listed before its notice is given: the notice
+    falls due first, and the closure then waits on it (`silence_closure_at`)."""
+    for rule, due_at in CLOSURE_RULES:
+        due = due_at(watch.state, terms.closure)
+        if due is not None:
+            yield Deadline(rule, due)
 
 
 def next_due(watch: Watch, terms: ContractTerms, now: datetime) -> Deadline | None:
@@ -265,7 +212,9 @@ def apply_due(ticket: Ticket, watch: Watch, terms: ContractTerms, now: datetime)
         enforce(due, ticket, watch, terms)
         for event in ticket.pending_events[already:]:
             watch = watch.after(event, terms)
-    raise RuntimeError(f"ticket {watch.number}: rules kept falling due; a rule does not settle")
+    raise RuntimeError(
+        f"ticket {watch.state.number}: rules kept falling due; a rule does not settle"
+    )
 
 
 def enforce(due: Deadline, ticket: Ticket, watch: Watch, terms: ContractTerms) -> None:
@@ -273,8 +222,8 @@ def enforce(due: Deadline, ticket: Ticket, watch: Watch, terms: ContractTerms) -
     if due.rule in SLA_RULE_PARTS:
         _warn(due, ticket, watch, terms)
     elif due.rule is Rule.SILENCE_NOTICE:
-        assert watch.waiting_on_customer_since is not None
-        closes_at = watch.waiting_on_customer_since + periods.customer_silence
+        closes_at = silence_closes_at(watch.state, periods)
+        assert closes_at is not None
         ticket.send_closure_notice(
             closes_at=closes_at,
             reason=f"no answer while the desk waits on the customer; the ticket closes at "
@@ -331,7 +280,7 @@ def _warn(due: Deadline, ticket: Ticket, watch: Watch, terms: ContractTerms) -> 
         occurred_at=due.due_at,
     )
     escalates = terms.sla_alerts.escalate_on_breach and threshold is SlaThreshold.BREACHED
-    if escalates and ticket.level < HIGHEST_LEVEL and ticket.status.is_active:
+    if escalates and ticket.state.level < HIGHEST_LEVEL and ticket.state.status.is_active:
         ticket.escalate(f"{reason}; the contract escalates on a breach", RULES_ACTOR, due.due_at)
 
 

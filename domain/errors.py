@@ -157,3 +157,8 @@ class StatementAlreadyIssuedError(ContractError):
 
 class MonthNotEndedError(ContractError):
     code = "month_not_ended"
+
+
+class UnknownEventError(TypeError):
+    """An event class the fold gives no meaning to: a defect in the code, never
+    the client's fault, so it is no DomainError."""

@@ -97,10 +97,14 @@ class RecordsInOrder:
     one: checks occurred_at, then triggers the event."""
 
     if TYPE_CHECKING:  # provided by the aggregate itself, never by this mixin
-        last_occurred_at: datetime | None
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 
+    def occurred_last(self) -> datetime | None:
+        """When the aggregate's latest event happened."""
+        last: datetime | None = getattr(self, "last_occurred_at", None)
+        return last
+
     def _record(self, event_class: type[Any], occurred_at: datetime, **kwargs: Any) -> None:
-        occurred_at = check_occurred_at(occurred_at, self.last_occurred_at)
+        occurred_at = check_occurred_at(occurred_at, self.occurred_last())
         self.trigger_event(event_class, occurred_at=occurred_at, **kwargs)

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from ticketledger.domain.calendar import BusinessCalendar
+from ticketledger.domain.errors import UnknownEventError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Coverage, Priority
@@ -241,9 +242,15 @@ def open_clocks(terms: ContractTerms, priority: Priority, at: datetime) -> Ticke
 
 
 def on_event(clocks: TicketClocks, terms: ContractTerms, event: Any) -> TicketClocks:
-    """The clocks after one of the ticket's events; other events change nothing."""
+    """The clocks after one of the ticket's later events (the opening starts
+    them: `open_clocks`). Every event class is either in the clock map or
+    declared to leave the clocks alone; any other is a defect, said loudly."""
     change = _CHANGES.get(type(event))
-    return clocks if change is None else change(clocks, terms, event)
+    if change is not None:
+        return change(clocks, terms, event)
+    if type(event) in LEAVES_CLOCKS:
+        return clocks
+    raise UnknownEventError(f"the SLA clocks have no rule for {type(event).__qualname__}")
 
 
 ClockChange = Callable[[TicketClocks, ContractTerms, Any], TicketClocks]
@@ -312,6 +319,24 @@ def _cancelled(clocks: TicketClocks, terms: ContractTerms, event: Any) -> Ticket
     return clocks.both(lambda c: stop(c, terms, event.occurred_at, cancelled=True))
 
 
+# The events that never move a clock: acceptance comes after the resolution
+# stopped both; the rules' own notices and warnings report on the clocks.
+LEAVES_CLOCKS: frozenset[type] = frozenset(
+    {
+        Ticket.Assigned,
+        Ticket.Escalated,
+        Ticket.Commented,
+        Ticket.ContactAttemptFailed,
+        Ticket.WorkLogged,
+        Ticket.WorkCorrected,
+        Ticket.OffHoursWorkAuthorised,
+        Ticket.AcceptanceGiven,
+        Ticket.Rated,
+        Ticket.RequesterNoticeSent,
+        Ticket.SlaWarningSent,
+        Ticket.Linked,
+    }
+)
 _CHANGES: dict[type, ClockChange] = {
     Ticket.Reclassified: _reclassified,
     Ticket.AgentReplied: _first_response,

@@ -7,9 +7,11 @@ and leaves the ticket untouched.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from functools import singledispatch
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -28,8 +30,10 @@ from ticketledger.domain.errors import (
     OffHoursNotAuthorisedError,
     TicketCancelledError,
     TicketClosedError,
+    TicketNotFoundError,
     TicketNotResolvedError,
     TicketNotWaitingError,
+    UnknownEventError,
     WorkEntryNotFoundError,
 )
 from ticketledger.domain.events import (
@@ -40,6 +44,7 @@ from ticketledger.domain.events import (
     check_occurred_at,
 )
 from ticketledger.domain.terms import ClosurePeriods
+from ticketledger.domain.ticket_state import Rating, TicketState, WorkEntry, closure_due_at
 from ticketledger.domain.vocabulary import (
     CancellationReason,
     Channel,
@@ -58,35 +63,6 @@ from ticketledger.domain.vocabulary import (
 HIGHEST_LEVEL = 3
 MAX_WORK_ENTRY = timedelta(hours=24)
 RATING_SCALE = 5  # the seeds' satisfaction scale: 1 (worst) to 5 (best)
-
-
-@dataclass(frozen=True)
-class WorkEntry:
-    """One stretch of work as it stands after any corrections."""
-
-    entry_id: UUID
-    agent: str
-    started_at: datetime
-    duration: timedelta
-    category: WorkCategory
-    customer_caused: bool
-    off_hours: timedelta
-    off_hours_covered: timedelta
-    priority: Priority
-    note: str
-    corrections: int = 0
-
-    @property
-    def off_hours_billable(self) -> timedelta:
-        return self.off_hours - self.off_hours_covered
-
-
-class Rating(NamedTuple):
-    """The requester's one rating of the service: `score` from 1 to `out_of`."""
-
-    score: int
-    out_of: int
-    comment: str
 
 
 @dataclass(frozen=True)
@@ -117,19 +93,11 @@ class Ticket(RecordsInOrder, Aggregate):
         description: str
 
         def apply(self, aggregate: Any) -> None:
-            t: Ticket = aggregate
-            t.number, t.contract_id, t.customer = self.number, self.contract_id, self.customer
-            t.requester, t.channel, t.kind = self.requester, self.channel, self.kind
-            t.priority, t.subject, t.description = self.priority, self.subject, self.description
-            t.opened_at = t.last_occurred_at = self.occurred_at
+            aggregate.state = evolve(None, self)
 
     class Event(LedgerEvent):
         def apply(self, aggregate: Any) -> None:
-            aggregate.last_occurred_at = self.occurred_at
-            self.change(aggregate)
-
-        def change(self, ticket: Ticket) -> None:
-            """Each event's own effect on the ticket."""
+            aggregate.state = evolve(aggregate.state, self)
 
     class Reclassified(Event):
         """Priority changes move the SLA targets from now on; time already
@@ -145,17 +113,10 @@ class Ticket(RecordsInOrder, Aggregate):
         reason: str
         keeps_sla_clock: bool
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.kind, ticket.priority, ticket.level = self.kind, self.priority, self.level
-
     class Assigned(Event):
         TOPIC = "ticketledger:Ticket.Assigned"
         assignee: str
         previous_assignee: str | None
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.assignee = self.assignee
-            ticket.take_up()
 
     class Escalated(Event):
         TOPIC = "ticketledger:Ticket.Escalated"
@@ -163,19 +124,10 @@ class Ticket(RecordsInOrder, Aggregate):
         to_level: int
         reason: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.level = self.to_level
-
     class AgentReplied(Event):
         TOPIC = "ticketledger:Ticket.AgentReplied"
         message: str
         first_response: bool
-
-        def change(self, ticket: Ticket) -> None:
-            if self.first_response:
-                ticket.first_response_at = self.occurred_at
-            ticket.agent_replies += 1
-            ticket.take_up()
 
     class RequesterReplied(Event):
         """A requester's answer ends a wait on the customer (resumes says so) and
@@ -187,53 +139,29 @@ class Ticket(RecordsInOrder, Aggregate):
         resumes: bool
         reopens: bool
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.requester_replies += 1
-            ticket.failed_contact_attempts = 0
-            if self.resumes:
-                ticket.status, ticket.waiting_since = Status.OPEN, None
-            if self.reopens:
-                ticket.reopen()
-
     class Commented(Event):
         TOPIC = "ticketledger:Ticket.Commented"
         text: str
         visibility: Visibility
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.comments += 1
-
     class WaitingOnCustomer(Event):
         TOPIC = "ticketledger:Ticket.WaitingOnCustomer"
         reason: str
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.status, ticket.waiting_since = Status.WAITING_ON_CUSTOMER, self.occurred_at
-            ticket.closure_notice_at = None
 
     class WaitingOnThirdParty(Event):
         TOPIC = "ticketledger:Ticket.WaitingOnThirdParty"
         third_party: str
         reason: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.status, ticket.waiting_since = Status.WAITING_ON_THIRD_PARTY, self.occurred_at
-
     class Resumed(Event):
         TOPIC = "ticketledger:Ticket.Resumed"
         reason: str
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.status, ticket.waiting_since = Status.OPEN, None
 
     class ContactAttemptFailed(Event):
         TOPIC = "ticketledger:Ticket.ContactAttemptFailed"
         channel: Channel
         note: str
         attempt: int
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.failed_contact_attempts = self.attempt
 
     class WorkLogged(Event):
         TOPIC = "ticketledger:Ticket.WorkLogged"
@@ -249,21 +177,6 @@ class Ticket(RecordsInOrder, Aggregate):
         authorisation_id: UUID | None
         note: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.work[self.entry_id] = WorkEntry(
-                entry_id=self.entry_id,
-                agent=self.agent,
-                started_at=self.started_at,
-                duration=self.duration,
-                category=self.category,
-                customer_caused=self.customer_caused,
-                off_hours=self.off_hours,
-                off_hours_covered=self.off_hours_covered,
-                priority=self.priority,
-                note=self.note,
-            )
-            ticket.take_up()
-
     class WorkCorrected(Event):
         """A compensating event: the entry it names now reads with these values.
         A zero duration voids the entry. The original event stays as it was."""
@@ -278,18 +191,6 @@ class Ticket(RecordsInOrder, Aggregate):
         previous_duration: timedelta
         reason: str
 
-        def change(self, ticket: Ticket) -> None:
-            entry = ticket.work[self.corrects]
-            ticket.work[self.corrects] = replace(
-                entry,
-                duration=self.duration,
-                category=self.category,
-                customer_caused=self.customer_caused,
-                off_hours=self.off_hours,
-                off_hours_covered=self.off_hours_covered,
-                corrections=entry.corrections + 1,
-            )
-
     class OffHoursWorkAuthorised(Event):
         """The customer's prior authorisation for billable off-hours work (seed 002)."""
 
@@ -299,9 +200,6 @@ class Ticket(RecordsInOrder, Aggregate):
         note: str
         as_exception: bool
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.off_hours_authorisations[self.authorisation_id] = self.occurred_at
-
     class Resolved(Event):
         """Resolving asks the requester for technical acceptance."""
 
@@ -309,54 +207,28 @@ class Ticket(RecordsInOrder, Aggregate):
         resolution: str
         acceptance_requested_from: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.status, ticket.resolved_at, ticket.waiting_since = (
-                Status.RESOLVED,
-                self.occurred_at,
-                None,
-            )
-
     class AcceptanceGiven(Event):
         TOPIC = "ticketledger:Ticket.AcceptanceGiven"
         comment: str
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.close_as(ClosureReason.ACCEPTED, self.occurred_at)
 
     class AcceptanceRejected(Event):
         TOPIC = "ticketledger:Ticket.AcceptanceRejected"
         reason: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.reopen()
-
     class Reopened(Event):
         TOPIC = "ticketledger:Ticket.Reopened"
         reason: str
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.reopen()
 
     class Closed(Event):
         TOPIC = "ticketledger:Ticket.Closed"
         reason: ClosureReason
         note: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.close_as(self.reason, self.occurred_at)
-
     class Cancelled(Event):
         TOPIC = "ticketledger:Ticket.Cancelled"
         reason: CancellationReason
         duplicate_of: UUID | None
         note: str
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.status, ticket.closed_at, ticket.waiting_since = (
-                Status.CANCELLED,
-                self.occurred_at,
-                None,
-            )
 
     class Rated(Event):
         """Version 2 records the scale the score was given on (`out_of`), so a
@@ -376,9 +248,6 @@ class Ticket(RecordsInOrder, Aggregate):
             # scale, whatever scale the ledger offers later.
             state["out_of"] = 5
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.rating = Rating(self.score, self.out_of, self.comment)
-
     class RequesterNoticeSent(Event):
         """The desk told the requester it will act on its own: while it waits on
         the customer, that the ticket closes at `closes_at` without an answer."""
@@ -388,9 +257,6 @@ class Ticket(RecordsInOrder, Aggregate):
         notice: Notice
         reason: str
         closes_at: datetime
-
-        def change(self, ticket: Ticket) -> None:
-            ticket.closure_notice_at = self.occurred_at
 
     class SlaWarningSent(Event):
         """The assignee (`recipient`; None while unassigned: the ticket's queue)
@@ -403,61 +269,18 @@ class Ticket(RecordsInOrder, Aggregate):
         recipient: str | None
         reason: str
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.sla_warnings.add((self.clock, self.threshold, self.target))
-
     class Linked(Event):
         TOPIC = "ticketledger:Ticket.Linked"
         other_ticket_id: UUID
         other_number: str
         link_kind: LinkKind
 
-        def change(self, ticket: Ticket) -> None:
-            ticket.links[self.other_ticket_id] = (self.other_number, self.link_kind)
-
     def __init__(self) -> None:
-        self.number = ""
-        self.contract_id: UUID | None = None
-        self.customer = self.requester = self.subject = self.description = ""
-        self.channel = Channel.EMAIL
-        self.kind = Kind.QUESTION
-        self.priority = Priority.MEDIUM
-        self.level = 1
-        self.assignee: str | None = None
-        self.status = Status.NEW
-        self.opened_at: datetime | None = None
-        self.last_occurred_at: datetime | None = None
-        self.first_response_at: datetime | None = None
-        self.resolved_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.closure_reason: ClosureReason | None = None
-        self.waiting_since: datetime | None = None
-        self.failed_contact_attempts = 0
-        self.agent_replies = self.requester_replies = self.comments = self.reopen_count = 0
-        self.work: dict[UUID, WorkEntry] = {}
-        self.off_hours_authorisations: dict[UUID, datetime] = {}
-        self.rating: Rating | None = None
-        self.links: dict[UUID, tuple[str, LinkKind]] = {}
-        self.closure_notice_at: datetime | None = None
-        self.sla_warnings: set[tuple[SlaClockName, SlaThreshold, timedelta]] = set()
+        # Set by the opening: every event's apply folds the ticket's state.
+        self.state: TicketState
 
-    # State changes shared by several events.
-
-    def take_up(self) -> None:
-        if self.status is Status.NEW:
-            self.status = Status.OPEN
-
-    def reopen(self) -> None:
-        self.status, self.resolved_at = Status.OPEN, None
-        self.reopen_count += 1
-
-    def close_as(self, reason: ClosureReason, at: datetime) -> None:
-        self.status, self.closure_reason, self.closed_at, self.waiting_since = (
-            Status.CLOSED,
-            reason,
-            at,
-            None,
-        )
+    def occurred_last(self) -> datetime:
+        return self.state.last_occurred_at
 
     # Opening.
 
@@ -500,24 +323,24 @@ class Ticket(RecordsInOrder, Aggregate):
     # Invariants.
 
     def check_not_final(self) -> None:
-        if self.status is Status.CLOSED:
+        if self.state.status is Status.CLOSED:
             raise TicketClosedError(
-                f"ticket {self.number} is closed: a new problem is a new ticket"
+                f"ticket {self.state.number} is closed: a new problem is a new ticket"
             )
-        if self.status is Status.CANCELLED:
-            raise TicketCancelledError(f"ticket {self.number} was cancelled")
+        if self.state.status is Status.CANCELLED:
+            raise TicketCancelledError(f"ticket {self.state.number} was cancelled")
 
     def check_active(self) -> None:
         self.check_not_final()
-        if self.status is Status.RESOLVED:
+        if self.state.status is Status.RESOLVED:
             raise InvalidTransitionError(
-                f"ticket {self.number} is resolved and awaits acceptance; reopen it first"
+                f"ticket {self.state.number} is resolved and awaits acceptance; reopen it first"
             )
 
     def check_resolved(self) -> None:
         self.check_not_final()
-        if self.status is not Status.RESOLVED:
-            raise TicketNotResolvedError(f"ticket {self.number} is not resolved")
+        if self.state.status is not Status.RESOLVED:
+            raise TicketNotResolvedError(f"ticket {self.state.number} is not resolved")
 
     def check_level(self, level: int) -> None:
         if not 1 <= level <= HIGHEST_LEVEL:
@@ -526,53 +349,31 @@ class Ticket(RecordsInOrder, Aggregate):
     def check_closure_due(
         self, reason: ClosureReason, periods: ClosurePeriods, at: datetime
     ) -> None:
-        due = self.closure_due_at(reason, periods)
+        due = closure_due_at(self.state, reason, periods)
         if due is None:
             raise ClosureNotDueError(
-                f"ticket {self.number} cannot be closed as {reason.value} while {self.status.value}"
+                f"ticket {self.state.number} cannot be closed as {reason.value} "
+                f"while {self.state.status.value}"
             )
         if at < due:
             raise ClosureNotDueError(
-                f"ticket {self.number} can be closed as {reason.value} from {due.isoformat()}"
+                f"ticket {self.state.number} can be closed as {reason.value} from {due.isoformat()}"
             )
 
-    def closure_due_at(self, reason: ClosureReason, periods: ClosurePeriods) -> datetime | None:
-        """When a closure for this reason becomes allowed, or None if it never can now.
-        A silent customer's ticket closes only after the requester was told so; a
-        resolved ticket closes by acceptance, not for failed contacts."""
-        if reason is ClosureReason.ACCEPTANCE_DEEMED and self.resolved_at is not None:
-            return self.resolved_at + periods.acceptance
-        if (
-            reason is ClosureReason.CUSTOMER_UNRESPONSIVE
-            and self.status is Status.WAITING_ON_CUSTOMER
-            and self.closure_notice_at is not None
-        ):
-            assert self.waiting_since is not None
-            return self.waiting_since + periods.customer_silence
-        if reason is ClosureReason.THIRD_PARTY and self.status is Status.WAITING_ON_THIRD_PARTY:
-            return self.waiting_since
-        if (
-            reason is ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED
-            and self.status is not Status.RESOLVED
-            and self.failed_contact_attempts >= periods.failed_contact_attempts
-            and self.opened_at is not None
-        ):
-            return self.opened_at + periods.contact_attempts_minimum_age
-        return None
-
     def check_authorised_off_hours(self, started_at: datetime) -> UUID:
-        prior = [a for a, at in self.off_hours_authorisations.items() if at <= started_at]
+        prior = [a for a, at in self.state.off_hours_authorisations.items() if at <= started_at]
         if not prior:
             raise OffHoursNotAuthorisedError(
-                f"off-hours work on {self.number} needs the customer's authorisation "
+                f"off-hours work on {self.state.number} needs the customer's authorisation "
                 "before it starts"
             )
         return prior[-1]
 
     def check_new_entry(self, entry_id: UUID) -> None:
-        if entry_id in self.work:
+        if entry_id in self.state.work:
             raise DuplicateWorkEntryError(
-                f"work entry {entry_id} is already logged on {self.number}; correct it instead"
+                f"work entry {entry_id} is already logged on {self.state.number}; "
+                "correct it instead"
             )
 
     def check_work(self, started_at: datetime, duration: timedelta, logged_at: datetime) -> None:
@@ -580,8 +381,7 @@ class Ticket(RecordsInOrder, Aggregate):
         if not timedelta(0) < duration <= MAX_WORK_ENTRY:
             raise InvalidCommandError("a work entry lasts more than zero and at most 24 hours")
         self.check_ended(started_at, duration, logged_at)
-        assert self.opened_at is not None
-        if started_at < self.opened_at:
+        if started_at < self.state.opened_at:
             raise InvalidCommandError("work cannot start before the ticket was opened")
 
     @staticmethod
@@ -591,10 +391,10 @@ class Ticket(RecordsInOrder, Aggregate):
 
     def entry(self, entry_id: UUID) -> WorkEntry:
         try:
-            return self.work[entry_id]
+            return self.state.work[entry_id]
         except KeyError:
             raise WorkEntryNotFoundError(
-                f"ticket {self.number} has no work entry {entry_id}"
+                f"ticket {self.state.number} has no work entry {entry_id}"
             ) from None
 
     # Commands.
@@ -610,10 +410,14 @@ class Ticket(RecordsInOrder, Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.check_not_final()
-        new_kind, new_priority = kind or self.kind, priority or self.priority
-        new_level = self.level if level is None else level
+        new_kind, new_priority = kind or self.state.kind, priority or self.state.priority
+        new_level = self.state.level if level is None else level
         self.check_level(new_level)
-        if (new_kind, new_priority, new_level) == (self.kind, self.priority, self.level):
+        if (new_kind, new_priority, new_level) == (
+            self.state.kind,
+            self.state.priority,
+            self.state.level,
+        ):
             raise NothingChangedError("the reclassification changes nothing")
         self._record(
             self.Reclassified,
@@ -621,9 +425,9 @@ class Ticket(RecordsInOrder, Aggregate):
             kind=new_kind,
             priority=new_priority,
             level=new_level,
-            previous_kind=self.kind,
-            previous_priority=self.priority,
-            previous_level=self.level,
+            previous_kind=self.state.kind,
+            previous_priority=self.state.priority,
+            previous_level=self.state.level,
             reason=reason,
             keeps_sla_clock=True,
             by=by,
@@ -633,25 +437,29 @@ class Ticket(RecordsInOrder, Aggregate):
         self.check_not_final()
         if not assignee.strip():
             raise InvalidCommandError("an assignee is needed")
-        if assignee == self.assignee:
-            raise NothingChangedError(f"ticket {self.number} is already assigned to {assignee}")
+        if assignee == self.state.assignee:
+            raise NothingChangedError(
+                f"ticket {self.state.number} is already assigned to {assignee}"
+            )
         self._record(
             self.Assigned,
             occurred_at,
             assignee=assignee,
-            previous_assignee=self.assignee,
+            previous_assignee=self.state.assignee,
             by=by,
         )
 
     def escalate(self, reason: str, by: str, occurred_at: datetime) -> None:
         self.check_active()
-        if self.level >= HIGHEST_LEVEL:
-            raise HighestLevelError(f"ticket {self.number} is already at level {HIGHEST_LEVEL}")
+        if self.state.level >= HIGHEST_LEVEL:
+            raise HighestLevelError(
+                f"ticket {self.state.number} is already at level {HIGHEST_LEVEL}"
+            )
         self._record(
             self.Escalated,
             occurred_at,
-            from_level=self.level,
-            to_level=self.level + 1,
+            from_level=self.state.level,
+            to_level=self.state.level + 1,
             reason=reason,
             by=by,
         )
@@ -662,7 +470,7 @@ class Ticket(RecordsInOrder, Aggregate):
             self.AgentReplied,
             occurred_at,
             message=message,
-            first_response=self.first_response_at is None,
+            first_response=self.state.first_response_at is None,
             by=by,
         )
 
@@ -672,8 +480,8 @@ class Ticket(RecordsInOrder, Aggregate):
             self.RequesterReplied,
             occurred_at,
             message=message,
-            resumes=self.status is Status.WAITING_ON_CUSTOMER,
-            reopens=self.status is Status.RESOLVED,
+            resumes=self.state.status is Status.WAITING_ON_CUSTOMER,
+            reopens=self.state.status is Status.RESOLVED,
             by=by,
         )
 
@@ -685,24 +493,24 @@ class Ticket(RecordsInOrder, Aggregate):
 
     def wait_on_customer(self, reason: str, by: str, occurred_at: datetime) -> None:
         self.check_active()
-        if self.status is Status.WAITING_ON_CUSTOMER:
-            raise AlreadyWaitingError(f"ticket {self.number} already waits on the customer")
+        if self.state.status is Status.WAITING_ON_CUSTOMER:
+            raise AlreadyWaitingError(f"ticket {self.state.number} already waits on the customer")
         self._record(self.WaitingOnCustomer, occurred_at, reason=reason, by=by)
 
     def wait_on_third_party(
         self, third_party: str, reason: str, by: str, occurred_at: datetime
     ) -> None:
         self.check_active()
-        if self.status is Status.WAITING_ON_THIRD_PARTY:
-            raise AlreadyWaitingError(f"ticket {self.number} already waits on a third party")
+        if self.state.status is Status.WAITING_ON_THIRD_PARTY:
+            raise AlreadyWaitingError(f"ticket {self.state.number} already waits on a third party")
         self._record(
             self.WaitingOnThirdParty, occurred_at, third_party=third_party, reason=reason, by=by
         )
 
     def resume(self, reason: str, by: str, occurred_at: datetime) -> None:
         self.check_active()
-        if not self.status.is_waiting:
-            raise TicketNotWaitingError(f"ticket {self.number} is not waiting")
+        if not self.state.status.is_waiting:
+            raise TicketNotWaitingError(f"ticket {self.state.number} is not waiting")
         self._record(self.Resumed, occurred_at, reason=reason, by=by)
 
     def record_failed_contact(
@@ -714,7 +522,7 @@ class Ticket(RecordsInOrder, Aggregate):
             occurred_at,
             channel=channel,
             note=note,
-            attempt=self.failed_contact_attempts + 1,
+            attempt=self.state.failed_contact_attempts + 1,
             by=by,
         )
 
@@ -749,7 +557,7 @@ class Ticket(RecordsInOrder, Aggregate):
             customer_caused=customer_caused,
             off_hours=split.off_hours,
             off_hours_covered=split.off_hours_covered,
-            priority=self.priority,
+            priority=self.state.priority,
             authorisation_id=authorisation,
             note=note,
             by=by,
@@ -827,7 +635,7 @@ class Ticket(RecordsInOrder, Aggregate):
             self.Resolved,
             occurred_at,
             resolution=resolution,
-            acceptance_requested_from=self.requester,
+            acceptance_requested_from=self.state.requester,
             by=by,
         )
 
@@ -882,10 +690,10 @@ class Ticket(RecordsInOrder, Aggregate):
         )
 
     def rate(self, score: int, comment: str, by: str, occurred_at: datetime) -> None:
-        if self.rating is not None:
-            raise AlreadyRatedError(f"ticket {self.number} was already rated")
-        if self.resolved_at is None:
-            raise NotRateableError(f"ticket {self.number} can be rated once it is resolved")
+        if self.state.rating is not None:
+            raise AlreadyRatedError(f"ticket {self.state.number} was already rated")
+        if self.state.resolved_at is None:
+            raise NotRateableError(f"ticket {self.state.number} can be rated once it is resolved")
         if not 1 <= score <= RATING_SCALE:
             raise InvalidCommandError(f"a rating is from 1 to {RATING_SCALE}")
         self._record(
@@ -896,14 +704,14 @@ class Ticket(RecordsInOrder, Aggregate):
         self, *, closes_at: datetime, reason: str, by: str, occurred_at: datetime
     ) -> None:
         self.check_not_final()
-        if self.status is not Status.WAITING_ON_CUSTOMER:
-            raise TicketNotWaitingError(f"ticket {self.number} does not wait on the customer")
-        if self.closure_notice_at is not None:
-            raise NothingChangedError(f"the requester of {self.number} was already told")
+        if self.state.status is not Status.WAITING_ON_CUSTOMER:
+            raise TicketNotWaitingError(f"ticket {self.state.number} does not wait on the customer")
+        if self.state.closure_notice_at is not None:
+            raise NothingChangedError(f"the requester of {self.state.number} was already told")
         self._record(
             self.RequesterNoticeSent,
             occurred_at,
-            requester=self.requester,
+            requester=self.state.requester,
             notice=Notice.CLOSURE_PENDING,
             reason=reason,
             closes_at=closes_at,
@@ -921,9 +729,9 @@ class Ticket(RecordsInOrder, Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.check_not_final()
-        if (clock, threshold, target) in self.sla_warnings:
+        if (clock, threshold, target) in self.state.sla_warnings:
             raise NothingChangedError(
-                f"{self.number}: {clock.value} {threshold.value} was already warned"
+                f"{self.state.number}: {clock.value} {threshold.value} was already warned"
             )
         self._record(
             self.SlaWarningSent,
@@ -931,7 +739,7 @@ class Ticket(RecordsInOrder, Aggregate):
             clock=clock,
             threshold=threshold,
             target=target,
-            recipient=self.assignee,
+            recipient=self.state.assignee,
             reason=reason,
             by=by,
         )
@@ -940,13 +748,233 @@ class Ticket(RecordsInOrder, Aggregate):
         self.check_not_final()
         if other.id == self.id:
             raise InvalidLinkError("a ticket cannot link to itself")
-        if other.id in self.links:
-            raise NothingChangedError(f"{self.number} already links to {other.number}")
+        if other.id in self.state.links:
+            raise NothingChangedError(f"{self.state.number} already links to {other.state.number}")
         self._record(
             self.Linked,
             occurred_at,
             other_ticket_id=other.id,
-            other_number=other.number,
+            other_number=other.state.number,
             link_kind=link_kind,
             by=by,
         )
+
+
+# The fold: what each event means. Every reader of a ticket's events asks it.
+
+
+def evolve(state: TicketState | None, event: Any) -> TicketState:
+    """The ticket's state once `event`, the next of its events, happened."""
+    if isinstance(event, Ticket.Opened):
+        return opened(event)
+    if state is None:
+        raise TicketNotFoundError("a ticket's events begin with its opening")
+    return changed(event, replace(state, last_occurred_at=event.occurred_at))
+
+
+def fold(events: Iterable[Any]) -> TicketState:
+    """The state a ticket's events, Opened first, leave it in."""
+    state: TicketState | None = None
+    for event in events:
+        state = evolve(state, event)
+    if state is None:
+        raise TicketNotFoundError("a ticket's events begin with its opening")
+    return state
+
+
+def opened(e: Ticket.Opened) -> TicketState:
+    return TicketState(
+        number=e.number,
+        contract_id=e.contract_id,
+        customer=e.customer,
+        requester=e.requester,
+        subject=e.subject,
+        description=e.description,
+        channel=e.channel,
+        kind=e.kind,
+        priority=e.priority,
+        opened_at=e.occurred_at,
+        last_occurred_at=e.occurred_at,
+    )
+
+
+@singledispatch
+def changed(event: object, state: TicketState) -> TicketState:
+    """Every event class registers its meaning below; one that does not is a
+    defect, and says so instead of passing by unnoticed."""
+    raise UnknownEventError(f"the ticket fold has no meaning for {type(event).__qualname__}")
+
+
+# State changes shared by several events.
+
+
+def taken_up(state: TicketState) -> TicketState:
+    return replace(state, status=Status.OPEN) if state.status is Status.NEW else state
+
+
+def reopened(state: TicketState) -> TicketState:
+    return replace(state, status=Status.OPEN, resolved_at=None, reopen_count=state.reopen_count + 1)
+
+
+def closed_as(state: TicketState, reason: ClosureReason, at: datetime) -> TicketState:
+    return replace(
+        state, status=Status.CLOSED, closure_reason=reason, closed_at=at, waiting_since=None
+    )
+
+
+def heard_from_requester(state: TicketState) -> TicketState:
+    """The requester answered: failed contacts start counting again."""
+    return replace(state, failed_contact_attempts=0)
+
+
+@changed.register
+def _reclassified(e: Ticket.Reclassified, s: TicketState) -> TicketState:
+    return replace(s, kind=e.kind, priority=e.priority, level=e.level)
+
+
+@changed.register
+def _assigned(e: Ticket.Assigned, s: TicketState) -> TicketState:
+    return taken_up(replace(s, assignee=e.assignee))
+
+
+@changed.register
+def _escalated(e: Ticket.Escalated, s: TicketState) -> TicketState:
+    return replace(s, level=e.to_level)
+
+
+@changed.register
+def _agent_replied(e: Ticket.AgentReplied, s: TicketState) -> TicketState:
+    first = e.occurred_at if e.first_response else s.first_response_at
+    return taken_up(replace(s, first_response_at=first, agent_replies=s.agent_replies + 1))
+
+
+@changed.register
+def _requester_replied(e: Ticket.RequesterReplied, s: TicketState) -> TicketState:
+    s = heard_from_requester(replace(s, requester_replies=s.requester_replies + 1))
+    if e.resumes:
+        s = replace(s, status=Status.OPEN, waiting_since=None)
+    return reopened(s) if e.reopens else s
+
+
+@changed.register
+def _commented(e: Ticket.Commented, s: TicketState) -> TicketState:
+    return replace(s, comments=s.comments + 1)
+
+
+@changed.register
+def _waiting_on_customer(e: Ticket.WaitingOnCustomer, s: TicketState) -> TicketState:
+    return replace(
+        s, status=Status.WAITING_ON_CUSTOMER, waiting_since=e.occurred_at, closure_notice_at=None
+    )
+
+
+@changed.register
+def _waiting_on_third_party(e: Ticket.WaitingOnThirdParty, s: TicketState) -> TicketState:
+    return replace(s, status=Status.WAITING_ON_THIRD_PARTY, waiting_since=e.occurred_at)
+
+
+@changed.register
+def _resumed(e: Ticket.Resumed, s: TicketState) -> TicketState:
+    return replace(s, status=Status.OPEN, waiting_since=None)
+
+
+@changed.register
+def _contact_attempt_failed(e: Ticket.ContactAttemptFailed, s: TicketState) -> TicketState:
+    # Counted, not read from `attempt`: a history recorded before the count
+    # restarted at rejections numbers its attempts on from the old count.
+    return replace(s, failed_contact_attempts=s.failed_contact_attempts + 1)
+
+
+@changed.register
+def _work_logged(e: Ticket.WorkLogged, s: TicketState) -> TicketState:
+    entry = WorkEntry(
+        entry_id=e.entry_id,
+        agent=e.agent,
+        started_at=e.started_at,
+        duration=e.duration,
+        category=e.category,
+        customer_caused=e.customer_caused,
+        off_hours=e.off_hours,
+        off_hours_covered=e.off_hours_covered,
+        priority=e.priority,
+        note=e.note,
+    )
+    return taken_up(replace(s, work={**s.work, e.entry_id: entry}))
+
+
+@changed.register
+def _work_corrected(e: Ticket.WorkCorrected, s: TicketState) -> TicketState:
+    entry = replace(
+        s.work[e.corrects],
+        duration=e.duration,
+        category=e.category,
+        customer_caused=e.customer_caused,
+        off_hours=e.off_hours,
+        off_hours_covered=e.off_hours_covered,
+        corrections=s.work[e.corrects].corrections + 1,
+    )
+    return replace(s, work={**s.work, e.corrects: entry})
+
+
+@changed.register
+def _off_hours_authorised(e: Ticket.OffHoursWorkAuthorised, s: TicketState) -> TicketState:
+    given = {**s.off_hours_authorisations, e.authorisation_id: e.occurred_at}
+    return replace(s, off_hours_authorisations=given)
+
+
+@changed.register
+def _resolved(e: Ticket.Resolved, s: TicketState) -> TicketState:
+    # A resolution ends the stretch in which failed contacts count towards a closure.
+    return replace(
+        s,
+        status=Status.RESOLVED,
+        resolved_at=e.occurred_at,
+        waiting_since=None,
+        failed_contact_attempts=0,
+    )
+
+
+@changed.register
+def _acceptance_given(e: Ticket.AcceptanceGiven, s: TicketState) -> TicketState:
+    return closed_as(s, ClosureReason.ACCEPTED, e.occurred_at)
+
+
+@changed.register
+def _acceptance_rejected(e: Ticket.AcceptanceRejected, s: TicketState) -> TicketState:
+    # Rejecting is the requester answering, as a reply is.
+    return reopened(heard_from_requester(s))
+
+
+@changed.register
+def _reopened(e: Ticket.Reopened, s: TicketState) -> TicketState:
+    return reopened(s)
+
+
+@changed.register
+def _closed(e: Ticket.Closed, s: TicketState) -> TicketState:
+    return closed_as(s, e.reason, e.occurred_at)
+
+
+@changed.register
+def _cancelled(e: Ticket.Cancelled, s: TicketState) -> TicketState:
+    return replace(s, status=Status.CANCELLED, closed_at=e.occurred_at, waiting_since=None)
+
+
+@changed.register
+def _rated(e: Ticket.Rated, s: TicketState) -> TicketState:
+    return replace(s, rating=Rating(e.score, e.out_of, e.comment))
+
+
+@changed.register
+def _requester_notice_sent(e: Ticket.RequesterNoticeSent, s: TicketState) -> TicketState:
+    return replace(s, closure_notice_at=e.occurred_at)
+
+
+@changed.register
+def _sla_warning_sent(e: Ticket.SlaWarningSent, s: TicketState) -> TicketState:
+    return replace(s, sla_warnings=s.sla_warnings | {(e.clock, e.threshold, e.target)})
+
+
+@changed.register
+def _linked(e: Ticket.Linked, s: TicketState) -> TicketState:
+    return replace(s, links={**s.links, e.other_ticket_id: (e.other_number, e.link_kind)})

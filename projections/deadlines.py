@@ -110,10 +110,10 @@ def deadline_row(watch: Watch, deadline: Deadline) -> dict[str, Any]:
         "rule": deadline.rule.value,
         "rank": deadline.rule.rank,
         "due_at": stamp(deadline.due_at),
-        "number": watch.number,
-        "contract_id": str(watch.contract_id),
-        "customer": watch.customer,
-        "assignee": watch.assignee,
+        "number": watch.state.number,
+        "contract_id": str(watch.state.contract_id),
+        "customer": watch.state.customer,
+        "assignee": watch.state.assignee,
     }
 
 

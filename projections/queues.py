@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.sla import TicketClocks
 from ticketledger.domain.terms import ContractTerms, stored_terms
-from ticketledger.domain.ticket import Ticket
-from ticketledger.domain.vocabulary import Agreement, ContractState, Coverage, Priority, Status
+from ticketledger.domain.ticket import Ticket, evolve
+from ticketledger.domain.ticket_state import TicketState
+from ticketledger.domain.vocabulary import Agreement, ContractState, Coverage, Priority
 from ticketledger.projections.base import CONTRACT_STATE_ENTERED, handles
 from ticketledger.projections.sla import (
     CLOCK_COLUMNS,
@@ -30,7 +31,14 @@ from ticketledger.projections.sla import (
     clocks_from,
     opened_clocks,
 )
-from ticketledger.projections.store import Rows, Table, stamp, stamp_or_none
+from ticketledger.projections.store import (
+    Rows,
+    Table,
+    stamp,
+    stamp_or_none,
+    state_from,
+    state_text,
+)
 
 CONTRACTS = Table(
     "contracts",
@@ -62,6 +70,7 @@ OPEN_TICKETS = Table(
         ("terms_hash", "TEXT"),
         ("sla_due_at", "TEXT"),
         *CLOCK_COLUMNS,
+        ("state_json", "TEXT"),
         ("position", "BIGINT"),
     ),
     key=("ticket_id",),
@@ -88,39 +97,15 @@ def due_column(clocks: TicketClocks) -> str | None:
     return stamp_or_none(clocks.due_at)
 
 
-def next_status(status: str, event: Any) -> str:
-    """The ticket's status after one event, as Ticket's events set it."""
-    waits = {
-        Ticket.WaitingOnCustomer: Status.WAITING_ON_CUSTOMER,
-        Ticket.WaitingOnThirdParty: Status.WAITING_ON_THIRD_PARTY,
-    }
-    if type(event) in waits:
-        return waits[type(event)].value
-    if isinstance(event, Ticket.Resolved):
-        return Status.RESOLVED.value
-    if isinstance(event, Ticket.Resumed | Ticket.AcceptanceRejected | Ticket.Reopened):
-        return Status.OPEN.value
-    if isinstance(event, Ticket.RequesterReplied) and (event.resumes or event.reopens):
-        return Status.OPEN.value
-    taken_up = isinstance(event, Ticket.Assigned | Ticket.AgentReplied | Ticket.WorkLogged)
-    if taken_up and status == Status.NEW.value:
-        return Status.OPEN.value
-    return status
-
-
-def described(row: dict[str, Any], event: Any) -> None:
-    """Who and what: kind, priority, level and assignee as the events set them."""
-    if isinstance(event, Ticket.Reclassified):
-        row.update(
-            kind=event.kind.value,
-            priority=event.priority.value,
-            priority_rank=event.priority.rank,
-            level=event.level,
-        )
-    elif isinstance(event, Ticket.Escalated):
-        row["level"] = event.to_level
-    elif isinstance(event, Ticket.Assigned):
-        row["assignee"] = event.assignee
+def described(row: dict[str, Any], state: TicketState) -> None:
+    """Who and what, as the ticket's state holds them."""
+    row.update(
+        status=state.status.value,
+        kind=state.kind.value,
+        priority_rank=state.priority.rank,
+        level=state.level,
+        assignee=state.assignee,
+    )
 
 
 class QueueProjection(TracksContractTerms):
@@ -170,17 +155,10 @@ class QueueProjection(TracksContractTerms):
             "contract_id": str(event.contract_id),
             "customer": event.customer,
             "subject": event.subject,
-            "status": Status.NEW.value,
-            "kind": event.kind.value,
-            "priority_rank": event.priority.rank,
-            "level": 1,
-            "assignee": None,
             "opened_at": stamp(event.occurred_at),
-            "position": position,
             **opened_clocks(rows, event),
         }
-        row["sla_due_at"] = due_column(clocks_from(row))
-        rows.put("tickets", row)
+        self._keep(rows, row, evolve(None, event), position)
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
@@ -191,11 +169,15 @@ class QueueProjection(TracksContractTerms):
         row = rows.get("tickets", ticket_id=ticket_id)
         if row is None:
             return
-        # The clocks first: they compare the event's priority with the row's.
-        row.update(changed_clocks(rows, row, event), position=position)
-        described(row, event)
-        row["status"] = next_status(row["status"], event)
-        row["sla_due_at"] = due_column(clocks_from(row))
+        row.update(changed_clocks(rows, row, event))
+        self._keep(rows, row, evolve(state_from(row["state_json"]), event), position)
+
+    @staticmethod
+    def _keep(rows: Rows, row: dict[str, Any], state: TicketState, position: int) -> None:
+        described(row, state)
+        row.update(
+            sla_due_at=due_column(clocks_from(row)), state_json=state_text(state), position=position
+        )
         rows.put("tickets", row)
 
 

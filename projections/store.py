@@ -21,6 +21,9 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
+from pydantic import TypeAdapter
+
+from ticketledger.domain.ticket_state import TicketState
 
 Dialect = Literal["sqlite", "postgres"]
 Datastore = SQLiteDatastore | PostgresDatastore
@@ -55,6 +58,18 @@ def stamp_or_none(instant: datetime | None) -> str | None:
 
 def unstamp_or_none(text: str | None) -> datetime | None:
     return None if text is None else unstamp(text)
+
+
+STATE_JSON = TypeAdapter(TicketState)
+
+
+def state_text(state: TicketState) -> str:
+    """A ticket's folded state as projections keep it beside their rows."""
+    return STATE_JSON.dump_json(state).decode()
+
+
+def state_from(text: str) -> TicketState:
+    return STATE_JSON.validate_json(text)
 
 
 @dataclass(frozen=True)

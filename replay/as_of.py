@@ -99,14 +99,14 @@ def standing(
     """The ticket after `events`, with SLA figures evaluated at the instant
     `evaluated_at` gives for the last of them."""
     *_, (last, replay) = replayed(events, contract)
-    ticket = replay.ticket
+    ticket = replay.state
     return TicketAsOf(
         question=question,
         asked=asked,
-        ticket_id=ticket.id,
+        ticket_id=replay.ticket.id,
         number=ticket.number,
         customer=ticket.customer,
-        version=ticket.version,
+        version=replay.ticket.version,
         last_recorded_at=last.timestamp,
         last_occurred_at=last.occurred_at,
         contract_version=contract.version,

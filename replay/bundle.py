@@ -127,8 +127,8 @@ def export(
 
 def export_ticket(ledger: TicketLedger, number: str, by: str) -> str:
     ticket = ledger.ticket(number)
-    aggregates = frozenset({str(ticket.id), str(ticket.contract_id)})
-    return export(ledger, aggregates, {"ticket": ticket.number}, by)
+    aggregates = frozenset({str(ticket.id), str(ticket.state.contract_id)})
+    return export(ledger, aggregates, {"ticket": ticket.state.number}, by)
 
 
 def tickets_of(ledger: TicketLedger, contract_id: UUID) -> set[str]:

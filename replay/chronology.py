@@ -27,7 +27,8 @@ from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.numbering import ticket_id_for
 from ticketledger.domain.sla import SlaClock, TicketClocks
 from ticketledger.domain.terms import ContractTerms
-from ticketledger.domain.ticket import Ticket, WorkEntry
+from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.ticket_state import TicketState, WorkEntry
 from ticketledger.domain.vocabulary import Kind, Visibility
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def clock_text(duration: timedelta) -> str:
     return f"{'-' if duration < ZERO else ''}{minutes // 60}:{minutes % 60:02d}"
 
 
-def ticket_fields(ticket: Ticket) -> dict[str, Plain]:
+def ticket_fields(ticket: TicketState) -> dict[str, Plain]:
     """A ticket's auditor-relevant fields, flat and plain: what a step's
     changes compare before and after. Voided work entries (zero time) do not
     count as entries, as in the ticket_state projection."""
@@ -224,7 +225,8 @@ def entry_buckets(entry: WorkEntry, kind: Kind, contract: Contract) -> Buckets:
 @dataclass
 class Replay:
     """A ticket replayed one event at a time, with what the SLA and hours
-    projections keep beside it: the clocks, and the kind its work posted as."""
+    projections keep beside it: the clocks, and the kind its work posted as.
+    The ticket's state is the one fold's (domain/ticket.py's `evolve`)."""
 
     contract: Contract
     terms: ContractTerms
@@ -243,18 +245,22 @@ class Replay:
         clocks = sla.open_clocks(terms, event.priority, event.occurred_at)
         return cls(contract, terms, ticket, clocks)
 
+    @property
+    def state(self) -> TicketState:
+        return self.ticket.state
+
     def apply(self, event: Any) -> None:
         # mutate refuses an event that is not the next version of this ticket.
         event.mutate(self.ticket)
         self.clocks = sla.on_event(self.clocks, self.terms, event)
         if isinstance(event, POSTING_EVENTS) and self.posted_kind is None:
-            self.posted_kind = self.ticket.kind
+            self.posted_kind = self.state.kind
 
     def sla_at(self, at: datetime) -> SlaFigures:
         return SlaFigures.of(self.clocks, self.terms, at)
 
     def hours(self) -> Hours:
-        entries = list(self.ticket.work.values())
+        entries = list(self.state.work.values())
         worked = sum((w.duration for w in entries), ZERO)
         if self.posted_kind is None:
             return Hours(worked, ZERO, Buckets())
@@ -439,18 +445,17 @@ def chronology(
     before: dict[str, Plain] = {}
     replay: Replay | None = None
     for event, replay in replayed(events, contract):
-        after = ticket_fields(replay.ticket)
+        after = ticket_fields(replay.state)
         steps.append(step_of(event, replay, changes(before, after), positions or {}))
         before = after
     if replay is None:
         raise TicketNotFoundError("no events: no ticket to replay")
-    ticket = replay.ticket
-    assert ticket.contract_id is not None
+    state = replay.state
     return Chronology(
-        ticket.id,
-        ticket.number,
-        ticket.customer,
-        ticket.contract_id,
+        replay.ticket.id,
+        state.number,
+        state.customer,
+        state.contract_id,
         contract.version,
         tuple(steps),
     )

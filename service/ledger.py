@@ -230,7 +230,7 @@ class TicketLedger(Application[UUID]):
                 with suppress(DomainError):  # the refusal is the answer, whatever this gives
                     self.apply_due_rules(ref, now=holder["at"])
             raise
-        return self._result(holder["ticket"], recordings, number=holder["ticket"].number)
+        return self._result(holder["ticket"], recordings, number=holder["ticket"].state.number)
 
     # Time-driven rules.
 
@@ -252,7 +252,7 @@ class TicketLedger(Application[UUID]):
         recordings = self._run(decide)
         if not recordings:
             return None
-        return self._result(holder["ticket"], recordings, number=holder["ticket"].number)
+        return self._result(holder["ticket"], recordings, number=holder["ticket"].state.number)
 
     def watch(self, ref: TicketRef) -> tuple[Watch, ContractTerms]:
         """What the rules know of the ticket, and the terms it is governed by."""
@@ -272,19 +272,19 @@ class TicketLedger(Application[UUID]):
         recorded later, even one effective from an earlier date, does not move
         a running ticket's deadlines. The SLA and deadlines projections fix a
         ticket's terms at its opening in log order the same way."""
-        assert ticket.contract_id is not None and ticket.opened_at is not None
+        assert ticket.state.contract_id is not None and ticket.state.opened_at is not None
         try:
             return self._governing.get(ticket.id)
         except KeyError:
             pass
         opened_position = self.log_positions(ticket.id).get(1)
-        contract_positions = self.log_positions(ticket.contract_id)
+        contract_positions = self.log_positions(ticket.state.contract_id)
         known = sum(
             1
             for position in contract_positions.values()
             if opened_position is None or position < opened_position
         )
-        terms = self._contract_at(ticket.contract_id, known).terms_at(ticket.opened_at)
+        terms = self._contract_at(ticket.state.contract_id, known).terms_at(ticket.state.opened_at)
         self._governing.put(ticket.id, terms)
         return terms
 
@@ -591,7 +591,7 @@ class TicketLedger(Application[UUID]):
             )
             numbering, ticket = self._open(contract, request, by, at)
             assert isinstance(ticket, Ticket)
-            held.release(ticket.id, ticket.number, by, at)
+            held.release(ticket.id, ticket.state.number, by, at)
             return [numbering, ticket, held]
 
         recordings = self._run(decide)
@@ -634,8 +634,10 @@ class TicketLedger(Application[UUID]):
         def act(t: Ticket, at: datetime) -> None:
             if kind is not None and kind.warranty is not None:
                 contract = self._contract_of(t)
-                assert t.opened_at is not None
-                self._check_warranty(contract, contract.terms_at(t.opened_at), kind, t.opened_at)
+                assert t.state.opened_at is not None
+                self._check_warranty(
+                    contract, contract.terms_at(t.state.opened_at), kind, t.state.opened_at
+                )
             t.reclassify(
                 kind=kind, priority=priority, level=level, reason=reason, by=by, occurred_at=at
             )
@@ -798,7 +800,9 @@ class TicketLedger(Application[UUID]):
         def act(t: Ticket, at: datetime) -> None:
             contract = self._contract_of(t)
             contract.check_serves(started_at)
-            split = split_work(contract.terms_at(started_at), t.priority, started_at, duration)
+            split = split_work(
+                contract.terms_at(started_at), t.state.priority, started_at, duration
+            )
             t.log_work(
                 entry_id=new_entry,
                 agent=agent,
@@ -868,7 +872,7 @@ class TicketLedger(Application[UUID]):
             terms = contract.terms_at(at)
             as_exception = terms.off_hours_exception_limit is not None
             if as_exception:
-                contract.grant_off_hours_exception(t.id, t.number, by, at)
+                contract.grant_off_hours_exception(t.id, t.state.number, by, at)
             t.authorise_off_hours_work(
                 authorisation_id=uuid4(),
                 authorised_by=authorised_by,
@@ -1001,8 +1005,8 @@ class TicketLedger(Application[UUID]):
         )
 
     def _contract_of(self, ticket: Ticket) -> Contract:
-        assert ticket.contract_id is not None
-        return self.contract(ticket.contract_id)
+        assert ticket.state.contract_id is not None
+        return self.contract(ticket.state.contract_id)
 
     def events_of(self, aggregate_id: UUID) -> Iterator[Any]:
         return iter(self.events.get(aggregate_id))

@@ -218,7 +218,7 @@ def play(ledger: TicketLedger, number: str, step: ts.HistoryStep, now: Any) -> N
 
 
 def correct(ledger: TicketLedger, number: str, choice: int, by: dict[str, Any]) -> Any:
-    entries = sorted(ledger.ticket(number).work)
+    entries = sorted(ledger.ticket(number).state.work)
     if not entries:
         return None
     entry = entries[choice % len(entries)]
@@ -236,11 +236,11 @@ def assert_as_of_version_is_the_replay_by_hand(
     assert ticket is not None
     assert vars(ticket) == vars(ledger.ticket(ticket.id, version=n))
     assert mine.version == ticket.version == n
-    assert mine.state == ticket_fields(ticket)
+    assert mine.state == ticket_fields(ticket.state)
     assert (mine.state["status"], mine.state["priority"], mine.state["level"]) == (
-        ticket.status.value,
-        ticket.priority.value,
-        ticket.level,
+        ticket.state.status.value,
+        ticket.state.priority.value,
+        ticket.state.level,
     )
     # The clocks, kept by hand with the domain's SLA rules.
     opened = events[0]
@@ -263,7 +263,7 @@ def assert_as_of_version_is_the_replay_by_hand(
         )
         assert figures.status == sla.status_at(clock, terms, when).value
     # Hours: all pending until the first acceptance, closure or cancellation.
-    worked = sum((w.duration for w in ticket.work.values()), timedelta(0))
+    worked = sum((w.duration for w in ticket.state.work.values()), timedelta(0))
     posted = any(isinstance(e, POSTING_EVENTS) for e in events[:n])
     assert (mine.hours.pending, mine.hours.posted) == (
         (timedelta(0), worked) if posted else (worked, timedelta(0))

@@ -25,7 +25,7 @@ from ticketledger.service.ledger import TicketLedger
 @pytest.fixture
 def ticket_bundle(ledger: TicketLedger, clock: ManualClock) -> str:
     ticket_id = history(ledger, clock)
-    return bundle.export_ticket(ledger, ledger.ticket(ticket_id).number, "auditor")
+    return bundle.export_ticket(ledger, ledger.ticket(ticket_id).state.number, "auditor")
 
 
 def test_a_ticket_bundle_verifies_offline_with_no_database_reachable(
@@ -35,7 +35,7 @@ def test_a_ticket_bundle_verifies_offline_with_no_database_reachable(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    number = ledger.ticket(history(ledger, clock)).number
+    number = ledger.ticket(history(ledger, clock)).state.number
     auditor = tmp_path / "auditor"
     auditor.mkdir()
     runner = CliRunner()
@@ -131,6 +131,6 @@ def test_a_statement_bundle_of_an_open_month_verifies(
     ledger: TicketLedger, clock: ManualClock
 ) -> None:
     ticket_id = history(ledger, clock)
-    contract_id = UUID(str(ledger.ticket(ticket_id).contract_id))
+    contract_id = UUID(str(ledger.ticket(ticket_id).state.contract_id))
     report = bundle.verify_bundle(bundle.export_statement(ledger, contract_id, "2026-10", "a"))
     assert report.ok and report.subject["month"] == "2026-10"

@@ -64,8 +64,8 @@ def test_an_authorised_domain_opens_a_numbered_ticket(
 ) -> None:
     result = open_incident(ledger, contract_id)
     ticket = ledger.ticket(result.number or "")
-    assert (result.number, result.held, ticket.status) == ("2026-000001", False, Status.NEW)
-    assert ticket.customer == "Metalúrgica Serra"
+    assert (result.number, result.held, ticket.state.status) == ("2026-000001", False, Status.NEW)
+    assert ticket.state.customer == "Metalúrgica Serra"
 
 
 def test_an_unauthorised_sender_is_held_for_triage_and_not_opened(
@@ -86,7 +86,7 @@ def test_a_held_request_opens_only_after_its_sender_is_authorised(
         ledger.release_held_request(held.aggregate_id, by="agent")
     ledger.authorise_requester(contract_id, "new.operator@plant.com", by="admin")
     opened = ledger.release_held_request(held.aggregate_id, by="agent")
-    assert ledger.ticket(opened.aggregate_id).requester == "new.operator@plant.com"
+    assert ledger.ticket(opened.aggregate_id).state.requester == "new.operator@plant.com"
     with pytest.raises(errors.HeldRequestDecidedError):
         ledger.release_held_request(held.aggregate_id, by="agent")
 
@@ -173,7 +173,7 @@ def test_off_hours_work_needs_the_customers_prior_authorisation(
     )
     clock.set(at("2026-10-06 02:00"))
     ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
-    entry = next(iter(ledger.ticket(ticket.aggregate_id).work.values()))
+    entry = next(iter(ledger.ticket(ticket.aggregate_id).state.work.values()))
     assert (entry.off_hours, entry.off_hours_covered) == (timedelta(hours=1), timedelta(0))
 
 
@@ -211,7 +211,7 @@ def test_critical_off_hours_work_inside_extended_coverage_needs_no_authorisation
         started_at=at("2026-10-10 09:00"),
         duration=timedelta(hours=2),  # 06:00-08:00 local, inside Mon-Sat 05-21
     )
-    entry = next(iter(ledger.ticket(ticket.aggregate_id).work.values()))
+    entry = next(iter(ledger.ticket(ticket.aggregate_id).state.work.values()))
     assert entry.off_hours == entry.off_hours_covered == timedelta(hours=2)
 
 
@@ -229,7 +229,7 @@ def test_a_phone_call_logged_late_keeps_its_real_time(
         occurred_at=at("2026-10-05 11:50"),
     )
     ticket = ledger.ticket(result.aggregate_id)
-    assert ticket.opened_at == at("2026-10-05 11:50")
+    assert ticket.state.opened_at == at("2026-10-05 11:50")
     assert ticket.modified_on == at("2026-10-05 12:00")
 
 
@@ -259,7 +259,7 @@ def test_a_stale_expected_version_writes_nothing(ledger: TicketLedger, contract_
     ledger.assign(ticket.aggregate_id, "carla", by="carla", expected_version=1)
     with pytest.raises(errors.VersionMismatchError):
         ledger.assign(ticket.aggregate_id, "dave", by="dave", expected_version=1)
-    assert ledger.ticket(ticket.aggregate_id).assignee == "carla"
+    assert ledger.ticket(ticket.aggregate_id).state.assignee == "carla"
 
 
 def test_resolution_rejected_reopens_and_acceptance_closes(
@@ -268,11 +268,11 @@ def test_resolution_rejected_reopens_and_acceptance_closes(
     ticket = open_incident(ledger, contract_id).aggregate_id
     ledger.resolve_ticket(ticket, resolution="replaced relay", by="carla")
     ledger.reject_resolution(ticket, reason="still stops", by="ana@serra.com.br")
-    assert ledger.ticket(ticket).status is Status.OPEN
+    assert ledger.ticket(ticket).state.status is Status.OPEN
     ledger.resolve_ticket(ticket, resolution="replaced PSU", by="carla")
     ledger.accept_resolution(ticket, by="ana@serra.com.br")
     closed = ledger.ticket(ticket)
-    assert (closed.status, closed.closure_reason, closed.reopen_count) == (
+    assert (closed.state.status, closed.state.closure_reason, closed.state.reopen_count) == (
         Status.CLOSED,
         ClosureReason.ACCEPTED,
         1,
@@ -323,7 +323,7 @@ def test_three_failed_contacts_close_only_after_48_hours(
     assert closed_by_the_rules(ledger, ticket) == (
         ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED,
         RULES_ACTOR,
-        ledger.ticket(ticket).opened_at + timedelta(hours=48),  # type: ignore[operator]
+        ledger.ticket(ticket).state.opened_at + timedelta(hours=48),  # type: ignore[operator]
     )
 
 
@@ -337,7 +337,7 @@ def test_a_customer_reply_ends_the_wait_and_the_silence_closure(
     clock.advance(timedelta(days=2))
     with pytest.raises(errors.ClosureNotDueError):
         ledger.close_ticket(ticket, reason=ClosureReason.CUSTOMER_UNRESPONSIVE, by="desk")
-    assert ledger.ticket(ticket).status is Status.OPEN
+    assert ledger.ticket(ticket).state.status is Status.OPEN
 
 
 def test_a_duplicate_is_cancelled_naming_the_original(
@@ -350,7 +350,7 @@ def test_a_duplicate_is_cancelled_naming_the_original(
         duplicate_of=original.number,
         by="carla",
     )
-    assert ledger.ticket(duplicate.aggregate_id).status is Status.CANCELLED
+    assert ledger.ticket(duplicate.aggregate_id).state.status is Status.CANCELLED
     with pytest.raises(errors.TicketCancelledError):
         ledger.comment(duplicate.aggregate_id, "late note", by="carla")
 
@@ -377,13 +377,13 @@ def test_a_work_correction_references_the_entry_even_after_closure(
         duration=timedelta(hours=1),
         category=WorkCategory.TRAINING,
     )
-    entry_id = next(iter(ledger.ticket(ticket).work))
+    entry_id = next(iter(ledger.ticket(ticket).state.work))
     ledger.resolve_ticket(ticket, resolution="trained", by="carla")
     ledger.accept_resolution(ticket, by="ana@serra.com.br")
     ledger.correct_work(
         ticket, entry_id, duration=timedelta(minutes=40), reason="typo", by="billing"
     )
-    corrected = ledger.ticket(ticket).work[entry_id]
+    corrected = ledger.ticket(ticket).state.work[entry_id]
     assert (corrected.duration, corrected.corrections, corrected.category) == (
         timedelta(minutes=40),
         1,
@@ -397,7 +397,7 @@ def test_a_ticket_number_finds_the_ticket_from_another_process(
 ) -> None:
     number = open_incident(ledger, contract_id).number or ""
     reader = make_ledger()  # type: ignore[operator]
-    assert reader.ticket(number).number == number
+    assert reader.ticket(number).state.number == number
     with pytest.raises(errors.TicketNotFoundError):
         reader.ticket("2026-999999")
 
@@ -423,12 +423,12 @@ def test_a_correction_reaching_into_off_hours_needs_an_authorisation(
     ledger.log_work(
         ticket, agent="carla", started_at=at("2026-10-05 20:30"), duration=timedelta(minutes=30)
     )  # 17:30-18:00 local: inside business hours
-    entry = next(iter(ledger.ticket(ticket).work))
+    entry = next(iter(ledger.ticket(ticket).state.work))
     with pytest.raises(errors.OffHoursNotAuthorisedError):
         ledger.correct_work(ticket, entry, duration=timedelta(minutes=90), reason="typo", by="b")
     with pytest.raises(errors.InvalidCommandError):
         ledger.correct_work(ticket, entry, duration=timedelta(hours=3), reason="typo", by="b")
-    assert ledger.ticket(ticket).work[entry].duration == timedelta(minutes=30)
+    assert ledger.ticket(ticket).state.work[entry].duration == timedelta(minutes=30)
 
 
 def test_a_correction_keeps_the_priority_the_work_was_done_under(ledger: TicketLedger) -> None:
@@ -441,11 +441,11 @@ def test_a_correction_keeps_the_priority_the_work_was_done_under(ledger: TicketL
         ticket, agent="focal", started_at=at("2026-10-10 09:00"), duration=timedelta(hours=2)
     )
     ledger.reclassify(ticket, priority=Priority.MEDIUM, reason="workaround found", by="focal")
-    entry = next(iter(ledger.ticket(ticket).work))
+    entry = next(iter(ledger.ticket(ticket).state.work))
     ledger.correct_work(
         ticket, entry, duration=timedelta(hours=1), reason="overlapped a meeting", by="billing"
     )
-    corrected = ledger.ticket(ticket).work[entry]
+    corrected = ledger.ticket(ticket).state.work[entry]
     assert corrected.off_hours == corrected.off_hours_covered == timedelta(hours=1)
 
 
@@ -456,7 +456,11 @@ def test_a_requester_reply_contests_a_resolution_and_reopens_it(
     ledger.resolve_ticket(ticket, resolution="done", by="carla")
     ledger.reply_as_requester(ticket, "It still fails.", by="ana@serra.com.br")
     reopened = ledger.ticket(ticket)
-    assert (reopened.status, reopened.resolved_at, reopened.reopen_count) == (Status.OPEN, None, 1)
+    assert (reopened.state.status, reopened.state.resolved_at, reopened.state.reopen_count) == (
+        Status.OPEN,
+        None,
+        1,
+    )
 
 
 def test_a_requester_reply_restarts_the_count_of_failed_contacts(
@@ -570,5 +574,5 @@ def test_work_times_are_stored_in_utc_whatever_zone_they_were_given_in(
     clock.advance(timedelta(hours=1))
     local = at("2026-10-05 12:05").astimezone(ZoneInfo("America/Sao_Paulo"))
     ledger.log_work(ticket, agent="carla", started_at=local, duration=timedelta(minutes=30))
-    entry = next(iter(ledger.ticket(ticket).work.values()))
+    entry = next(iter(ledger.ticket(ticket).state.work.values()))
     assert entry.started_at == local and entry.started_at.tzinfo is UTC

@@ -270,8 +270,8 @@ def test_the_deadlines_projection_rebuilt_from_zero_equals_its_rows_and_the_ledg
         (SlaClockName.RESOLUTION, SlaThreshold.AT_RISK, "diego"),
         (SlaClockName.RESOLUTION, SlaThreshold.BREACHED, "diego"),
     ]
-    assert ledger.ticket(t["mistaken"]).status.is_final
-    assert ledger.ticket(t["accepted"]).status.is_final
+    assert ledger.ticket(t["mistaken"]).state.status.is_final
+    assert ledger.ticket(t["accepted"]).state.status.is_final
 
     shown = per_ticket(projected(projector))  # caught up
     incremental = projector.processor(NAME).dump()
@@ -318,7 +318,7 @@ def test_a_plan_change_recorded_after_a_ticket_opened_does_not_move_its_deadline
         reason="acceptance in two days",
         by="admin",
     )
-    opened_at = ledger.ticket(number).opened_at
+    opened_at = ledger.ticket(number).state.opened_at
     assert opened_at is not None
     assert ledger.contract(contract).terms_at(opened_at).closure.acceptance == timedelta(days=2)
     clock.advance(timedelta(minutes=10))
@@ -341,7 +341,7 @@ def test_a_plan_change_recorded_after_a_ticket_opened_does_not_move_its_deadline
     assert ledger.apply_due_rules(later) is not None
     clock.set(deadline - timedelta(seconds=1))
     assert ledger.apply_due_rules(number) is None
-    assert ledger.ticket(number).resolved_at is not None
+    assert ledger.ticket(number).state.resolved_at is not None
     assert projected(projector) == [(number, acceptance, deadline)]
 
     clock.set(deadline)
@@ -701,7 +701,7 @@ def test_a_breach_escalates_at_the_breach_instant_when_the_contract_says_so(
     first_breach = at("2026-10-05 17:30") + US  # 14:30 local: 4 h of business time
     clock.set(at("2026-10-05 18:00"))
     ledger.apply_due_rules(number, now=first_breach - US)
-    assert ledger.ticket(number).level == 1
+    assert ledger.ticket(number).state.level == 1
     ledger.apply_due_rules(number)
     warning, escalated = by_rules(ledger, number)[-2:]
     assert isinstance(warning, Ticket.SlaWarningSent)
@@ -725,7 +725,7 @@ def test_a_breach_escalates_at_the_breach_instant_when_the_contract_says_so(
     assert (escalated.from_level, escalated.to_level) == (2, 3)
     assert "resolution SLA breached" in escalated.reason
     assert warning.occurred_at == escalated.occurred_at == resolution_breach
-    assert ledger.ticket(number).level == 3
+    assert ledger.ticket(number).state.level == 3
 
     # Raised to critical, both clocks are past their new targets: warned, not escalated.
     ledger.reclassify(number, priority=Priority.CRITICAL, reason="factory stopped", by="lead")
@@ -739,7 +739,7 @@ def test_a_breach_escalates_at_the_breach_instant_when_the_contract_says_so(
         (SlaClockName.RESOLUTION, SlaThreshold.BREACHED, timedelta(hours=8)),
     ]
     escalations = [e for e in history(ledger, number) if isinstance(e, Ticket.Escalated)]
-    assert len(escalations) == 2 and ledger.ticket(number).level == 3
+    assert len(escalations) == 2 and ledger.ticket(number).state.level == 3
 
 
 def test_without_escalation_on_breach_in_the_contract_a_breach_only_warns(
@@ -756,7 +756,7 @@ def test_without_escalation_on_breach_in_the_contract_a_breach_only_warns(
         (SlaClockName.RESOLUTION, SlaThreshold.BREACHED),
     ]
     assert not any(isinstance(e, Ticket.Escalated) for e in history(ledger, number))
-    assert ledger.ticket(number).level == 1
+    assert ledger.ticket(number).state.level == 1
 
 
 # ----------------------------------------------------------------------- the chronology

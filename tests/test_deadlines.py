@@ -609,7 +609,7 @@ def test_each_rule_applies_at_its_instant_and_neither_a_second_nor_a_microsecond
     assert consequence(last) == case.rule.value
     if case.consequence is Ticket.Closed:
         ticket = ledger.ticket(number)
-        assert (ticket.status, ticket.closure_reason, ticket.closed_at) == (
+        assert (ticket.state.status, ticket.state.closure_reason, ticket.state.closed_at) == (
             Status.CLOSED,
             case.fields["reason"],
             case.due,
@@ -722,7 +722,7 @@ def test_a_command_dated_past_the_clock_records_no_rule_ahead_of_the_clock(
         with pytest.raises(OccurredInFutureError):
             ledger.apply_due_rules(number, now=when)
     assert head(ledger) == position
-    assert ledger.ticket(number).status is Status.RESOLVED
+    assert ledger.ticket(number).state.status is Status.RESOLVED
 
 
 def test_a_first_reply_at_the_breach_instant_is_recorded_after_the_breach_in_the_same_save(
@@ -798,7 +798,7 @@ def test_failed_contacts_before_a_resolution_close_nothing_once_the_requester_re
     assert ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED not in [
         e.reason for e in events_of(ledger, number) if isinstance(e, Ticket.Closed)
     ]
-    assert ledger.ticket(number).status is Status.OPEN
+    assert ledger.ticket(number).state.status is Status.OPEN
 
 
 def late_and_punctual(ledger: TicketLedger, clock: ManualClock, late_ticks: list[datetime]) -> Any:

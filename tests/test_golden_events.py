@@ -26,7 +26,8 @@ from tests.golden.generate import (
 )
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.numbering import TicketNumbering
-from ticketledger.domain.ticket import Rating, Ticket
+from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.ticket_state import Rating
 from ticketledger.domain.triage import HeldRequest
 from ticketledger.service.ledger import TicketLedger
 
@@ -142,7 +143,8 @@ def test_golden_events_replay_into_the_aggregates_they_built(
     built = replayed(decoded)
     contract = built[UUID(facts["contract_id"])]
     assert contract.state.value == "ended" and contract.customer == "Metalúrgica Serra"
-    main = next(a for a in built.values() if getattr(a, "number", None) == facts["main_number"])
+    tickets = [a.state for a in built.values() if isinstance(a, Ticket)]
+    main = next(t for t in tickets if t.number == facts["main_number"])
     assert main.status.value == facts["main_status"]
     assert [w.duration.seconds // 60 for w in main.work.values()] == facts["main_work_minutes"]
     assert main.rating == Rating(score=5, out_of=5, comment="fast")
@@ -165,4 +167,11 @@ def test_replaying_the_golden_rows_builds_the_aggregates_their_schema_built_but_
             if aggregate.get("rating") is not None:
                 score, comment = aggregate["rating"]
                 aggregate["rating"] = [score, 5, comment]
+    number = GOLDEN[version]["facts"]["main_number"]
+    main = next(a for a in expected.values() if a.get("number") == number)
+    # The fixtures were built while a rejection did not restart the count of
+    # failed contacts. The main ticket's one failed contact came before its
+    # resolution and the rejection: since the one fold, it counts for nothing.
+    assert main["failed_contact_attempts"] == 1
+    main["failed_contact_attempts"] = 0
     assert built_aggregates(decoded) == expected

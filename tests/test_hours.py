@@ -198,7 +198,7 @@ def corrected_after_issue(
         frozen = hours.issued_statement(rows, contract_id, "2026-10")
         record = hours.issue_record(rows, contract_id, "2026-10")
     assert frozen is not None and record is not None and record["digest_matches"] == 1
-    entry_id = next(iter(ledger.ticket(ticket).work))
+    entry_id = next(iter(ledger.ticket(ticket).state.work))
     ledger.correct_work(
         ticket, entry_id, duration=timedelta(hours=3), reason="timesheet", by="billing"
     )
@@ -231,7 +231,7 @@ def test_a_correction_before_the_month_is_issued_changes_that_months_totals(
     contract_id, ticket = new_ticket(ledger, clock, monthly_hours="2")
     work(ledger, clock, ticket, 120)
     accept(ledger, ticket)
-    entry_id = next(iter(ledger.ticket(ticket).work))
+    entry_id = next(iter(ledger.ticket(ticket).state.work))
     clock.set(at("2026-10-06 12:00"))
     ledger.correct_work(ticket, entry_id, duration=timedelta(hours=3), reason="typo", by="b")
     october = statement_of(projector, contract_id, "2026-10")

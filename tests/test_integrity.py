@@ -268,7 +268,7 @@ def test_a_kept_digest_catches_a_rewrite_even_when_the_stored_digests_are_gone(
 
 
 def history_ticket_number(ledger: TicketLedger) -> str:
-    return ledger.ticket(ledger.ticket_ids(2026)[0]).number
+    return ledger.ticket(ledger.ticket_ids(2026)[0]).state.number
 
 
 def test_no_digest_is_made_over_a_broken_log(ledger, clock, db: Database) -> None:

@@ -67,7 +67,7 @@ def facts(ledger: TicketLedger, clock: ManualClock, projector: Projector) -> dic
     facts = history(ledger, clock)
     projector.catch_up()
     main = ledger.ticket(facts["main_number"])
-    return {**facts, "main_id": str(main.id), "entry_id": str(next(iter(main.work)))}
+    return {**facts, "main_id": str(main.id), "entry_id": str(next(iter(main.state.work)))}
 
 
 def test_a_clean_ledger_audits_equal_and_leaves_nothing_behind(
@@ -88,7 +88,7 @@ def test_a_clean_ledger_audits_equal_and_leaves_nothing_behind(
     )
     assert all(line.endswith(": equal") for line in lines)
     assert (
-        "tickets 6 live / 6 rebuilt, work 1 live / 1 rebuilt, contracts 1 live / 1 rebuilt"
+        "tickets 6 live / 6 rebuilt, states 6 live / 6 rebuilt, contracts 1 live / 1 rebuilt"
         in lines[0]
     )
     hours_line = next(line for line in lines if line.startswith("hours at"))

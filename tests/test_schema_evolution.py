@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from tests.test_storage import open_some_ticket
 from ticketledger.api.cli import app
-from ticketledger.domain.ticket import RATING_SCALE, Rating, Ticket
+from ticketledger.domain.ticket import RATING_SCALE, Ticket
+from ticketledger.domain.ticket_state import Rating
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.ticket_state import find_ticket
 from ticketledger.service.ledger import TicketLedger
@@ -28,7 +29,7 @@ def store_a_version_1_rating(ledger: TicketLedger, number: str, score: int) -> N
     ticket = ledger.ticket(number)
     state = {
         "timestamp": ledger.clock(),
-        "by": ticket.requester,
+        "by": ticket.state.requester,
         "occurred_at": ledger.clock(),
         "score": score,
         "comment": "ok",
@@ -49,7 +50,7 @@ def test_a_rating_given_today_records_the_scale_it_was_given_on(
     ledger.rate_ticket(number, score=4, comment="quick", by="ana@serra.com.br")
     (rated,) = [e for e in ledger.events_of(ledger.ticket(number).id) if type(e) is Ticket.Rated]
     assert (rated.score, rated.out_of) == (4, RATING_SCALE) == (4, 5)
-    assert ledger.ticket(number).rating == Rating(score=4, out_of=5, comment="quick")
+    assert ledger.ticket(number).state.rating == Rating(score=4, out_of=5, comment="quick")
     projector.catch_up(["ticket_state"])
     with projector.reading("ticket_state") as rows:
         row = find_ticket(rows, number)
@@ -64,7 +65,7 @@ def test_a_stored_version_1_rating_reads_as_version_2_on_the_1_to_5_scale_everyw
     stored = ledger.recorder.select_events(ledger.ticket(number).id, desc=True, limit=1)[0]
     assert b"out_of" not in stored.state and b"class_version" not in stored.state
 
-    assert ledger.ticket(number).rating == Rating(score=3, out_of=5, comment="ok")
+    assert ledger.ticket(number).state.rating == Rating(score=3, out_of=5, comment="ok")
     projector.catch_up(["ticket_state"])
     with projector.reading("ticket_state") as rows:
         row = find_ticket(rows, number)

@@ -120,16 +120,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def tickets_match_the_model(self) -> None:
         for ticket_id, model in self.models.items():
             ticket = self.reader.ticket(ticket_id)
-            assert ticket.status.value == model.status
-            assert (ticket.level, ticket.priority.value, ticket.assignee) == (
+            assert ticket.state.status.value == model.status
+            assert (ticket.state.level, ticket.state.priority.value, ticket.state.assignee) == (
                 model.level,
                 model.priority,
                 model.assignee,
             )
-            assert ticket.failed_contact_attempts == model.attempts
-            assert (ticket.rating is not None) == model.rated
+            assert ticket.state.failed_contact_attempts == model.attempts
+            assert (ticket.state.rating is not None) == model.rated
             assert {
-                e: (w.duration, w.customer_caused) for e, w in ticket.work.items()
+                e: (w.duration, w.customer_caused) for e, w in ticket.state.work.items()
             } == model.work
 
     # Rules.
@@ -358,6 +358,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def resolve(self, ticket: UUID) -> None:
         def effect(m: TicketModel) -> None:
             m.status, m.resolved_at, m.waiting_since = "resolved", self.clock(), None
+            m.attempts = 0  # a resolution ends the stretch failed contacts count in
 
         command = lambda: self.ledger.resolve_ticket(ticket, resolution="fixed", by="carla")
         self.attempt(ticket, self.models[ticket].active_error(), command, effect)
@@ -378,6 +379,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 m.close("accepted", self.clock())
             else:
                 m.reopen()
+            if answer == "reject":
+                m.attempts = 0  # the requester answered
 
         self.attempt(ticket, model.resolved_error(), commands[answer], effect)
 
