@@ -13,6 +13,7 @@ from ticketledger.domain.billing import Statement
 from ticketledger.domain.errors import HeldRequestNotFoundError
 from ticketledger.domain.vocabulary import Kind, Status
 from ticketledger.projections import deadlines, hours, queues, sla
+from ticketledger.service import commands as c
 
 from . import schemas as s
 from .access import Role
@@ -54,8 +55,8 @@ def contract_command(path: str, summary: str) -> Callable[[Route], Route]:
     responses={201: {"model": s.Accepted, "description": "signed"}},
 )
 def sign_contract(body: s.SignContract, do: AdminCommands) -> JSONResponse:
-    return do.run(
-        lambda: do.ledger.sign_contract(body.terms, by=do.by, occurred_at=body.occurred_at),
+    return do.handle(
+        c.SignContract(terms=body.terms, by=do.by, occurred_at=body.occurred_at),
         status=201,
     )
 
@@ -64,7 +65,7 @@ def sign_contract(body: s.SignContract, do: AdminCommands) -> JSONResponse:
 def authorise_requester(
     contract_id: ContractId, body: s.AuthoriseRequester, do: AdminCommands
 ) -> JSONResponse:
-    return do.on(contract_id, do.ledger.authorise_requester, body.occurred_at, body.requester)
+    return do.on(contract_id, c.AuthoriseRequester, body.occurred_at, requester=body.requester)
 
 
 @contract_command("/contracts/{contract_id}/revoked-requesters", "Revoke a requester")
@@ -73,9 +74,9 @@ def revoke_requester(
 ) -> JSONResponse:
     return do.on(
         contract_id,
-        do.ledger.revoke_requester,
+        c.RevokeRequester,
         body.occurred_at,
-        body.requester,
+        requester=body.requester,
         reason=body.reason,
     )
 
@@ -84,9 +85,9 @@ def revoke_requester(
 def change_plan(contract_id: ContractId, body: s.ChangePlan, do: AdminCommands) -> JSONResponse:
     return do.on(
         contract_id,
-        do.ledger.change_plan,
+        c.ChangePlan,
         body.occurred_at,
-        body.terms,
+        terms=body.terms,
         effective_on=body.effective_on,
         reason=body.reason,
     )
@@ -94,17 +95,17 @@ def change_plan(contract_id: ContractId, body: s.ChangePlan, do: AdminCommands) 
 
 @contract_command("/contracts/{contract_id}/suspension", "Suspend the contract")
 def suspend(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
-    return do.on(contract_id, do.ledger.suspend_contract, body.occurred_at, reason=body.reason)
+    return do.on(contract_id, c.SuspendContract, body.occurred_at, reason=body.reason)
 
 
 @contract_command("/contracts/{contract_id}/reinstatement", "Reinstate a suspended contract")
 def reinstate(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
-    return do.on(contract_id, do.ledger.reinstate_contract, body.occurred_at, reason=body.reason)
+    return do.on(contract_id, c.ReinstateContract, body.occurred_at, reason=body.reason)
 
 
 @contract_command("/contracts/{contract_id}/ending", "End the contract")
 def end(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) -> JSONResponse:
-    return do.on(contract_id, do.ledger.end_contract, body.occurred_at, reason=body.reason)
+    return do.on(contract_id, c.EndContract, body.occurred_at, reason=body.reason)
 
 
 @router.get(
@@ -155,8 +156,8 @@ def get_contract(
 )
 def release_held(held_id: HeldId, do: DeskCommands) -> JSONResponse:
     do.ledger.held_request(held_id)
-    return do.run(
-        lambda: do.ledger.release_held_request(held_id, by=do.by, expected_version=do.version),
+    return do.handle(
+        c.ReleaseHeldRequest(held_id=held_id, by=do.by, expected_version=do.version),
         status=201,
     )
 
@@ -168,9 +169,9 @@ def release_held(held_id: HeldId, do: DeskCommands) -> JSONResponse:
     responses=ACCEPTED,
 )
 def discard_held(held_id: HeldId, body: s.DiscardHeld, do: DeskCommands) -> JSONResponse:
-    return do.run(
-        lambda: do.ledger.discard_held_request(
-            held_id,
+    return do.handle(
+        c.DiscardHeldRequest(
+            held_id=held_id,
             reason=body.reason,
             by=do.by,
             occurred_at=body.occurred_at,

@@ -25,6 +25,26 @@ from ticketledger.domain.vocabulary import (
     Visibility,
     WorkCategory,
 )
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseRequester,
+    CancelTicket,
+    Comment,
+    DiscardHeldRequest,
+    Escalate,
+    LogWork,
+    OpenTicket,
+    RateTicket,
+    Reclassify,
+    RejectResolution,
+    ReleaseHeldRequest,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+    SignContract,
+    WaitOnCustomer,
+)
 from ticketledger.service.ledger import TicketLedger
 
 from .demo_contracts import DEMO_CONTRACTS
@@ -118,14 +138,16 @@ def plan_story(story: Story, opened_at: datetime, contract_id: UUID, requester: 
     channel = Channel.PHONE if priority is Priority.CRITICAL else rng.choice(list(Channel))
 
     def open_it(ledger: TicketLedger, _: UUID) -> Any:
-        return ledger.open_ticket(
-            contract_id=contract_id,
-            requester=requester,
-            channel=channel,
-            kind=kind,
-            priority=priority,
-            subject=title,
-            description="Reported by the customer; details in the first message.",
+        return ledger.handle(
+            OpenTicket(
+                contract_id=contract_id,
+                requester=requester,
+                channel=channel,
+                kind=kind,
+                priority=priority,
+                subject=title,
+                description="Reported by the customer; details in the first message.",
+            )
         )
 
     story.cursor = opened_at - timedelta(minutes=1)
@@ -133,11 +155,13 @@ def plan_story(story: Story, opened_at: datetime, contract_id: UUID, requester: 
     agent = rng.choice(AGENTS)
     story.at(
         story.later(story.fraction(target.first_response, 0.1, 0.6)),
-        lambda led, t: led.assign(t, agent, by="dispatcher"),
+        lambda led, t: led.handle(Assign(ticket=t, assignee=agent, by="dispatcher")),
     )
     story.at(
         story.later(story.fraction(target.first_response, 0.05, 0.5)),
-        lambda led, t: led.reply_as_agent(t, "We are looking into it.", by=agent),
+        lambda led, t: led.handle(
+            ReplyAsAgent(ticket=t, message="We are looking into it.", by=agent)
+        ),
     )
     if rng.random() < 0.05:
         plan_cancellation(story, agent)
@@ -151,35 +175,45 @@ def plan_middle(story: Story, agent: str) -> None:
     if rng.random() < 0.1 and story.priority in (Priority.MEDIUM, Priority.LOW):
         story.at(
             story.later(timedelta(minutes=20)),
-            lambda led, t: led.reclassify(
-                t, priority=Priority.HIGH, reason="more users affected than reported", by=agent
+            lambda led, t: led.handle(
+                Reclassify(
+                    ticket=t,
+                    priority=Priority.HIGH,
+                    reason="more users affected than reported",
+                    by=agent,
+                )
             ),
         )
         story.priority = Priority.HIGH
     if rng.random() < 0.08:
         story.at(
             story.later(timedelta(minutes=30)),
-            lambda led, t: led.escalate(t, reason="needs level 2", by=agent),
+            lambda led, t: led.handle(Escalate(ticket=t, reason="needs level 2", by=agent)),
         )
     if rng.random() < 0.25:
         story.at(
             story.later(timedelta(minutes=25)),
-            lambda led, t: led.wait_on_customer(
-                t, reason="waiting for the specification form", by=agent
+            lambda led, t: led.handle(
+                WaitOnCustomer(ticket=t, reason="waiting for the specification form", by=agent)
             ),
         )
         answer = story.cursor + timedelta(hours=rng.randint(2, 90))
         story.at(
-            answer, lambda led, t: led.reply_as_requester(t, "Form attached.", by=story.requester)
+            answer,
+            lambda led, t: led.handle(
+                ReplyAsRequester(ticket=t, message="Form attached.", by=story.requester)
+            ),
         )
     if rng.random() < 0.2:
         story.at(
             story.later(timedelta(minutes=10)),
-            lambda led, t: led.comment(
-                t,
-                "Checked the logs: same error as last month.",
-                visibility=Visibility.INTERNAL,
-                by=agent,
+            lambda led, t: led.handle(
+                Comment(
+                    ticket=t,
+                    text="Checked the logs: same error as last month.",
+                    visibility=Visibility.INTERNAL,
+                    by=agent,
+                )
             ),
         )
     for _ in range(rng.randint(1, 3)):
@@ -205,14 +239,16 @@ def plan_work(story: Story, agent: str) -> None:
         category = WorkCategory.DEVELOPMENT
     story.at(
         start + duration,
-        lambda led, t: led.log_work(
-            t,
-            agent=agent,
-            started_at=start,
-            duration=duration,
-            category=category,
-            customer_caused=caused,
-            note="remote session",
+        lambda led, t: led.handle(
+            LogWork(
+                ticket=t,
+                agent=agent,
+                started_at=start,
+                duration=duration,
+                category=category,
+                customer_caused=caused,
+                note="remote session",
+            )
         ),
     )
 
@@ -221,25 +257,33 @@ def plan_resolution(story: Story, agent: str, target: timedelta) -> None:
     rng = story.rng
     story.at(
         story.later(story.fraction(target, 0.05, 0.3)),
-        lambda led, t: led.resolve_ticket(t, resolution="Fixed and verified remotely.", by=agent),
+        lambda led, t: led.handle(
+            ResolveTicket(ticket=t, resolution="Fixed and verified remotely.", by=agent)
+        ),
     )
     roll = rng.random()
     if roll < 0.12:
         story.at(
             story.cursor + timedelta(hours=rng.randint(1, 40)),
-            lambda led, t: led.reject_resolution(
-                t, reason="The problem came back this morning.", by=story.requester
+            lambda led, t: led.handle(
+                RejectResolution(
+                    ticket=t, reason="The problem came back this morning.", by=story.requester
+                )
             ),
         )
         plan_work(story, agent)
         story.at(
             story.later(timedelta(minutes=30)),
-            lambda led, t: led.resolve_ticket(t, resolution="Replaced the faulty part.", by=agent),
+            lambda led, t: led.handle(
+                ResolveTicket(ticket=t, resolution="Replaced the faulty part.", by=agent)
+            ),
         )
     if roll < 0.8:
         story.at(
             story.cursor + timedelta(hours=rng.randint(1, 72)),
-            lambda led, t: led.accept_resolution(t, comment="Works now.", by=story.requester),
+            lambda led, t: led.handle(
+                AcceptResolution(ticket=t, comment="Works now.", by=story.requester)
+            ),
         )
     else:
         # No answer: the ticker passing by a minute later records the closure the
@@ -252,15 +296,22 @@ def plan_resolution(story: Story, agent: str, target: timedelta) -> None:
         score = rng.choice([3, 4, 4, 5, 5, 5])
         story.at(
             story.cursor + timedelta(hours=2),
-            lambda led, t: led.rate_ticket(t, score=score, comment="", by=story.requester),
+            lambda led, t: led.handle(
+                RateTicket(ticket=t, score=score, comment="", by=story.requester)
+            ),
         )
 
 
 def plan_cancellation(story: Story, agent: str) -> None:
     story.at(
         story.later(timedelta(minutes=15)),
-        lambda led, t: led.cancel_ticket(
-            t, reason=CancellationReason.OPENED_BY_MISTAKE, note="sent to the wrong desk", by=agent
+        lambda led, t: led.handle(
+            CancelTicket(
+                ticket=t,
+                reason=CancellationReason.OPENED_BY_MISTAKE,
+                note="sent to the wrong desk",
+                by=agent,
+            )
         ),
     )
 
@@ -294,9 +345,11 @@ def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> 
     contracts: list[tuple[UUID, ContractTerms, list[str]]] = []
     for spec, requesters in DEMO_CONTRACTS:
         terms = ledger.validate_terms(spec)
-        contract_id = ledger.sign_contract(terms, by="admin").aggregate_id
+        contract_id = ledger.handle(SignContract(terms=terms, by="admin")).aggregate_id
         for requester in requesters:
-            ledger.authorise_requester(contract_id, requester, by="admin")
+            ledger.handle(
+                AuthoriseRequester(contract_id=contract_id, requester=requester, by="admin")
+            )
         contracts.append((contract_id, terms, requesters))
     stories = plan_stories(rng, contracts)
     steps = sorted(step for story in stories for step in story.steps if step.at <= DEMO_END)
@@ -371,21 +424,25 @@ def plan_triage(
         "fornecedor@papelaria.com.br",
     ]
     held = [
-        ledger.open_ticket(
-            contract_id=contract_id,
-            requester=sender,
-            channel=Channel.EMAIL,
-            kind=Kind.QUESTION,
-            priority=Priority.LOW,
-            subject="Acesso ao sistema",
-            description="Preciso de acesso.",
+        ledger.handle(
+            OpenTicket(
+                contract_id=contract_id,
+                requester=sender,
+                channel=Channel.EMAIL,
+                kind=Kind.QUESTION,
+                priority=Priority.LOW,
+                subject="Acesso ao sistema",
+                description="Preciso de acesso.",
+            )
         )
         for sender in senders
     ]
     clock.now = DEMO_END + timedelta(minutes=30)
-    ledger.authorise_requester(contract_id, senders[0], by="admin")
-    ledger.release_held_request(held[0].aggregate_id, by="dispatcher")
-    ledger.discard_held_request(
-        held[2].aggregate_id, reason="supplier, not a user", by="dispatcher"
+    ledger.handle(AuthoriseRequester(contract_id=contract_id, requester=senders[0], by="admin"))
+    ledger.handle(ReleaseHeldRequest(held_id=held[0].aggregate_id, by="dispatcher"))
+    ledger.handle(
+        DiscardHeldRequest(
+            held_id=held[2].aggregate_id, reason="supplier, not a user", by="dispatcher"
+        )
     )
     return sum(1 for h in held if h.held)

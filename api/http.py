@@ -30,7 +30,9 @@ from ticketledger.domain.errors import (
 from ticketledger.domain.ticket import Ticket
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
-from ticketledger.service.ledger import CommandResult, TicketLedger
+from ticketledger.service.commands import Command, ContractCommand, TicketCommand
+from ticketledger.service.ledger import TicketLedger
+from ticketledger.service.outcomes import CommandResult
 
 from .access import AccessStore, Principal, Role
 from .problems import (
@@ -219,38 +221,41 @@ class Commands(Calling):
     def on_ticket(
         self,
         number: str,
-        command: Callable[..., CommandResult],
+        command: type[TicketCommand],
         occurred_at: datetime | None,
-        *arguments: Any,
-        **options: Any,
+        **fields: Any,
     ) -> JSONResponse:
-        """Runs a ledger command on a ticket the caller may see. Only a requester
-        sees less than every ticket, so only its commands load the ticket first."""
+        """Gives a command on a ticket the caller may see. Only a requester sees
+        less than every ticket, so only its commands load the ticket first."""
         if self.caller.role is Role.REQUESTER:
             self.ticket(number)
-        return self.on(number, command, occurred_at, *arguments, **options)
+        return self.handle(
+            command(ticket=number, expected_version=self.version, **self.who(occurred_at), **fields)
+        )
 
     def on(
         self,
-        target: str | UUID,
-        command: Callable[..., CommandResult],
+        contract_id: UUID,
+        command: type[ContractCommand],
         occurred_at: datetime | None,
-        *arguments: Any,
-        **options: Any,
+        **fields: Any,
     ) -> JSONResponse:
-        """Runs a ledger command on a ticket or contract, as the caller, on the
-        version the caller expects."""
-        when = self.occurred(occurred_at)
-        return self.run(
-            lambda: command(
-                target,
-                *arguments,
-                by=self.by,
-                occurred_at=when,
+        """Gives a command on a contract, on the version the caller expects."""
+        return self.handle(
+            command(
+                contract_id=contract_id,
                 expected_version=self.version,
-                **options,
+                **self.who(occurred_at),
+                **fields,
             )
         )
+
+    def who(self, occurred_at: datetime | None) -> dict[str, Any]:
+        """Who gives a command and when it happened, as the caller may say."""
+        return {"by": self.by, "occurred_at": self.occurred(occurred_at)}
+
+    def handle(self, command: Command, status: int = 200) -> JSONResponse:
+        return self.run(lambda: self.ledger.handle(command), status)
 
     def run(self, command: Callable[[], CommandResult], status: int = 200) -> JSONResponse:
         """Runs the command once per idempotency key; a retry gets the first answer."""

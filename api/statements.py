@@ -8,7 +8,8 @@ from uuid import UUID
 from ticketledger.domain.billing import hours_2dp
 from ticketledger.projections import hours
 from ticketledger.projections.runner import Projector
-from ticketledger.service.ledger import CommandResult
+from ticketledger.service.commands import IssueStatement
+from ticketledger.service.outcomes import CommandResult
 
 
 def issue_month(
@@ -26,15 +27,17 @@ def issue_month(
         # Exactly what the projection will freeze when it meets the event, even if
         # entries are posted between reading the position and issuing.
         current = hours.statement(rows, contract_id, month, through_position=through)
-    return projector.ledger.issue_statement(
-        UUID(contract_id),
-        month,
-        through_position=through,
-        total=current.total,
-        currency=current.currency,
-        digest=current.digest(),
-        by=by,
-        expected_version=expected_version,
+    return projector.ledger.handle(
+        IssueStatement(
+            contract_id=UUID(contract_id),
+            month=month,
+            through_position=through,
+            total=current.total,
+            currency=current.currency,
+            digest=current.digest(),
+            by=by,
+            expected_version=expected_version,
+        )
     )
 
 

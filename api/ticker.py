@@ -24,7 +24,8 @@ import typer
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections import deadlines
 from ticketledger.projections.runner import Projector
-from ticketledger.service.ledger import CommandResult, TicketLedger
+from ticketledger.service.ledger import TicketLedger
+from ticketledger.service.outcomes import CommandResult
 
 from .reports import DatabaseOption, JsonOption, NowOption, fail, instant, opened_projector
 

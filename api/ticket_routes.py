@@ -17,6 +17,7 @@ from ticketledger.projections import hours, sla, ticket_state
 from ticketledger.projections.store import unstamp, unstamp_or_none
 from ticketledger.replay import chronology as replay
 from ticketledger.replay.as_of import answer
+from ticketledger.service import commands as c
 
 from . import schemas as s
 from .access import Role
@@ -66,8 +67,8 @@ def open_ticket(body: s.OpenTicket, do: RequesterCommands) -> JSONResponse:
     if requester is None:
         raise ApiProblem(422, "requester_missing", "name the requester the ticket is for")
     when = do.occurred(body.occurred_at)
-    return do.run(
-        lambda: do.ledger.open_ticket(
+    return do.handle(
+        c.OpenTicket(
             contract_id=body.contract_id,
             requester=requester,
             channel=body.channel,
@@ -90,7 +91,7 @@ def open_ticket(body: s.OpenTicket, do: RequesterCommands) -> JSONResponse:
 def reclassify(number: Number, body: s.Reclassify, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.reclassify,
+        c.Reclassify,
         body.occurred_at,
         kind=body.kind,
         priority=body.priority,
@@ -101,38 +102,38 @@ def reclassify(number: Number, body: s.Reclassify, do: DeskCommands) -> JSONResp
 
 @command("/tickets/{number}/assignment", "Assign to an agent")
 def assign(number: Number, body: s.Assign, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.assign, body.occurred_at, body.assignee)
+    return do.on_ticket(number, c.Assign, body.occurred_at, assignee=body.assignee)
 
 
 @command("/tickets/{number}/escalation", "Escalate one level")
 def escalate(number: Number, body: s.Escalate, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.escalate, body.occurred_at, reason=body.reason)
+    return do.on_ticket(number, c.Escalate, body.occurred_at, reason=body.reason)
 
 
 @command("/tickets/{number}/replies", "Reply (as the agent, or as the requester)")
 def reply(number: Number, body: s.Reply, do: RequesterCommands) -> JSONResponse:
     as_requester = do.caller.role is Role.REQUESTER
-    write = do.ledger.reply_as_requester if as_requester else do.ledger.reply_as_agent
-    return do.on_ticket(number, write, body.occurred_at, body.message)
+    reply = c.ReplyAsRequester if as_requester else c.ReplyAsAgent
+    return do.on_ticket(number, reply, body.occurred_at, message=body.message)
 
 
 @command("/tickets/{number}/comments", "Comment (internal by default)")
 def comment(number: Number, body: s.Comment, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
-        number, do.ledger.comment, body.occurred_at, body.text, visibility=body.visibility
+        number, c.Comment, body.occurred_at, text=body.text, visibility=body.visibility
     )
 
 
 @command("/tickets/{number}/waiting-on-customer", "Wait on the customer")
 def wait_on_customer(number: Number, body: s.WaitOnCustomer, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.wait_on_customer, body.occurred_at, reason=body.reason)
+    return do.on_ticket(number, c.WaitOnCustomer, body.occurred_at, reason=body.reason)
 
 
 @command("/tickets/{number}/waiting-on-third-party", "Wait on a third party")
 def wait_on_third_party(number: Number, body: s.WaitOnThirdParty, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.wait_on_third_party,
+        c.WaitOnThirdParty,
         body.occurred_at,
         third_party=body.third_party,
         reason=body.reason,
@@ -141,14 +142,14 @@ def wait_on_third_party(number: Number, body: s.WaitOnThirdParty, do: DeskComman
 
 @command("/tickets/{number}/resumption", "Resume after waiting")
 def resume(number: Number, body: s.Resume, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.resume, body.occurred_at, reason=body.reason)
+    return do.on_ticket(number, c.Resume, body.occurred_at, reason=body.reason)
 
 
 @command("/tickets/{number}/failed-contacts", "Record a failed contact attempt")
 def failed_contact(number: Number, body: s.FailedContact, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.record_failed_contact,
+        c.RecordFailedContact,
         body.occurred_at,
         channel=body.channel,
         note=body.note,
@@ -159,7 +160,7 @@ def failed_contact(number: Number, body: s.FailedContact, do: DeskCommands) -> J
 def log_work(number: Number, body: s.LogWork, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.log_work,
+        c.LogWork,
         body.occurred_at,
         agent=body.agent or do.by,
         started_at=body.started_at,
@@ -177,9 +178,9 @@ def correct_work(
 ) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.correct_work,
+        c.CorrectWork,
         body.occurred_at,
-        entry_id,
+        entry_id=entry_id,
         duration=body.duration,
         category=body.category,
         customer_caused=body.customer_caused,
@@ -193,7 +194,7 @@ def authorise_off_hours(
 ) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.authorise_off_hours_work,
+        c.AuthoriseOffHoursWork,
         body.occurred_at,
         authorised_by=body.authorised_by,
         note=body.note,
@@ -202,38 +203,34 @@ def authorise_off_hours(
 
 @command("/tickets/{number}/resolution", "Resolve")
 def resolve(number: Number, body: s.Resolve, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(
-        number, do.ledger.resolve_ticket, body.occurred_at, resolution=body.resolution
-    )
+    return do.on_ticket(number, c.ResolveTicket, body.occurred_at, resolution=body.resolution)
 
 
 @command("/tickets/{number}/acceptance", "Accept the resolution")
 def accept(number: Number, body: s.Accept, do: RequesterCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.accept_resolution, body.occurred_at, comment=body.comment)
+    return do.on_ticket(number, c.AcceptResolution, body.occurred_at, comment=body.comment)
 
 
 @command("/tickets/{number}/rejection", "Reject the resolution")
 def reject(number: Number, body: s.Reject, do: RequesterCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.reject_resolution, body.occurred_at, reason=body.reason)
+    return do.on_ticket(number, c.RejectResolution, body.occurred_at, reason=body.reason)
 
 
 @command("/tickets/{number}/reopening", "Reopen a resolved ticket")
 def reopen(number: Number, body: s.Reopen, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(number, do.ledger.reopen_ticket, body.occurred_at, reason=body.reason)
+    return do.on_ticket(number, c.ReopenTicket, body.occurred_at, reason=body.reason)
 
 
 @command("/tickets/{number}/closure", "Close (acceptance deemed, customer silent, ...)")
 def close(number: Number, body: s.Close, do: DeskCommands) -> JSONResponse:
-    return do.on_ticket(
-        number, do.ledger.close_ticket, body.occurred_at, reason=body.reason, note=body.note
-    )
+    return do.on_ticket(number, c.CloseTicket, body.occurred_at, reason=body.reason, note=body.note)
 
 
 @command("/tickets/{number}/cancellation", "Cancel (duplicate, opened by mistake)")
 def cancel(number: Number, body: s.Cancel, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
         number,
-        do.ledger.cancel_ticket,
+        c.CancelTicket,
         body.occurred_at,
         reason=body.reason,
         duplicate_of=body.duplicate_of,
@@ -244,14 +241,14 @@ def cancel(number: Number, body: s.Cancel, do: DeskCommands) -> JSONResponse:
 @command("/tickets/{number}/rating", "Rate the service, once, from 1 to 5")
 def rate(number: Number, body: s.Rate, do: RequesterCommands) -> JSONResponse:
     return do.on_ticket(
-        number, do.ledger.rate_ticket, body.occurred_at, score=body.score, comment=body.comment
+        number, c.RateTicket, body.occurred_at, score=body.score, comment=body.comment
     )
 
 
 @command("/tickets/{number}/links", "Link to another ticket")
 def link(number: Number, body: s.Link, do: DeskCommands) -> JSONResponse:
     return do.on_ticket(
-        number, do.ledger.link_tickets, body.occurred_at, body.other, link_kind=body.link_kind
+        number, c.LinkTickets, body.occurred_at, other=body.other, link_kind=body.link_kind
     )
 
 

@@ -24,6 +24,7 @@ from ticketledger.domain.errors import (
     OffHoursExceptionUsedError,
     RequesterNotAuthorisedError,
     StatementAlreadyIssuedError,
+    WarrantyNotCoveredError,
 )
 from ticketledger.domain.events import (
     LedgerCreated,
@@ -33,7 +34,7 @@ from ticketledger.domain.events import (
     check_occurred_at,
 )
 from ticketledger.domain.terms import ContractTerms
-from ticketledger.domain.vocabulary import ContractState
+from ticketledger.domain.vocabulary import ContractState, Kind
 
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -268,6 +269,30 @@ class Contract(RecordsInOrder, Aggregate):
     def check_not_ended(self) -> None:
         if self.state is ContractState.ENDED:
             raise ContractEndedError(f"the contract of {self.customer} has ended")
+
+    def check_warranty(self, kind: Kind, at: datetime) -> None:
+        """A warranty kind of ticket opens only while that warranty is in force
+        (works: from the signed hand-over; material: from the invoice date)."""
+        warranty_kind = kind.warranty
+        if warranty_kind is None:
+            return
+        day = self.local_date(at)
+        if self.terms_at(at).warranty_for(warranty_kind, day) is None:
+            raise WarrantyNotCoveredError(
+                f"{self.customer} has no {warranty_kind.value} warranty in force on {day}"
+            )
+
+    def allow_off_hours(
+        self, ticket_id: UUID, ticket_number: str, by: str, occurred_at: datetime
+    ) -> bool:
+        """Whether the customer's go-ahead for off-hours work on the ticket spends
+        the contract's off-hours exception: it does without around-the-clock
+        service (seed 003), and the exception is granted here, once."""
+        self.check_serves(occurred_at)
+        if self.terms_at(occurred_at).off_hours_exception_limit is None:
+            return False
+        self.grant_off_hours_exception(ticket_id, ticket_number, by, occurred_at)
+        return True
 
     def grant_off_hours_exception(
         self, ticket_id: UUID, ticket_number: str, by: str, occurred_at: datetime

@@ -17,21 +17,24 @@ from schemathesis.core.failures import FailureGroup
 from tests.api_support import make_app
 from tests.support import focco_terms
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.service.commands import AuthoriseRequester, OpenTicket, SignContract
 from ticketledger.service.ledger import TicketLedger
 
 EXAMPLES_PER_OPERATION = 20
 
 
 def existing_records(ledger: TicketLedger) -> dict[str, str]:
-    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
-    opened = ledger.open_ticket(
-        contract_id=contract,
-        requester="ana@serra.com.br",
-        channel=Channel.PHONE,
-        kind=Kind.INCIDENT,
-        priority=Priority.HIGH,
-        subject="Line 2 PLC does not start",
+    contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
+    opened = ledger.handle(
+        OpenTicket(
+            contract_id=contract,
+            requester="ana@serra.com.br",
+            channel=Channel.PHONE,
+            kind=Kind.INCIDENT,
+            priority=Priority.HIGH,
+            subject="Line 2 PLC does not start",
+        )
     )
     assert opened.number is not None
     return {"number": opened.number, "contract_id": str(contract)}

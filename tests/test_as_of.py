@@ -35,6 +35,32 @@ from ticketledger.projections import sla as sla_projection
 from ticketledger.projections.runner import Projector
 from ticketledger.replay.as_of import as_occurred_by, as_recorded_by, at_version, ticket_as_of
 from ticketledger.replay.chronology import POSTING_EVENTS, chronology, instant_text, ticket_fields
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseOffHoursWork,
+    AuthoriseRequester,
+    CancelTicket,
+    ChangePlan,
+    CloseTicket,
+    Comment,
+    CorrectWork,
+    Escalate,
+    LogWork,
+    OpenTicket,
+    RateTicket,
+    Reclassify,
+    RecordFailedContact,
+    RejectResolution,
+    ReopenTicket,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+    Resume,
+    SignContract,
+    WaitOnCustomer,
+    WaitOnThirdParty,
+)
 from ticketledger.service.ledger import TicketLedger
 
 runner = CliRunner()
@@ -42,15 +68,17 @@ NOON = at("2026-10-05 12:00")
 
 
 def open_ticket(ledger: TicketLedger, priority: Priority = Priority.HIGH) -> tuple[str, UUID]:
-    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
-    opened = ledger.open_ticket(
-        contract_id=contract,
-        requester="ana@serra.com.br",
-        channel=Channel.PHONE,
-        kind=Kind.INCIDENT,
-        priority=priority,
-        subject="Line 2 PLC does not start",
+    contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
+    opened = ledger.handle(
+        OpenTicket(
+            contract_id=contract,
+            requester="ana@serra.com.br",
+            channel=Channel.PHONE,
+            kind=Kind.INCIDENT,
+            priority=priority,
+            subject="Line 2 PLC does not start",
+        )
     )
     assert opened.number is not None
     return opened.number, contract
@@ -62,8 +90,13 @@ def late_call(ledger: TicketLedger, clock: ManualClock) -> str:
     clock.set(at("2026-10-05 10:00"))
     number, _ = open_ticket(ledger)
     clock.set(at("2026-10-05 15:00"))
-    ledger.reply_as_agent(
-        number, "called: restart the PLC", by="carla", occurred_at=at("2026-10-05 11:00")
+    ledger.handle(
+        ReplyAsAgent(
+            ticket=number,
+            message="called: restart the PLC",
+            by="carla",
+            occurred_at=at("2026-10-05 11:00"),
+        )
     )
     return number
 
@@ -126,12 +159,14 @@ def test_as_recorded_by_reads_the_contract_as_recorded_then_and_the_others_as_it
 ) -> None:
     number, contract = open_ticket(ledger)
     clock.advance(timedelta(hours=1))
-    ledger.change_plan(
-        contract,
-        focco_terms(monthly_hours="30"),
-        effective_on=date(2026, 11, 1),
-        reason="more",
-        by="a",
+    ledger.handle(
+        ChangePlan(
+            contract_id=contract,
+            terms=focco_terms(monthly_hours="30"),
+            effective_on=date(2026, 11, 1),
+            reason="more",
+            by="a",
+        )
     )
     assert ticket_as_of(ledger, number, recorded_by=NOON).contract_version == 2
     assert ticket_as_of(ledger, number, occurred_by=NOON).contract_version == 3
@@ -174,44 +209,60 @@ def play(ledger: TicketLedger, number: str, step: ts.HistoryStep, now: Any) -> N
     choice, by = step.choice, {"by": "carla", "occurred_at": when}
     minutes = timedelta(minutes=15 * (choice + 1))
     commands = {
-        "assign": lambda: ledger.assign(number, ["carla", "dave"][choice % 2], **by),
-        "reclassify": lambda: ledger.reclassify(
-            number, priority=list(Priority)[choice], reason="impact", **by
+        "assign": lambda: ledger.handle(
+            Assign(ticket=number, assignee=["carla", "dave"][choice % 2], **by)
         ),
-        "escalate": lambda: ledger.escalate(number, reason="hard", **by),
-        "agent_reply": lambda: ledger.reply_as_agent(number, "on it", **by),
-        "requester_reply": lambda: ledger.reply_as_requester(number, "thanks", **by),
-        "comment": lambda: ledger.comment(number, "note", **by),
-        "wait_on_customer": lambda: ledger.wait_on_customer(number, reason="log", **by),
-        "wait_on_third_party": lambda: ledger.wait_on_third_party(
-            number, third_party="ISP", reason="link", **by
+        "reclassify": lambda: ledger.handle(
+            Reclassify(ticket=number, priority=list(Priority)[choice], reason="impact", **by)
         ),
-        "resume": lambda: ledger.resume(number, reason="back", **by),
-        "failed_contact": lambda: ledger.record_failed_contact(number, channel=Channel.PHONE, **by),
-        "log_work": lambda: ledger.log_work(
-            number,
-            agent="carla",
-            started_at=when - minutes,
-            duration=minutes,
-            category=list(WorkCategory)[choice],
-            customer_caused=choice == 3,
-            occurred_at=when,
+        "escalate": lambda: ledger.handle(Escalate(ticket=number, reason="hard", **by)),
+        "agent_reply": lambda: ledger.handle(ReplyAsAgent(ticket=number, message="on it", **by)),
+        "requester_reply": lambda: ledger.handle(
+            ReplyAsRequester(ticket=number, message="thanks", **by)
+        ),
+        "comment": lambda: ledger.handle(Comment(ticket=number, text="note", **by)),
+        "wait_on_customer": lambda: ledger.handle(
+            WaitOnCustomer(ticket=number, reason="log", **by)
+        ),
+        "wait_on_third_party": lambda: ledger.handle(
+            WaitOnThirdParty(ticket=number, third_party="ISP", reason="link", **by)
+        ),
+        "resume": lambda: ledger.handle(Resume(ticket=number, reason="back", **by)),
+        "failed_contact": lambda: ledger.handle(
+            RecordFailedContact(ticket=number, channel=Channel.PHONE, **by)
+        ),
+        "log_work": lambda: ledger.handle(
+            LogWork(
+                ticket=number,
+                agent="carla",
+                started_at=when - minutes,
+                duration=minutes,
+                category=list(WorkCategory)[choice],
+                customer_caused=choice == 3,
+                occurred_at=when,
+            )
         ),
         "correct_work": lambda: correct(ledger, number, choice, by),
-        "authorise_off_hours": lambda: ledger.authorise_off_hours_work(
-            number, authorised_by="boss@serra.com.br", **by
+        "authorise_off_hours": lambda: ledger.handle(
+            AuthoriseOffHoursWork(ticket=number, authorised_by="boss@serra.com.br", **by)
         ),
-        "resolve": lambda: ledger.resolve_ticket(number, resolution="fixed", **by),
-        "accept": lambda: ledger.accept_resolution(number, **by),
-        "reject": lambda: ledger.reject_resolution(number, reason="still broken", **by),
-        "reopen": lambda: ledger.reopen_ticket(number, reason="again", **by),
-        "close": lambda: ledger.close_ticket(number, reason=list(ClosureReason)[choice + 1], **by),
+        "resolve": lambda: ledger.handle(ResolveTicket(ticket=number, resolution="fixed", **by)),
+        "accept": lambda: ledger.handle(AcceptResolution(ticket=number, **by)),
+        "reject": lambda: ledger.handle(
+            RejectResolution(ticket=number, reason="still broken", **by)
+        ),
+        "reopen": lambda: ledger.handle(ReopenTicket(ticket=number, reason="again", **by)),
+        "close": lambda: ledger.handle(
+            CloseTicket(ticket=number, reason=list(ClosureReason)[choice + 1], **by)
+        ),
         # Rarely: a cancellation ends the history.
         "cancel": lambda: (
             choice == 0
-            and ledger.cancel_ticket(number, reason=CancellationReason.OPENED_BY_MISTAKE, **by)
+            and ledger.handle(
+                CancelTicket(ticket=number, reason=CancellationReason.OPENED_BY_MISTAKE, **by)
+            )
         ),
-        "rate": lambda: ledger.rate_ticket(number, score=choice + 2, **by),
+        "rate": lambda: ledger.handle(RateTicket(ticket=number, score=choice + 2, **by)),
     }
     with contextlib.suppress(DomainError):
         commands[step.command]()
@@ -223,7 +274,9 @@ def correct(ledger: TicketLedger, number: str, choice: int, by: dict[str, Any]) 
         return None
     entry = entries[choice % len(entries)]
     duration = timedelta(minutes=15 * choice)  # 0 voids the entry
-    return ledger.correct_work(number, entry, duration=duration, reason="review", **by)
+    return ledger.handle(
+        CorrectWork(ticket=number, entry_id=entry, duration=duration, reason="review", **by)
+    )
 
 
 def assert_as_of_version_is_the_replay_by_hand(

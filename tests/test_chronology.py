@@ -27,6 +27,20 @@ from ticketledger.replay.chronology import (
     shown,
     ticket_chronology,
 )
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseRequester,
+    Comment,
+    LogWork,
+    OpenTicket,
+    Reclassify,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+    SignContract,
+    WaitOnCustomer,
+)
 from ticketledger.service.ledger import TicketLedger
 
 runner = CliRunner()
@@ -44,35 +58,50 @@ def desk_history(ledger: TicketLedger, clock: ManualClock) -> History:
     """A high-priority incident raised to critical, answered, parked on the
     customer for two hours, worked twice, resolved and accepted (UTC times;
     local is three hours earlier)."""
-    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
+    contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
     clock.set(at("2026-10-05 12:00"))
-    opened = ledger.open_ticket(
-        contract_id=contract,
-        requester="ana@serra.com.br",
-        channel=Channel.PHONE,
-        kind=Kind.INCIDENT,
-        priority=Priority.HIGH,
-        subject="Line 2 PLC does not start",
+    opened = ledger.handle(
+        OpenTicket(
+            contract_id=contract,
+            requester="ana@serra.com.br",
+            channel=Channel.PHONE,
+            kind=Kind.INCIDENT,
+            priority=Priority.HIGH,
+            subject="Line 2 PLC does not start",
+        )
     )
     number = opened.number
     assert number is not None
     steps = [
-        ("12:30", lambda: ledger.assign(number, "carla", by="lead")),
+        ("12:30", lambda: ledger.handle(Assign(ticket=number, assignee="carla", by="lead"))),
         (
             "13:00",
-            lambda: ledger.reclassify(
-                number, priority=Priority.CRITICAL, reason="factory stopped", by="lead"
+            lambda: ledger.handle(
+                Reclassify(
+                    ticket=number, priority=Priority.CRITICAL, reason="factory stopped", by="lead"
+                )
             ),
         ),
-        ("13:10", lambda: ledger.reply_as_agent(number, "On it", by="carla")),
-        ("13:20", lambda: ledger.wait_on_customer(number, reason="need the log", by="carla")),
-        ("15:20", lambda: ledger.reply_as_requester(number, "log sent", by="ana@serra.com.br")),
+        ("13:10", lambda: ledger.handle(ReplyAsAgent(ticket=number, message="On it", by="carla"))),
+        (
+            "13:20",
+            lambda: ledger.handle(WaitOnCustomer(ticket=number, reason="need the log", by="carla")),
+        ),
+        (
+            "15:20",
+            lambda: ledger.handle(
+                ReplyAsRequester(ticket=number, message="log sent", by="ana@serra.com.br")
+            ),
+        ),
         ("15:50", lambda: work(ledger, number, "12:30", 80)),
-        ("15:50", lambda: ledger.comment(number, "DBA away", by="carla")),
+        ("15:50", lambda: ledger.handle(Comment(ticket=number, text="DBA away", by="carla"))),
         ("17:20", lambda: work(ledger, number, "16:40", 30)),
-        ("17:30", lambda: ledger.resolve_ticket(number, resolution="restarted", by="carla")),
-        ("18:00", lambda: ledger.accept_resolution(number, by="ana@serra.com.br")),
+        (
+            "17:30",
+            lambda: ledger.handle(ResolveTicket(ticket=number, resolution="restarted", by="carla")),
+        ),
+        ("18:00", lambda: ledger.handle(AcceptResolution(ticket=number, by="ana@serra.com.br"))),
     ]
     positions = [opened.position]
     for when, command in steps:
@@ -82,11 +111,13 @@ def desk_history(ledger: TicketLedger, clock: ManualClock) -> History:
 
 
 def work(ledger: TicketLedger, number: str, start: str, minutes: int) -> Any:
-    return ledger.log_work(
-        number,
-        agent="carla",
-        started_at=at(f"2026-10-05 {start}"),
-        duration=timedelta(minutes=minutes),
+    return ledger.handle(
+        LogWork(
+            ticket=number,
+            agent="carla",
+            started_at=at(f"2026-10-05 {start}"),
+            duration=timedelta(minutes=minutes),
+        )
     )
 
 

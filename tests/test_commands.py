@@ -22,16 +22,49 @@ from ticketledger.domain.vocabulary import (
     Status,
     WorkCategory,
 )
-from ticketledger.service.ledger import CommandResult, TicketLedger
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseOffHoursWork,
+    AuthoriseRequester,
+    CancelTicket,
+    ChangePlan,
+    CloseTicket,
+    Comment,
+    CorrectWork,
+    EndContract,
+    LogWork,
+    OpenTicket,
+    RateTicket,
+    Reclassify,
+    RecordFailedContact,
+    ReinstateContract,
+    RejectResolution,
+    ReleaseHeldRequest,
+    ReopenTicket,
+    ReplyAsRequester,
+    ResolveTicket,
+    RevokeRequester,
+    SignContract,
+    SuspendContract,
+    WaitOnCustomer,
+)
+from ticketledger.service.ledger import TicketLedger
+from ticketledger.service.outcomes import CommandResult
 
 
 def sign(ledger: TicketLedger, terms: dict[str, object], *requesters: str) -> UUID:
-    contract_id = ledger.sign_contract(
-        terms, by="admin", occurred_at=at("2026-01-01 03:00")
+    contract_id = ledger.handle(
+        SignContract(terms=terms, by="admin", occurred_at=at("2026-01-01 03:00"))
     ).aggregate_id
     for requester in requesters:
-        ledger.authorise_requester(
-            contract_id, requester, by="admin", occurred_at=at("2026-01-01 03:00")
+        ledger.handle(
+            AuthoriseRequester(
+                contract_id=contract_id,
+                requester=requester,
+                by="admin",
+                occurred_at=at("2026-01-01 03:00"),
+            )
         )
     return contract_id
 
@@ -44,13 +77,15 @@ def open_incident(
     kind: Kind = Kind.INCIDENT,
     requester: str = "ana@serra.com.br",
 ) -> CommandResult:
-    return ledger.open_ticket(
-        contract_id=contract_id,
-        requester=requester,
-        channel=Channel.EMAIL,
-        kind=kind,
-        priority=priority,
-        subject="Line 2 PLC does not start",
+    return ledger.handle(
+        OpenTicket(
+            contract_id=contract_id,
+            requester=requester,
+            channel=Channel.EMAIL,
+            kind=kind,
+            priority=priority,
+            subject="Line 2 PLC does not start",
+        )
     )
 
 
@@ -83,16 +118,22 @@ def test_a_held_request_opens_only_after_its_sender_is_authorised(
 ) -> None:
     held = open_incident(ledger, contract_id, requester="new.operator@plant.com")
     with pytest.raises(errors.RequesterNotAuthorisedError):
-        ledger.release_held_request(held.aggregate_id, by="agent")
-    ledger.authorise_requester(contract_id, "new.operator@plant.com", by="admin")
-    opened = ledger.release_held_request(held.aggregate_id, by="agent")
+        ledger.handle(ReleaseHeldRequest(held_id=held.aggregate_id, by="agent"))
+    ledger.handle(
+        AuthoriseRequester(contract_id=contract_id, requester="new.operator@plant.com", by="admin")
+    )
+    opened = ledger.handle(ReleaseHeldRequest(held_id=held.aggregate_id, by="agent"))
     assert ledger.ticket(opened.aggregate_id).state.requester == "new.operator@plant.com"
     with pytest.raises(errors.HeldRequestDecidedError):
-        ledger.release_held_request(held.aggregate_id, by="agent")
+        ledger.handle(ReleaseHeldRequest(held_id=held.aggregate_id, by="agent"))
 
 
 def test_a_revoked_address_no_longer_opens_tickets(ledger: TicketLedger, contract_id: UUID) -> None:
-    ledger.revoke_requester(contract_id, "boss@other.com", reason="left", by="admin")
+    ledger.handle(
+        RevokeRequester(
+            contract_id=contract_id, requester="boss@other.com", reason="left", by="admin"
+        )
+    )
     assert open_incident(ledger, contract_id, requester="boss@other.com").held
 
 
@@ -100,27 +141,31 @@ def test_a_suspended_contract_gives_no_service_until_reinstated(
     ledger: TicketLedger, contract_id: UUID, clock: ManualClock
 ) -> None:
     ticket = open_incident(ledger, contract_id)
-    ledger.suspend_contract(contract_id, reason="invoice 123 unpaid", by="billing")
+    ledger.handle(
+        SuspendContract(contract_id=contract_id, reason="invoice 123 unpaid", by="billing")
+    )
     clock.advance(timedelta(hours=1))
     with pytest.raises(errors.ContractSuspendedError):
         open_incident(ledger, contract_id)
     with pytest.raises(errors.ContractSuspendedError):
-        ledger.log_work(
-            ticket.aggregate_id,
-            agent="carla",
-            started_at=at("2026-10-05 12:10"),
-            duration=timedelta(minutes=30),
+        ledger.handle(
+            LogWork(
+                ticket=ticket.aggregate_id,
+                agent="carla",
+                started_at=at("2026-10-05 12:10"),
+                duration=timedelta(minutes=30),
+            )
         )
-    ledger.reinstate_contract(contract_id, reason="paid", by="billing")
+    ledger.handle(ReinstateContract(contract_id=contract_id, reason="paid", by="billing"))
     assert open_incident(ledger, contract_id).number == "2026-000002"
 
 
 def test_an_ended_contract_refuses_new_tickets(ledger: TicketLedger, contract_id: UUID) -> None:
-    ledger.end_contract(contract_id, reason="not renewed", by="admin")
+    ledger.handle(EndContract(contract_id=contract_id, reason="not renewed", by="admin"))
     with pytest.raises(errors.ContractEndedError):
         open_incident(ledger, contract_id)
     with pytest.raises(errors.ContractEndedError):
-        ledger.reinstate_contract(contract_id, reason="oops", by="admin")
+        ledger.handle(ReinstateContract(contract_id=contract_id, reason="oops", by="admin"))
 
 
 def test_a_bad_contract_is_refused_with_a_clear_message(ledger: TicketLedger) -> None:
@@ -128,14 +173,14 @@ def test_a_bad_contract_is_refused_with_a_clear_message(ledger: TicketLedger) ->
         currency="reais", sla={"critical": {"first_response": "PT2H", "resolution": "PT4H"}}
     )
     with pytest.raises(errors.InvalidContractTermsError) as refused:
-        ledger.sign_contract(bad, by="admin")
+        ledger.handle(SignContract(terms=bad, by="admin"))
     assert "currency" in refused.value.message and "high" in refused.value.message
 
 
 def test_overlapping_business_windows_are_refused(ledger: TicketLedger) -> None:
     hours = {"windows": {0: [("08:00", "12:00"), ("11:00", "13:00")]}}
     with pytest.raises(errors.InvalidContractTermsError) as refused:
-        ledger.sign_contract(focco_terms(business_hours=hours), by="admin")
+        ledger.handle(SignContract(terms=focco_terms(business_hours=hours), by="admin"))
     assert "overlap" in refused.value.message
 
 
@@ -153,7 +198,11 @@ def test_an_expired_material_warranty_refuses_a_reclassification(
 ) -> None:
     ticket = open_incident(ledger, contract_id)
     with pytest.raises(errors.WarrantyNotCoveredError):
-        ledger.reclassify(ticket.aggregate_id, kind=Kind.WARRANTY_OF_MATERIAL, reason="hw", by="a")
+        ledger.handle(
+            Reclassify(
+                ticket=ticket.aggregate_id, kind=Kind.WARRANTY_OF_MATERIAL, reason="hw", by="a"
+            )
+        )
     assert ledger.ticket(ticket.aggregate_id).version == ticket.version
 
 
@@ -166,13 +215,15 @@ def test_off_hours_work_needs_the_customers_prior_authorisation(
         agent="carla", started_at=at("2026-10-06 00:00"), duration=timedelta(hours=1)
     )
     with pytest.raises(errors.OffHoursNotAuthorisedError):
-        ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
+        ledger.handle(LogWork(ticket=ticket.aggregate_id, **saturday_night))  # type: ignore[arg-type]
     clock.set(at("2026-10-05 23:00"))
-    ledger.authorise_off_hours_work(
-        ticket.aggregate_id, authorised_by="boss@serra.com.br", by="carla"
+    ledger.handle(
+        AuthoriseOffHoursWork(
+            ticket=ticket.aggregate_id, authorised_by="boss@serra.com.br", by="carla"
+        )
     )
     clock.set(at("2026-10-06 02:00"))
-    ledger.log_work(ticket.aggregate_id, **saturday_night)  # type: ignore[arg-type]
+    ledger.handle(LogWork(ticket=ticket.aggregate_id, **saturday_night))  # type: ignore[arg-type]
     entry = next(iter(ledger.ticket(ticket.aggregate_id).state.work.values()))
     assert (entry.off_hours, entry.off_hours_covered) == (timedelta(hours=1), timedelta(0))
 
@@ -181,10 +232,16 @@ def test_without_the_24x7_addon_the_second_off_hours_service_is_refused(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
     first, second = open_incident(ledger, contract_id), open_incident(ledger, contract_id)
-    ledger.authorise_off_hours_work(first.aggregate_id, authorised_by="boss", by="carla")
-    ledger.authorise_off_hours_work(first.aggregate_id, authorised_by="boss", by="carla")
+    ledger.handle(
+        AuthoriseOffHoursWork(ticket=first.aggregate_id, authorised_by="boss", by="carla")
+    )
+    ledger.handle(
+        AuthoriseOffHoursWork(ticket=first.aggregate_id, authorised_by="boss", by="carla")
+    )
     with pytest.raises(errors.OffHoursExceptionUsedError):
-        ledger.authorise_off_hours_work(second.aggregate_id, authorised_by="boss", by="carla")
+        ledger.handle(
+            AuthoriseOffHoursWork(ticket=second.aggregate_id, authorised_by="boss", by="carla")
+        )
     assert ledger.contract(contract_id).off_hours_exception_tickets == [first.aggregate_id]
 
 
@@ -193,7 +250,9 @@ def test_with_the_24x7_addon_off_hours_services_are_not_exceptions(ledger: Ticke
     contract_id = sign(ledger, terms, "@serra.com.br")
     for _ in range(2):
         ticket = open_incident(ledger, contract_id)
-        ledger.authorise_off_hours_work(ticket.aggregate_id, authorised_by="boss", by="carla")
+        ledger.handle(
+            AuthoriseOffHoursWork(ticket=ticket.aggregate_id, authorised_by="boss", by="carla")
+        )
     assert ledger.contract(contract_id).off_hours_exception_tickets == []
 
 
@@ -205,11 +264,13 @@ def test_critical_off_hours_work_inside_extended_coverage_needs_no_authorisation
         ledger, contract_id, priority=Priority.CRITICAL, requester="ops@andino.com.ar"
     )
     clock.set(at("2026-10-10 12:00"))  # Saturday 09:00 in Buenos Aires
-    ledger.log_work(
-        ticket.aggregate_id,
-        agent="focal",
-        started_at=at("2026-10-10 09:00"),
-        duration=timedelta(hours=2),  # 06:00-08:00 local, inside Mon-Sat 05-21
+    ledger.handle(
+        LogWork(
+            ticket=ticket.aggregate_id,
+            agent="focal",
+            started_at=at("2026-10-10 09:00"),
+            duration=timedelta(hours=2),
+        )
     )
     entry = next(iter(ledger.ticket(ticket.aggregate_id).state.work.values()))
     assert entry.off_hours == entry.off_hours_covered == timedelta(hours=2)
@@ -218,15 +279,17 @@ def test_critical_off_hours_work_inside_extended_coverage_needs_no_authorisation
 def test_a_phone_call_logged_late_keeps_its_real_time(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
-    result = ledger.open_ticket(
-        contract_id=contract_id,
-        requester="ana@serra.com.br",
-        channel=Channel.PHONE,
-        kind=Kind.INCIDENT,
-        priority=Priority.CRITICAL,
-        subject="Factory stopped",
-        by="agent",
-        occurred_at=at("2026-10-05 11:50"),
+    result = ledger.handle(
+        OpenTicket(
+            contract_id=contract_id,
+            requester="ana@serra.com.br",
+            channel=Channel.PHONE,
+            kind=Kind.INCIDENT,
+            priority=Priority.CRITICAL,
+            subject="Factory stopped",
+            by="agent",
+            occurred_at=at("2026-10-05 11:50"),
+        )
     )
     ticket = ledger.ticket(result.aggregate_id)
     assert ticket.state.opened_at == at("2026-10-05 11:50")
@@ -238,27 +301,47 @@ def test_occurred_at_in_the_future_or_out_of_order_is_refused(
 ) -> None:
     ticket = open_incident(ledger, contract_id)
     with pytest.raises(errors.OccurredInFutureError):
-        ledger.assign(ticket.aggregate_id, "carla", by="carla", occurred_at=at("2026-10-05 12:01"))
+        ledger.handle(
+            Assign(
+                ticket=ticket.aggregate_id,
+                assignee="carla",
+                by="carla",
+                occurred_at=at("2026-10-05 12:01"),
+            )
+        )
     with pytest.raises(errors.OccurredOutOfOrderError):
-        ledger.assign(ticket.aggregate_id, "carla", by="carla", occurred_at=at("2026-10-05 11:00"))
+        ledger.handle(
+            Assign(
+                ticket=ticket.aggregate_id,
+                assignee="carla",
+                by="carla",
+                occurred_at=at("2026-10-05 11:00"),
+            )
+        )
 
 
 def test_a_naive_datetime_is_rejected(ledger: TicketLedger, contract_id: UUID) -> None:
     ticket = open_incident(ledger, contract_id)
     with pytest.raises(errors.NaiveDatetimeError):
-        ledger.assign(
-            ticket.aggregate_id,
-            "carla",
-            by="carla",
-            occurred_at=at("2026-10-05 11:00").replace(tzinfo=None),
+        ledger.handle(
+            Assign(
+                ticket=ticket.aggregate_id,
+                assignee="carla",
+                by="carla",
+                occurred_at=at("2026-10-05 11:00").replace(tzinfo=None),
+            )
         )
 
 
 def test_a_stale_expected_version_writes_nothing(ledger: TicketLedger, contract_id: UUID) -> None:
     ticket = open_incident(ledger, contract_id)
-    ledger.assign(ticket.aggregate_id, "carla", by="carla", expected_version=1)
+    ledger.handle(
+        Assign(ticket=ticket.aggregate_id, assignee="carla", by="carla", expected_version=1)
+    )
     with pytest.raises(errors.VersionMismatchError):
-        ledger.assign(ticket.aggregate_id, "dave", by="dave", expected_version=1)
+        ledger.handle(
+            Assign(ticket=ticket.aggregate_id, assignee="dave", by="dave", expected_version=1)
+        )
     assert ledger.ticket(ticket.aggregate_id).state.assignee == "carla"
 
 
@@ -266,11 +349,11 @@ def test_resolution_rejected_reopens_and_acceptance_closes(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
-    ledger.resolve_ticket(ticket, resolution="replaced relay", by="carla")
-    ledger.reject_resolution(ticket, reason="still stops", by="ana@serra.com.br")
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="replaced relay", by="carla"))
+    ledger.handle(RejectResolution(ticket=ticket, reason="still stops", by="ana@serra.com.br"))
     assert ledger.ticket(ticket).state.status is Status.OPEN
-    ledger.resolve_ticket(ticket, resolution="replaced PSU", by="carla")
-    ledger.accept_resolution(ticket, by="ana@serra.com.br")
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="replaced PSU", by="carla"))
+    ledger.handle(AcceptResolution(ticket=ticket, by="ana@serra.com.br"))
     closed = ledger.ticket(ticket)
     assert (closed.state.status, closed.state.closure_reason, closed.state.reopen_count) == (
         Status.CLOSED,
@@ -278,7 +361,7 @@ def test_resolution_rejected_reopens_and_acceptance_closes(
         1,
     )
     with pytest.raises(errors.TicketClosedError):
-        ledger.reopen_ticket(ticket, reason="again", by="ana@serra.com.br")
+        ledger.handle(ReopenTicket(ticket=ticket, reason="again", by="ana@serra.com.br"))
 
 
 def closed_by_the_rules(ledger: TicketLedger, ticket: UUID) -> tuple[Any, ...]:
@@ -294,13 +377,13 @@ def test_acceptance_is_deemed_only_seven_days_after_resolution(
     have closed the ticket first, at the deadline itself."""
     ticket = open_incident(ledger, contract_id).aggregate_id
     resolved_at = clock()
-    ledger.resolve_ticket(ticket, resolution="done", by="carla")
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="done", by="carla"))
     clock.advance(timedelta(days=7) - timedelta(seconds=1))
     with pytest.raises(errors.ClosureNotDueError):
-        ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
+        ledger.handle(CloseTicket(ticket=ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk"))
     clock.advance(timedelta(seconds=1))
     with pytest.raises(errors.TicketClosedError):
-        ledger.close_ticket(ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk")
+        ledger.handle(CloseTicket(ticket=ticket, reason=ClosureReason.ACCEPTANCE_DEEMED, by="desk"))
     assert closed_by_the_rules(ledger, ticket) == (
         ClosureReason.ACCEPTANCE_DEEMED,
         RULES_ACTOR,
@@ -314,12 +397,16 @@ def test_three_failed_contacts_close_only_after_48_hours(
     ticket = open_incident(ledger, contract_id).aggregate_id
     for _ in range(3):
         clock.advance(timedelta(hours=4))
-        ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")
+        ledger.handle(RecordFailedContact(ticket=ticket, channel=Channel.PHONE, by="carla"))
     with pytest.raises(errors.ClosureNotDueError):
-        ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+        ledger.handle(
+            CloseTicket(ticket=ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+        )
     clock.advance(timedelta(hours=36))
     with pytest.raises(errors.TicketClosedError):
-        ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+        ledger.handle(
+            CloseTicket(ticket=ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+        )
     assert closed_by_the_rules(ledger, ticket) == (
         ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED,
         RULES_ACTOR,
@@ -331,12 +418,14 @@ def test_a_customer_reply_ends_the_wait_and_the_silence_closure(
     ledger: TicketLedger, contract_id: UUID, clock: ManualClock
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
-    ledger.wait_on_customer(ticket, reason="need the specification form", by="carla")
+    ledger.handle(WaitOnCustomer(ticket=ticket, reason="need the specification form", by="carla"))
     clock.advance(timedelta(days=6))
-    ledger.reply_as_requester(ticket, "form attached", by="ana@serra.com.br")
+    ledger.handle(ReplyAsRequester(ticket=ticket, message="form attached", by="ana@serra.com.br"))
     clock.advance(timedelta(days=2))
     with pytest.raises(errors.ClosureNotDueError):
-        ledger.close_ticket(ticket, reason=ClosureReason.CUSTOMER_UNRESPONSIVE, by="desk")
+        ledger.handle(
+            CloseTicket(ticket=ticket, reason=ClosureReason.CUSTOMER_UNRESPONSIVE, by="desk")
+        )
     assert ledger.ticket(ticket).state.status is Status.OPEN
 
 
@@ -344,25 +433,27 @@ def test_a_duplicate_is_cancelled_naming_the_original(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
     original, duplicate = open_incident(ledger, contract_id), open_incident(ledger, contract_id)
-    ledger.cancel_ticket(
-        duplicate.aggregate_id,
-        reason=CancellationReason.DUPLICATE,
-        duplicate_of=original.number,
-        by="carla",
+    ledger.handle(
+        CancelTicket(
+            ticket=duplicate.aggregate_id,
+            reason=CancellationReason.DUPLICATE,
+            duplicate_of=original.number,
+            by="carla",
+        )
     )
     assert ledger.ticket(duplicate.aggregate_id).state.status is Status.CANCELLED
     with pytest.raises(errors.TicketCancelledError):
-        ledger.comment(duplicate.aggregate_id, "late note", by="carla")
+        ledger.handle(Comment(ticket=duplicate.aggregate_id, text="late note", by="carla"))
 
 
 def test_one_rating_per_ticket_after_resolution(ledger: TicketLedger, contract_id: UUID) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
     with pytest.raises(errors.NotRateableError):
-        ledger.rate_ticket(ticket, score=5, by="ana@serra.com.br")
-    ledger.resolve_ticket(ticket, resolution="done", by="carla")
-    ledger.rate_ticket(ticket, score=4, comment="quick", by="ana@serra.com.br")
+        ledger.handle(RateTicket(ticket=ticket, score=5, by="ana@serra.com.br"))
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="done", by="carla"))
+    ledger.handle(RateTicket(ticket=ticket, score=4, comment="quick", by="ana@serra.com.br"))
     with pytest.raises(errors.AlreadyRatedError):
-        ledger.rate_ticket(ticket, score=5, by="ana@serra.com.br")
+        ledger.handle(RateTicket(ticket=ticket, score=5, by="ana@serra.com.br"))
 
 
 def test_a_work_correction_references_the_entry_even_after_closure(
@@ -370,18 +461,26 @@ def test_a_work_correction_references_the_entry_even_after_closure(
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
     clock.advance(timedelta(hours=2))
-    result = ledger.log_work(
-        ticket,
-        agent="carla",
-        started_at=at("2026-10-05 12:30"),
-        duration=timedelta(hours=1),
-        category=WorkCategory.TRAINING,
+    result = ledger.handle(
+        LogWork(
+            ticket=ticket,
+            agent="carla",
+            started_at=at("2026-10-05 12:30"),
+            duration=timedelta(hours=1),
+            category=WorkCategory.TRAINING,
+        )
     )
     entry_id = next(iter(ledger.ticket(ticket).state.work))
-    ledger.resolve_ticket(ticket, resolution="trained", by="carla")
-    ledger.accept_resolution(ticket, by="ana@serra.com.br")
-    ledger.correct_work(
-        ticket, entry_id, duration=timedelta(minutes=40), reason="typo", by="billing"
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="trained", by="carla"))
+    ledger.handle(AcceptResolution(ticket=ticket, by="ana@serra.com.br"))
+    ledger.handle(
+        CorrectWork(
+            ticket=ticket,
+            entry_id=entry_id,
+            duration=timedelta(minutes=40),
+            reason="typo",
+            by="billing",
+        )
     )
     corrected = ledger.ticket(ticket).state.work[entry_id]
     assert (corrected.duration, corrected.corrections, corrected.category) == (
@@ -409,9 +508,9 @@ def test_the_same_work_entry_cannot_be_logged_twice(
     clock.advance(timedelta(hours=1))
     entry = UUID(int=42)
     work = dict(agent="carla", started_at=at("2026-10-05 12:10"), duration=timedelta(minutes=30))
-    ledger.log_work(ticket, entry_id=entry, **work)  # type: ignore[arg-type]
+    ledger.handle(LogWork(ticket=ticket, entry_id=entry, **work))  # type: ignore[arg-type]
     with pytest.raises(errors.DuplicateWorkEntryError):
-        ledger.log_work(ticket, entry_id=entry, **work)  # type: ignore[arg-type]
+        ledger.handle(LogWork(ticket=ticket, entry_id=entry, **work))  # type: ignore[arg-type]
     assert ledger.ticket(ticket).version == 2
 
 
@@ -420,14 +519,27 @@ def test_a_correction_reaching_into_off_hours_needs_an_authorisation(
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
     clock.set(at("2026-10-05 22:00"))  # 19:00 local
-    ledger.log_work(
-        ticket, agent="carla", started_at=at("2026-10-05 20:30"), duration=timedelta(minutes=30)
+    ledger.handle(
+        LogWork(
+            ticket=ticket,
+            agent="carla",
+            started_at=at("2026-10-05 20:30"),
+            duration=timedelta(minutes=30),
+        )
     )  # 17:30-18:00 local: inside business hours
     entry = next(iter(ledger.ticket(ticket).state.work))
     with pytest.raises(errors.OffHoursNotAuthorisedError):
-        ledger.correct_work(ticket, entry, duration=timedelta(minutes=90), reason="typo", by="b")
+        ledger.handle(
+            CorrectWork(
+                ticket=ticket, entry_id=entry, duration=timedelta(minutes=90), reason="typo", by="b"
+            )
+        )
     with pytest.raises(errors.InvalidCommandError):
-        ledger.correct_work(ticket, entry, duration=timedelta(hours=3), reason="typo", by="b")
+        ledger.handle(
+            CorrectWork(
+                ticket=ticket, entry_id=entry, duration=timedelta(hours=3), reason="typo", by="b"
+            )
+        )
     assert ledger.ticket(ticket).state.work[entry].duration == timedelta(minutes=30)
 
 
@@ -437,13 +549,26 @@ def test_a_correction_keeps_the_priority_the_work_was_done_under(ledger: TicketL
         ledger, contract_id, priority=Priority.CRITICAL, requester="ops@andino.com.ar"
     ).aggregate_id
     ledger.clock.set(at("2026-10-10 12:00"))  # type: ignore[attr-defined]
-    ledger.log_work(
-        ticket, agent="focal", started_at=at("2026-10-10 09:00"), duration=timedelta(hours=2)
+    ledger.handle(
+        LogWork(
+            ticket=ticket,
+            agent="focal",
+            started_at=at("2026-10-10 09:00"),
+            duration=timedelta(hours=2),
+        )
     )
-    ledger.reclassify(ticket, priority=Priority.MEDIUM, reason="workaround found", by="focal")
+    ledger.handle(
+        Reclassify(ticket=ticket, priority=Priority.MEDIUM, reason="workaround found", by="focal")
+    )
     entry = next(iter(ledger.ticket(ticket).state.work))
-    ledger.correct_work(
-        ticket, entry, duration=timedelta(hours=1), reason="overlapped a meeting", by="billing"
+    ledger.handle(
+        CorrectWork(
+            ticket=ticket,
+            entry_id=entry,
+            duration=timedelta(hours=1),
+            reason="overlapped a meeting",
+            by="billing",
+        )
     )
     corrected = ledger.ticket(ticket).state.work[entry]
     assert corrected.off_hours == corrected.off_hours_covered == timedelta(hours=1)
@@ -453,8 +578,8 @@ def test_a_requester_reply_contests_a_resolution_and_reopens_it(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
-    ledger.resolve_ticket(ticket, resolution="done", by="carla")
-    ledger.reply_as_requester(ticket, "It still fails.", by="ana@serra.com.br")
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="done", by="carla"))
+    ledger.handle(ReplyAsRequester(ticket=ticket, message="It still fails.", by="ana@serra.com.br"))
     reopened = ledger.ticket(ticket)
     assert (reopened.state.status, reopened.state.resolved_at, reopened.state.reopen_count) == (
         Status.OPEN,
@@ -468,21 +593,34 @@ def test_a_requester_reply_restarts_the_count_of_failed_contacts(
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
     for _ in range(2):
-        ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")
-    ledger.reply_as_requester(ticket, "call me after 3pm", by="ana@serra.com.br")
-    ledger.record_failed_contact(ticket, channel=Channel.PHONE, by="carla")
+        ledger.handle(RecordFailedContact(ticket=ticket, channel=Channel.PHONE, by="carla"))
+    ledger.handle(
+        ReplyAsRequester(ticket=ticket, message="call me after 3pm", by="ana@serra.com.br")
+    )
+    ledger.handle(RecordFailedContact(ticket=ticket, channel=Channel.PHONE, by="carla"))
     clock.advance(timedelta(days=3))
     with pytest.raises(errors.ClosureNotDueError):
-        ledger.close_ticket(ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+        ledger.handle(
+            CloseTicket(ticket=ticket, reason=ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED, by="desk")
+        )
 
 
 def test_revoking_one_address_inside_an_authorised_domain_denies_only_that_person(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
-    ledger.revoke_requester(contract_id, "ana@serra.com.br", reason="left the plant", by="admin")
+    ledger.handle(
+        RevokeRequester(
+            contract_id=contract_id,
+            requester="ana@serra.com.br",
+            reason="left the plant",
+            by="admin",
+        )
+    )
     assert open_incident(ledger, contract_id, requester="ana@serra.com.br").held
     assert not open_incident(ledger, contract_id, requester="joao@serra.com.br").held
-    ledger.authorise_requester(contract_id, "ana@serra.com.br", by="admin")
+    ledger.handle(
+        AuthoriseRequester(contract_id=contract_id, requester="ana@serra.com.br", by="admin")
+    )
     assert not open_incident(ledger, contract_id, requester="ana@serra.com.br").held
 
 
@@ -490,19 +628,23 @@ def test_a_plan_change_cannot_take_effect_in_the_past(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
     with pytest.raises(errors.InvalidCommandError):
-        ledger.change_plan(
-            contract_id,
-            focco_terms(monthly_hours="99"),
-            effective_on=at("2026-03-01").date(),
-            reason="retroactive",
+        ledger.handle(
+            ChangePlan(
+                contract_id=contract_id,
+                terms=focco_terms(monthly_hours="99"),
+                effective_on=at("2026-03-01").date(),
+                reason="retroactive",
+                by="admin",
+            )
+        )
+    ledger.handle(
+        ChangePlan(
+            contract_id=contract_id,
+            terms=focco_terms(monthly_hours="30"),
+            effective_on=at("2026-11-01").date(),
+            reason="more hours",
             by="admin",
         )
-    ledger.change_plan(
-        contract_id,
-        focco_terms(monthly_hours="30"),
-        effective_on=at("2026-11-01").date(),
-        reason="more hours",
-        by="admin",
     )
     contract = ledger.contract(contract_id)
     assert contract.terms_at(at("2026-10-31 12:00")).monthly_hours == 20
@@ -514,14 +656,24 @@ def test_work_done_before_a_suspension_can_still_be_logged_after_it(
 ) -> None:
     ticket = open_incident(ledger, contract_id).aggregate_id
     clock.advance(timedelta(hours=2))
-    ledger.suspend_contract(contract_id, reason="invoice unpaid", by="billing")
-    ledger.log_work(
-        ticket, agent="carla", started_at=at("2026-10-05 12:15"), duration=timedelta(minutes=45)
+    ledger.handle(SuspendContract(contract_id=contract_id, reason="invoice unpaid", by="billing"))
+    ledger.handle(
+        LogWork(
+            ticket=ticket,
+            agent="carla",
+            started_at=at("2026-10-05 12:15"),
+            duration=timedelta(minutes=45),
+        )
     )
     clock.advance(timedelta(minutes=30))
     with pytest.raises(errors.ContractSuspendedError):
-        ledger.log_work(
-            ticket, agent="carla", started_at=at("2026-10-05 14:05"), duration=timedelta(minutes=20)
+        ledger.handle(
+            LogWork(
+                ticket=ticket,
+                agent="carla",
+                started_at=at("2026-10-05 14:05"),
+                duration=timedelta(minutes=20),
+            )
         )
 
 
@@ -530,14 +682,16 @@ def test_pay_per_use_customers_are_never_refused_off_hours_service(ledger: Ticke
     contract_id = sign(ledger, terms, "@serra.com.br")
     for _ in range(3):
         ticket = open_incident(ledger, contract_id).aggregate_id
-        ledger.authorise_off_hours_work(ticket, authorised_by="plant manager", by="carla")
+        ledger.handle(
+            AuthoriseOffHoursWork(ticket=ticket, authorised_by="plant manager", by="carla")
+        )
     assert ledger.contract(contract_id).off_hours_exception_tickets == []
 
 
 def test_a_pay_per_use_agreement_has_no_fee_and_no_allowance(ledger: TicketLedger) -> None:
     terms = focco_terms(agreement="pay_per_use", monthly_hours="10")
     with pytest.raises(errors.InvalidContractTermsError, match="pay-per-use"):
-        ledger.sign_contract(terms, by="admin")
+        ledger.handle(SignContract(terms=terms, by="admin"))
 
 
 def test_24x7_coverage_without_the_addon_is_not_limited_to_one_exception(
@@ -546,7 +700,7 @@ def test_24x7_coverage_without_the_addon_is_not_limited_to_one_exception(
     contract_id = sign(ledger, focco_terms(coverage="24x7"), "@serra.com.br")
     for _ in range(2):
         ticket = open_incident(ledger, contract_id).aggregate_id
-        ledger.authorise_off_hours_work(ticket, authorised_by="boss", by="carla")
+        ledger.handle(AuthoriseOffHoursWork(ticket=ticket, authorised_by="boss", by="carla"))
     assert ledger.contract(contract_id).off_hours_exception_tickets == []
 
 
@@ -564,7 +718,7 @@ def test_contract_terms_that_cannot_work_are_refused(
     ledger: TicketLedger, override: dict[str, object], problem: str
 ) -> None:
     with pytest.raises(errors.InvalidContractTermsError, match=problem):
-        ledger.sign_contract(focco_terms(**override), by="admin")
+        ledger.handle(SignContract(terms=focco_terms(**override), by="admin"))
 
 
 def test_work_times_are_stored_in_utc_whatever_zone_they_were_given_in(
@@ -573,6 +727,8 @@ def test_work_times_are_stored_in_utc_whatever_zone_they_were_given_in(
     ticket = open_incident(ledger, contract_id).aggregate_id
     clock.advance(timedelta(hours=1))
     local = at("2026-10-05 12:05").astimezone(ZoneInfo("America/Sao_Paulo"))
-    ledger.log_work(ticket, agent="carla", started_at=local, duration=timedelta(minutes=30))
+    ledger.handle(
+        LogWork(ticket=ticket, agent="carla", started_at=local, duration=timedelta(minutes=30))
+    )
     entry = next(iter(ledger.ticket(ticket).state.work.values()))
     assert entry.started_at == local and entry.started_at.tzinfo is UTC

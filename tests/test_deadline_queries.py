@@ -48,6 +48,20 @@ from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.deadlines import DeadlinesProjection, upcoming, watch_from
 from ticketledger.projections.runner import Projector
 from ticketledger.replay.chronology import ticket_chronology
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseRequester,
+    CancelTicket,
+    ChangePlan,
+    OpenTicket,
+    Reclassify,
+    RecordFailedContact,
+    ReplyAsAgent,
+    ResolveTicket,
+    SignContract,
+    WaitOnCustomer,
+)
 from ticketledger.service.ledger import TicketLedger
 
 runner = CliRunner()
@@ -68,9 +82,9 @@ def sign(ledger: TicketLedger, **overrides: Any) -> UUID:
     """A contract on seed 003's terms (with `overrides`) whose requesters are
     everyone at the customer's domain."""
     terms = focco_terms(**overrides)
-    contract = ledger.sign_contract(terms, by="admin").aggregate_id
+    contract = ledger.handle(SignContract(terms=terms, by="admin")).aggregate_id
     domain = "@moveis.com.br" if terms["customer"] == MOVEIS else "@serra.com.br"
-    ledger.authorise_requester(contract, domain, by="admin")
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester=domain, by="admin"))
     return contract
 
 
@@ -80,13 +94,15 @@ def open_ticket(
     priority: Priority = Priority.HIGH,
     requester: str = REQUESTER,
 ) -> str:
-    opened = ledger.open_ticket(
-        contract_id=contract,
-        requester=requester,
-        channel=Channel.PHONE,
-        kind=Kind.INCIDENT,
-        priority=priority,
-        subject=f"Line 2 stopped ({priority.value})",
+    opened = ledger.handle(
+        OpenTicket(
+            contract_id=contract,
+            requester=requester,
+            channel=Channel.PHONE,
+            kind=Kind.INCIDENT,
+            priority=priority,
+            subject=f"Line 2 stopped ({priority.value})",
+        )
     )
     assert opened.number is not None and not opened.held
     return opened.number
@@ -167,20 +183,31 @@ def varied_history(
         command()
 
     step("2026-10-05 12:00", lambda: t.update(silent=open_ticket(ledger, contract)))
-    step("2026-10-05 12:10", lambda: ledger.assign(t["silent"], "carla", by="lead"))
-    step("2026-10-05 12:20", lambda: ledger.reply_as_agent(t["silent"], "Send the log", by="carla"))
+    step(
+        "2026-10-05 12:10",
+        lambda: ledger.handle(Assign(ticket=t["silent"], assignee="carla", by="lead")),
+    )
+    step(
+        "2026-10-05 12:20",
+        lambda: ledger.handle(ReplyAsAgent(ticket=t["silent"], message="Send the log", by="carla")),
+    )
     step(
         "2026-10-05 12:30",
-        lambda: ledger.wait_on_customer(t["silent"], reason="need the log", by="carla"),
+        lambda: ledger.handle(
+            WaitOnCustomer(ticket=t["silent"], reason="need the log", by="carla")
+        ),
     )
     step(
         "2026-10-05 12:40",
         lambda: t.update(resolved=open_ticket(ledger, contract, Priority.MEDIUM)),
     )
-    step("2026-10-05 12:50", lambda: ledger.reply_as_agent(t["resolved"], "On it", by="diego"))
+    step(
+        "2026-10-05 12:50",
+        lambda: ledger.handle(ReplyAsAgent(ticket=t["resolved"], message="On it", by="diego")),
+    )
     step(
         "2026-10-05 13:00",
-        lambda: ledger.resolve_ticket(t["resolved"], resolution="ok", by="diego"),
+        lambda: ledger.handle(ResolveTicket(ticket=t["resolved"], resolution="ok", by="diego")),
     )
     step(
         "2026-10-05 13:10",
@@ -189,42 +216,67 @@ def varied_history(
     for minute in ("13:20", "13:30", "13:40"):
         step(
             f"2026-10-05 {minute}",
-            lambda: ledger.record_failed_contact(
-                t["unreachable"], channel=Channel.PHONE, by="diego"
+            lambda: ledger.handle(
+                RecordFailedContact(ticket=t["unreachable"], channel=Channel.PHONE, by="diego")
             ),
         )
     step("2026-10-05 13:50", lambda: t.update(escalating=open_ticket(ledger, contract)))
-    step("2026-10-05 14:00", lambda: ledger.assign(t["escalating"], "carla", by="lead"))
+    step(
+        "2026-10-05 14:00",
+        lambda: ledger.handle(Assign(ticket=t["escalating"], assignee="carla", by="lead")),
+    )
     step(
         "2026-10-05 14:10",
         lambda: t.update(answered=open_ticket(ledger, contract, Priority.CRITICAL)),
     )
-    step("2026-10-05 14:15", lambda: ledger.assign(t["answered"], "diego", by="lead"))
-    step("2026-10-05 14:20", lambda: ledger.reply_as_agent(t["answered"], "Connecting", by="diego"))
+    step(
+        "2026-10-05 14:15",
+        lambda: ledger.handle(Assign(ticket=t["answered"], assignee="diego", by="lead")),
+    )
+    step(
+        "2026-10-05 14:20",
+        lambda: ledger.handle(ReplyAsAgent(ticket=t["answered"], message="Connecting", by="diego")),
+    )
     step("2026-10-05 14:25", lambda: t.update(mistaken=open_ticket(ledger, contract, Priority.LOW)))
     step(
         "2026-10-05 14:30",
-        lambda: ledger.cancel_ticket(
-            t["mistaken"], reason=CancellationReason.OPENED_BY_MISTAKE, by="lead"
+        lambda: ledger.handle(
+            CancelTicket(
+                ticket=t["mistaken"], reason=CancellationReason.OPENED_BY_MISTAKE, by="lead"
+            )
         ),
     )
     step("2026-10-05 14:35", lambda: t.update(accepted=open_ticket(ledger, contract, Priority.LOW)))
-    step("2026-10-05 14:40", lambda: ledger.reply_as_agent(t["accepted"], "Done?", by="diego"))
+    step(
+        "2026-10-05 14:40",
+        lambda: ledger.handle(ReplyAsAgent(ticket=t["accepted"], message="Done?", by="diego")),
+    )
     step(
         "2026-10-05 14:45",
-        lambda: ledger.resolve_ticket(t["accepted"], resolution="ok", by="diego"),
+        lambda: ledger.handle(ResolveTicket(ticket=t["accepted"], resolution="ok", by="diego")),
     )
-    step("2026-10-05 14:50", lambda: ledger.accept_resolution(t["accepted"], by=REQUESTER))
+    step(
+        "2026-10-05 14:50",
+        lambda: ledger.handle(AcceptResolution(ticket=t["accepted"], by=REQUESTER)),
+    )
     assert_projection_agrees(ledger, projector, list(t.values()))
 
     # Tuesday: the first warnings, and the escalating ticket passes to diego.
     step("2026-10-06 12:00", lambda: apply_everywhere(ledger, list(t.values())))
-    step("2026-10-06 12:30", lambda: ledger.assign(t["escalating"], "diego", by="lead"))
+    step(
+        "2026-10-06 12:30",
+        lambda: ledger.handle(Assign(ticket=t["escalating"], assignee="diego", by="lead")),
+    )
     step("2026-10-06 12:40", lambda: t.update(noticed=open_ticket(ledger, contract)))
-    step("2026-10-06 12:45", lambda: ledger.reply_as_agent(t["noticed"], "Photo?", by="carla"))
+    step(
+        "2026-10-06 12:45",
+        lambda: ledger.handle(ReplyAsAgent(ticket=t["noticed"], message="Photo?", by="carla")),
+    )
     step(
         "2026-10-07 09:00",
-        lambda: ledger.wait_on_customer(t["noticed"], reason="need a photo", by="carla"),
+        lambda: ledger.handle(
+            WaitOnCustomer(ticket=t["noticed"], reason="need a photo", by="carla")
+        ),
     )
     assert_projection_agrees(ledger, projector, list(t.values()))
     # Wednesday afternoon: three failed contacts and 48 h close the unreachable ticket.
@@ -235,7 +287,10 @@ def varied_history(
     step("2026-10-10 13:00", lambda: apply_everywhere(ledger, list(t.values())))
     step("2026-10-12 13:30", lambda: apply_everywhere(ledger, list(t.values())))
     step("2026-10-12 13:40", lambda: t.update(fresh=open_ticket(ledger, contract)))
-    step("2026-10-12 13:50", lambda: ledger.assign(t["fresh"], "carla", by="lead"))
+    step(
+        "2026-10-12 13:50",
+        lambda: ledger.handle(Assign(ticket=t["fresh"], assignee="carla", by="lead")),
+    )
     return t
 
 
@@ -306,17 +361,19 @@ def test_a_plan_change_recorded_after_a_ticket_opened_does_not_move_its_deadline
     contract = sign(ledger)
     number = open_ticket(ledger, contract)
     clock.advance(timedelta(minutes=10))
-    ledger.reply_as_agent(number, "Restarting the PLC", by="carla")
+    ledger.handle(ReplyAsAgent(ticket=number, message="Restarting the PLC", by="carla"))
     clock.advance(timedelta(minutes=20))
-    ledger.resolve_ticket(number, resolution="restarted", by="carla")  # 12:30
+    ledger.handle(ResolveTicket(ticket=number, resolution="restarted", by="carla"))  # 12:30
     projector.catch_up([NAME])
     clock.set(at("2026-10-05 14:00"))  # 11:00 in Caxias do Sul, the opening day
-    ledger.change_plan(
-        contract,
-        focco_terms(closure={"acceptance": "P2D"}),
-        effective_on=date(2026, 10, 5),
-        reason="acceptance in two days",
-        by="admin",
+    ledger.handle(
+        ChangePlan(
+            contract_id=contract,
+            terms=focco_terms(closure={"acceptance": "P2D"}),
+            effective_on=date(2026, 10, 5),
+            reason="acceptance in two days",
+            by="admin",
+        )
     )
     opened_at = ledger.ticket(number).state.opened_at
     assert opened_at is not None
@@ -324,8 +381,8 @@ def test_a_plan_change_recorded_after_a_ticket_opened_does_not_move_its_deadline
     clock.advance(timedelta(minutes=10))
     later = open_ticket(ledger, contract)  # opens under the new plan
     clock.advance(timedelta(minutes=10))
-    ledger.reply_as_agent(later, "Restarting", by="carla")
-    ledger.resolve_ticket(later, resolution="restarted", by="carla")  # 14:20
+    ledger.handle(ReplyAsAgent(ticket=later, message="Restarting", by="carla"))
+    ledger.handle(ResolveTicket(ticket=later, resolution="restarted", by="carla"))  # 14:20
 
     deadline = at("2026-10-12 12:30")
     acceptance = Rule.ACCEPTANCE_DEEMED.value
@@ -368,9 +425,9 @@ def desk_of_two_customers(ledger: TicketLedger, clock: ManualClock) -> dict[str,
         "diego_moveis": open_ticket(ledger, moveis, requester=MOVEIS_REQUESTER),
         "unassigned": open_ticket(ledger, serra, Priority.MEDIUM),
     }
-    ledger.assign(t["carla_high"], "carla", by="lead")
-    ledger.assign(t["diego_critical"], "diego", by="lead")
-    ledger.assign(t["diego_moveis"], "diego", by="lead")
+    ledger.handle(Assign(ticket=t["carla_high"], assignee="carla", by="lead"))
+    ledger.handle(Assign(ticket=t["diego_critical"], assignee="diego", by="lead"))
+    ledger.handle(Assign(ticket=t["diego_moveis"], assignee="diego", by="lead"))
     return t
 
 
@@ -414,14 +471,16 @@ def test_rules_due_at_the_same_instant_are_listed_in_rule_order_before_the_ticke
     resolved = open_ticket(ledger, contract, Priority.LOW)  # the lower number
     waiting = open_ticket(ledger, contract, Priority.LOW)
     for number in (resolved, waiting):
-        ledger.reply_as_agent(number, "Looking", by="carla")
-    ledger.resolve_ticket(resolved, resolution="ok", by="carla")
-    ledger.wait_on_customer(waiting, reason="need the log", by="carla")
+        ledger.handle(ReplyAsAgent(ticket=number, message="Looking", by="carla"))
+    ledger.handle(ResolveTicket(ticket=resolved, resolution="ok", by="carla"))
+    ledger.handle(WaitOnCustomer(ticket=waiting, reason="need the log", by="carla"))
     clock.set(at("2026-10-07 15:00"))
     # A low ticket raised to critical has spent more than both its new targets.
     late = open_ticket(ledger, contract, Priority.LOW)
     clock.set(at("2026-10-08 15:00"))
-    ledger.reclassify(late, priority=Priority.CRITICAL, reason="factory stopped", by="lead")
+    ledger.handle(
+        Reclassify(ticket=late, priority=Priority.CRITICAL, reason="factory stopped", by="lead")
+    )
 
     instant = at("2026-10-08 15:00")
     assert [e[1:] for e in projected(projector, until=instant)] == [
@@ -498,14 +557,16 @@ def test_tick_on_the_command_line_applies_what_is_due_once_and_refuses_the_futur
     contract = sign(ledger)
     resolved = open_ticket(ledger, contract)
     clock.advance(timedelta(minutes=5))
-    ledger.reply_as_agent(resolved, "Restarting", by="carla")
+    ledger.handle(ReplyAsAgent(ticket=resolved, message="Restarting", by="carla"))
     clock.advance(timedelta(minutes=5))
-    ledger.resolve_ticket(resolved, resolution="restarted", by="carla")  # base + 10 min
+    ledger.handle(
+        ResolveTicket(ticket=resolved, resolution="restarted", by="carla")
+    )  # base + 10 min
     clock.advance(timedelta(minutes=10))
     silent = open_ticket(ledger, contract)
-    ledger.reply_as_agent(silent, "Send the log", by="carla")
+    ledger.handle(ReplyAsAgent(ticket=silent, message="Send the log", by="carla"))
     clock.advance(timedelta(minutes=10))
-    ledger.wait_on_customer(silent, reason="need the log", by="carla")  # base + 30 min
+    ledger.handle(WaitOnCustomer(ticket=silent, reason="need the log", by="carla"))  # base + 30 min
     db = ("--database-url", database_url)
 
     first = base + timedelta(days=6)  # the notice is due, no closure yet
@@ -557,14 +618,14 @@ def test_deadlines_on_the_command_line_lists_one_agents_or_one_customers_deadlin
     ledger = make_ledger(clock=clock)
     serra, moveis = sign(ledger), sign(ledger, customer=MOVEIS)
     overdue = open_ticket(ledger, serra)
-    ledger.reply_as_agent(overdue, "Send the log", by="carla")
+    ledger.handle(ReplyAsAgent(ticket=overdue, message="Send the log", by="carla"))
     # The notice was due a day ago, the closure a day from now.
-    ledger.wait_on_customer(overdue, reason="need the log", by="carla")
+    ledger.handle(WaitOnCustomer(ticket=overdue, reason="need the log", by="carla"))
     clock.set(now - timedelta(hours=1))
     carla = open_ticket(ledger, serra, Priority.LOW)
-    ledger.assign(carla, "carla", by="lead")
+    ledger.handle(Assign(ticket=carla, assignee="carla", by="lead"))
     diego = open_ticket(ledger, moveis, Priority.LOW, requester=MOVEIS_REQUESTER)
-    ledger.assign(diego, "diego", by="lead")
+    ledger.handle(Assign(ticket=diego, assignee="diego", by="lead"))
     db = ("--database-url", database_url)
 
     def shown(*query: str) -> Listed:
@@ -661,8 +722,8 @@ def test_the_apis_background_ticker_records_a_due_consequence_without_any_reques
 ) -> None:
     contract = sign(ledger)
     number = open_ticket(ledger, contract)
-    ledger.reply_as_agent(number, "Restarting the PLC", by="carla")
-    ledger.resolve_ticket(number, resolution="restarted", by="carla")
+    ledger.handle(ReplyAsAgent(ticket=number, message="Restarting the PLC", by="carla"))
+    ledger.handle(ResolveTicket(ticket=number, resolution="restarted", by="carla"))
     deadline = at("2026-10-12 12:00")
 
     def closed() -> bool:
@@ -687,7 +748,7 @@ def test_the_apis_background_ticker_records_a_due_consequence_without_any_reques
 
 def breaching_ticket(ledger: TicketLedger, **overrides: Any) -> str:
     number = open_ticket(ledger, sign(ledger, **overrides))  # high, Monday 09:00 local
-    ledger.assign(number, "carla", by="lead")
+    ledger.handle(Assign(ticket=number, assignee="carla", by="lead"))
     return number
 
 
@@ -728,7 +789,9 @@ def test_a_breach_escalates_at_the_breach_instant_when_the_contract_says_so(
     assert ledger.ticket(number).state.level == 3
 
     # Raised to critical, both clocks are past their new targets: warned, not escalated.
-    ledger.reclassify(number, priority=Priority.CRITICAL, reason="factory stopped", by="lead")
+    ledger.handle(
+        Reclassify(ticket=number, priority=Priority.CRITICAL, reason="factory stopped", by="lead")
+    )
     ledger.apply_due_rules(number)
     later = by_rules(ledger, number)[-4:]
     assert all(isinstance(e, Ticket.SlaWarningSent) for e in later)
@@ -767,10 +830,14 @@ def test_the_chronology_shows_the_rules_warnings_and_notice_as_readable_steps(
 ) -> None:
     number = open_ticket(ledger, sign(ledger))  # high, unassigned
     clock.set(at("2026-10-05 17:00"))
-    ledger.assign(number, "carla", by="lead")  # the at-risk warning (16:42) goes first
+    ledger.handle(
+        Assign(ticket=number, assignee="carla", by="lead")
+    )  # the at-risk warning (16:42) goes first
     clock.set(at("2026-10-06 13:00"))
-    ledger.reply_as_agent(number, "Send the log", by="carla")  # after the breach
-    ledger.wait_on_customer(number, reason="need the log", by="carla")
+    ledger.handle(
+        ReplyAsAgent(ticket=number, message="Send the log", by="carla")
+    )  # after the breach
+    ledger.handle(WaitOnCustomer(ticket=number, reason="need the log", by="carla"))
     clock.set(at("2026-10-11 13:00"))  # Sunday: five days on
     ledger.apply_due_rules(number)
 

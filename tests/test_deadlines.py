@@ -50,7 +50,28 @@ from ticketledger.domain.vocabulary import (
     Status,
 )
 from ticketledger.projections.runner import Projector
-from ticketledger.service.ledger import CommandResult, TicketLedger
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseRequester,
+    CancelTicket,
+    Comment,
+    Escalate,
+    OpenTicket,
+    Reclassify,
+    RecordFailedContact,
+    RejectResolution,
+    ReopenTicket,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+    Resume,
+    SignContract,
+    WaitOnCustomer,
+    WaitOnThirdParty,
+)
+from ticketledger.service.ledger import TicketLedger
+from ticketledger.service.outcomes import CommandResult
 
 REQUESTER = "ana@serra.com.br"
 SECOND = timedelta(seconds=1)
@@ -104,20 +125,22 @@ def head(ledger: TicketLedger) -> int:
 
 def sign(ledger: TicketLedger, *, escalate_on_breach: bool = False) -> UUID:
     terms = focco_terms(sla_alerts={"escalate_on_breach": escalate_on_breach})
-    contract = ledger.sign_contract(terms, by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
+    contract = ledger.handle(SignContract(terms=terms, by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
     return contract
 
 
 def open_ticket(ledger: TicketLedger, contract_id: UUID, priority: Priority, when: datetime) -> str:
-    opened = ledger.open_ticket(
-        contract_id=contract_id,
-        requester=REQUESTER,
-        channel=Channel.PHONE,
-        kind=Kind.INCIDENT,
-        priority=priority,
-        subject="Line 2 PLC does not start",
-        occurred_at=when,
+    opened = ledger.handle(
+        OpenTicket(
+            contract_id=contract_id,
+            requester=REQUESTER,
+            channel=Channel.PHONE,
+            kind=Kind.INCIDENT,
+            priority=priority,
+            subject="Line 2 PLC does not start",
+            occurred_at=when,
+        )
     )
     assert opened.number is not None
     return opened.number
@@ -128,40 +151,65 @@ def command(
 ) -> Callable[[], CommandResult]:
     """One ticket command at `when`, ready to run; `choice` picks its variant."""
     commands: dict[str, Callable[[], CommandResult]] = {
-        "assign": lambda: ledger.assign(
-            number, ["carla", "dave"][choice % 2], by="carla", occurred_at=when
+        "assign": lambda: ledger.handle(
+            Assign(
+                ticket=number, assignee=["carla", "dave"][choice % 2], by="carla", occurred_at=when
+            )
         ),
-        "agent_reply": lambda: ledger.reply_as_agent(number, "on it", by="carla", occurred_at=when),
-        "requester_reply": lambda: ledger.reply_as_requester(
-            number, "here it is", by=REQUESTER, occurred_at=when
+        "agent_reply": lambda: ledger.handle(
+            ReplyAsAgent(ticket=number, message="on it", by="carla", occurred_at=when)
         ),
-        "wait_on_customer": lambda: ledger.wait_on_customer(
-            number, reason="the log, please", by="carla", occurred_at=when
+        "requester_reply": lambda: ledger.handle(
+            ReplyAsRequester(ticket=number, message="here it is", by=REQUESTER, occurred_at=when)
         ),
-        "wait_on_third_party": lambda: ledger.wait_on_third_party(
-            number, third_party="ISP", reason="the link", by="carla", occurred_at=when
+        "wait_on_customer": lambda: ledger.handle(
+            WaitOnCustomer(ticket=number, reason="the log, please", by="carla", occurred_at=when)
         ),
-        "resume": lambda: ledger.resume(number, reason="back", by="carla", occurred_at=when),
-        "failed_contact": lambda: ledger.record_failed_contact(
-            number, channel=Channel.PHONE, by="carla", occurred_at=when
+        "wait_on_third_party": lambda: ledger.handle(
+            WaitOnThirdParty(
+                ticket=number, third_party="ISP", reason="the link", by="carla", occurred_at=when
+            )
         ),
-        "resolve": lambda: ledger.resolve_ticket(
-            number, resolution="fixed", by="carla", occurred_at=when
+        "resume": lambda: ledger.handle(
+            Resume(ticket=number, reason="back", by="carla", occurred_at=when)
         ),
-        "accept": lambda: ledger.accept_resolution(number, by=REQUESTER, occurred_at=when),
-        "reject": lambda: ledger.reject_resolution(
-            number, reason="still broken", by=REQUESTER, occurred_at=when
+        "failed_contact": lambda: ledger.handle(
+            RecordFailedContact(ticket=number, channel=Channel.PHONE, by="carla", occurred_at=when)
         ),
-        "reopen": lambda: ledger.reopen_ticket(
-            number, reason="again", by="carla", occurred_at=when
+        "resolve": lambda: ledger.handle(
+            ResolveTicket(ticket=number, resolution="fixed", by="carla", occurred_at=when)
         ),
-        "reclassify": lambda: ledger.reclassify(
-            number, priority=list(Priority)[choice], reason="impact", by="carla", occurred_at=when
+        "accept": lambda: ledger.handle(
+            AcceptResolution(ticket=number, by=REQUESTER, occurred_at=when)
         ),
-        "escalate": lambda: ledger.escalate(number, reason="hard", by="carla", occurred_at=when),
-        "comment": lambda: ledger.comment(number, "note", by="carla", occurred_at=when),
-        "cancel": lambda: ledger.cancel_ticket(
-            number, reason=CancellationReason.OPENED_BY_MISTAKE, by="carla", occurred_at=when
+        "reject": lambda: ledger.handle(
+            RejectResolution(ticket=number, reason="still broken", by=REQUESTER, occurred_at=when)
+        ),
+        "reopen": lambda: ledger.handle(
+            ReopenTicket(ticket=number, reason="again", by="carla", occurred_at=when)
+        ),
+        "reclassify": lambda: ledger.handle(
+            Reclassify(
+                ticket=number,
+                priority=list(Priority)[choice],
+                reason="impact",
+                by="carla",
+                occurred_at=when,
+            )
+        ),
+        "escalate": lambda: ledger.handle(
+            Escalate(ticket=number, reason="hard", by="carla", occurred_at=when)
+        ),
+        "comment": lambda: ledger.handle(
+            Comment(ticket=number, text="note", by="carla", occurred_at=when)
+        ),
+        "cancel": lambda: ledger.handle(
+            CancelTicket(
+                ticket=number,
+                reason=CancellationReason.OPENED_BY_MISTAKE,
+                by="carla",
+                occurred_at=when,
+            )
         ),
     }
     return commands[name]
@@ -668,7 +716,7 @@ def test_a_command_at_the_deadline_sees_the_consequence_first_and_one_a_second_e
 
     clock.set(deemed_at)
     with refused_at_the_deadline(ledger, late, [(Rule.ACCEPTANCE_DEEMED, deemed_at)]):
-        ledger.accept_resolution(late, by=REQUESTER, occurred_at=deemed_at)
+        ledger.handle(AcceptResolution(ticket=late, by=REQUESTER, occurred_at=deemed_at))
     assert [type(e) for e in events_of(ledger, late)] == [
         Ticket.Opened,
         Ticket.Resolved,
@@ -676,7 +724,9 @@ def test_a_command_at_the_deadline_sees_the_consequence_first_and_one_a_second_e
     ]
     assert tick(ledger, clock, late, deemed_at) is None
 
-    accepted = ledger.accept_resolution(early, by=REQUESTER, occurred_at=deemed_at - SECOND)
+    accepted = ledger.handle(
+        AcceptResolution(ticket=early, by=REQUESTER, occurred_at=deemed_at - SECOND)
+    )
     assert accepted.version == 3
     last = events_of(ledger, early)[-1]
     assert (type(last), last.occurred_at) == (Ticket.AcceptanceGiven, deemed_at - SECOND)
@@ -718,7 +768,7 @@ def test_a_command_dated_past_the_clock_records_no_rule_ahead_of_the_clock(
     position = head(ledger)
     for when in (at("2026-10-13 15:30"), at("2026-10-14 15:30")):
         with pytest.raises(OccurredInFutureError):
-            ledger.accept_resolution(number, by=REQUESTER, occurred_at=when)
+            ledger.handle(AcceptResolution(ticket=number, by=REQUESTER, occurred_at=when))
         with pytest.raises(OccurredInFutureError):
             ledger.apply_due_rules(number, now=when)
     assert head(ledger) == position
@@ -790,9 +840,9 @@ def test_failed_contacts_before_a_resolution_close_nothing_once_the_requester_re
         clock.set(when)
         command(ledger, number, "failed_contact", when)()
     clock.set(at("2026-10-06 16:00"))
-    ledger.resolve_ticket(number, resolution="reset the PLC", by="carla")
+    ledger.handle(ResolveTicket(ticket=number, resolution="reset the PLC", by="carla"))
     clock.set(at("2026-10-09 12:00"))  # three days on: well past 48 h since opening
-    ledger.reject_resolution(number, reason="it stopped again", by=REQUESTER)
+    ledger.handle(RejectResolution(ticket=number, reason="it stopped again", by=REQUESTER))
     clock.set(at("2026-10-12 12:00"))
     ledger.apply_due_rules(number)
     assert ClosureReason.CONTACT_ATTEMPTS_EXHAUSTED not in [

@@ -20,29 +20,47 @@ from ticketledger.domain.billing import Statement
 from ticketledger.domain.vocabulary import Channel, Kind, Priority, WorkCategory
 from ticketledger.projections import hours
 from ticketledger.projections.runner import Projector
+from ticketledger.service.commands import (
+    AcceptResolution,
+    AuthoriseOffHoursWork,
+    AuthoriseRequester,
+    CorrectWork,
+    IssueStatement,
+    LogWork,
+    OpenTicket,
+    ResolveTicket,
+    SignContract,
+)
 from ticketledger.service.ledger import TicketLedger
 
 MONDAY_9_LOCAL = at("2026-10-05 12:00")
 
 
 def sign(ledger: TicketLedger, **overrides: Any) -> UUID:
-    contract_id = ledger.sign_contract(
-        focco_terms(**overrides), by="admin", occurred_at=at("2026-01-01 03:00")
+    contract_id = ledger.handle(
+        SignContract(terms=focco_terms(**overrides), by="admin", occurred_at=at("2026-01-01 03:00"))
     ).aggregate_id
-    ledger.authorise_requester(
-        contract_id, "@serra.com.br", by="admin", occurred_at=at("2026-01-01 03:00")
+    ledger.handle(
+        AuthoriseRequester(
+            contract_id=contract_id,
+            requester="@serra.com.br",
+            by="admin",
+            occurred_at=at("2026-01-01 03:00"),
+        )
     )
     return contract_id
 
 
 def open_ticket(ledger: TicketLedger, contract_id: UUID, kind: Kind = Kind.INCIDENT) -> UUID:
-    return ledger.open_ticket(
-        contract_id=contract_id,
-        requester="ana@serra.com.br",
-        channel=Channel.EMAIL,
-        kind=kind,
-        priority=Priority.HIGH,
-        subject="Line 2 PLC does not start",
+    return ledger.handle(
+        OpenTicket(
+            contract_id=contract_id,
+            requester="ana@serra.com.br",
+            channel=Channel.EMAIL,
+            kind=kind,
+            priority=Priority.HIGH,
+            subject="Line 2 PLC does not start",
+        )
     ).aggregate_id
 
 
@@ -65,14 +83,20 @@ def work(
     **extra: Any,
 ) -> None:
     clock.set(max(clock(), start + timedelta(minutes=minutes)))
-    ledger.log_work(
-        ticket, agent="carla", started_at=start, duration=timedelta(minutes=minutes), **extra
+    ledger.handle(
+        LogWork(
+            ticket=ticket,
+            agent="carla",
+            started_at=start,
+            duration=timedelta(minutes=minutes),
+            **extra,
+        )
     )
 
 
 def accept(ledger: TicketLedger, ticket: UUID) -> None:
-    ledger.resolve_ticket(ticket, resolution="fixed", by="carla")
-    ledger.accept_resolution(ticket, by="ana@serra.com.br")
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="fixed", by="carla"))
+    ledger.handle(AcceptResolution(ticket=ticket, by="ana@serra.com.br"))
 
 
 def statement_of(projector: Projector, contract_id: UUID, month: str) -> Statement:
@@ -87,14 +111,16 @@ def issue(ledger: TicketLedger, projector: Projector, contract_id: UUID, month: 
     through = projector.position("hours")
     with projector.reading("hours") as rows:
         current = hours.statement(rows, contract_id, month, through_position=through)
-    ledger.issue_statement(
-        contract_id,
-        month,
-        through_position=through,
-        total=current.total,
-        currency=current.currency,
-        digest=current.digest(),
-        by="billing",
+    ledger.handle(
+        IssueStatement(
+            contract_id=contract_id,
+            month=month,
+            through_position=through,
+            total=current.total,
+            currency=current.currency,
+            digest=current.digest(),
+            by="billing",
+        )
     )
     projector.catch_up()
     return current
@@ -107,14 +133,14 @@ def test_hours_stay_pending_until_acceptance_and_post_in_the_acceptance_month(
     work(ledger, clock, ticket, 80)  # 80 min rounded up to 15 min: 1 h 30 = 1.50 h
     # Resolved late in October, so the acceptance comes inside the 7 days it is deemed after.
     clock.set(at("2026-10-28 12:00"))
-    ledger.resolve_ticket(ticket, resolution="fixed", by="carla")
+    ledger.handle(ResolveTicket(ticket=ticket, resolution="fixed", by="carla"))
     projector.catch_up()
     with projector.reading("hours") as rows:
         pending = hours.pending_hours(rows, ticket)
         assert [p.duration for p in pending] == [timedelta(minutes=80)]
         assert hours.ledger_entries(rows, contract_id, "2026-10") == []
     clock.set(at("2026-11-02 12:00"))  # accepted on 2 November, local time
-    ledger.accept_resolution(ticket, by="ana@serra.com.br")
+    ledger.handle(AcceptResolution(ticket=ticket, by="ana@serra.com.br"))
     november = statement_of(projector, contract_id, "2026-11")
     with projector.reading("hours") as rows:
         assert hours.pending_hours(rows, ticket) == []
@@ -145,7 +171,9 @@ def test_non_emergency_off_hours_work_is_billed_at_the_off_hours_rate(
 ) -> None:
     contract_id, ticket = new_ticket(ledger, clock)
     clock.set(at("2026-10-05 21:00"))  # 18:00 local: authorised before the work starts
-    ledger.authorise_off_hours_work(ticket, authorised_by="boss@serra.com.br", by="carla")
+    ledger.handle(
+        AuthoriseOffHoursWork(ticket=ticket, authorised_by="boss@serra.com.br", by="carla")
+    )
     work(ledger, clock, ticket, 120, start=at("2026-10-05 22:00"))  # 19:00-21:00 local
     accept(ledger, ticket)
     october = statement_of(projector, contract_id, "2026-10")
@@ -199,8 +227,14 @@ def corrected_after_issue(
         record = hours.issue_record(rows, contract_id, "2026-10")
     assert frozen is not None and record is not None and record["digest_matches"] == 1
     entry_id = next(iter(ledger.ticket(ticket).state.work))
-    ledger.correct_work(
-        ticket, entry_id, duration=timedelta(hours=3), reason="timesheet", by="billing"
+    ledger.handle(
+        CorrectWork(
+            ticket=ticket,
+            entry_id=entry_id,
+            duration=timedelta(hours=3),
+            reason="timesheet",
+            by="billing",
+        )
     )
     return contract_id, issued, frozen.canonical_json()
 
@@ -233,7 +267,11 @@ def test_a_correction_before_the_month_is_issued_changes_that_months_totals(
     accept(ledger, ticket)
     entry_id = next(iter(ledger.ticket(ticket).state.work))
     clock.set(at("2026-10-06 12:00"))
-    ledger.correct_work(ticket, entry_id, duration=timedelta(hours=3), reason="typo", by="b")
+    ledger.handle(
+        CorrectWork(
+            ticket=ticket, entry_id=entry_id, duration=timedelta(hours=3), reason="typo", by="b"
+        )
+    )
     october = statement_of(projector, contract_id, "2026-10")
     # 2.00 h + 1.00 h adjustment = 3.00 h; 1.00 h overage = 180.00; no separate adjustment.
     assert (october.consumed_hours, october.overage_amount) == (Decimal("3.00"), Decimal("180.00"))
@@ -250,22 +288,26 @@ def test_work_posted_after_the_issuer_looked_moves_to_the_next_open_month(
     work(ledger, clock, late, 30, start=at("2026-10-05 14:00"))
     accept(ledger, first)
     clock.set(at("2026-10-26 12:00"))  # within 7 days of the late acceptance below
-    ledger.resolve_ticket(late, resolution="fixed", by="carla")
+    ledger.handle(ResolveTicket(ticket=late, resolution="fixed", by="carla"))
     projector.catch_up()
     through = projector.position("hours")
     with projector.reading("hours") as rows:
         seen = hours.statement(rows, contract_id, "2026-10", through_position=through)
     # Accepted in October (a call logged late), but after the issuer read October.
     clock.set(at("2026-11-02 12:00"))
-    ledger.accept_resolution(late, by="ana@serra.com.br", occurred_at=at("2026-10-30 12:00"))
-    ledger.issue_statement(
-        contract_id,
-        "2026-10",
-        through_position=through,
-        total=seen.total,
-        currency=seen.currency,
-        digest=seen.digest(),
-        by="billing",
+    ledger.handle(
+        AcceptResolution(ticket=late, by="ana@serra.com.br", occurred_at=at("2026-10-30 12:00"))
+    )
+    ledger.handle(
+        IssueStatement(
+            contract_id=contract_id,
+            month="2026-10",
+            through_position=through,
+            total=seen.total,
+            currency=seen.currency,
+            digest=seen.digest(),
+            by="billing",
+        )
     )
     october = statement_of(projector, contract_id, "2026-10")
     november = statement_of(projector, contract_id, "2026-11")

@@ -22,6 +22,16 @@ from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.replay import integrity
 from ticketledger.replay.integrity import BrokenLogError, Report
 from ticketledger.service.chain import GENESIS, link_hash
+from ticketledger.service.commands import (
+    Assign,
+    AuthoriseRequester,
+    Comment,
+    Escalate,
+    OpenTicket,
+    ReplyAsAgent,
+    ResolveTicket,
+    SignContract,
+)
 from ticketledger.service.ledger import TicketLedger
 
 Sql = Callable[[str], list[Any]]
@@ -94,26 +104,30 @@ def db(database_url: str) -> Database:
 
 def history(ledger: TicketLedger, clock: ManualClock) -> UUID:
     """A contract and two tickets; returns the first ticket's id (versions 1..6)."""
-    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
+    contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
     numbers = []
     for subject in ("PLC down", "Report slow"):
         clock.advance(timedelta(minutes=5))
-        opened = ledger.open_ticket(
-            contract_id=contract,
-            requester="ana@serra.com.br",
-            channel=Channel.EMAIL,
-            kind=Kind.INCIDENT,
-            priority=Priority.HIGH,
-            subject=subject,
+        opened = ledger.handle(
+            OpenTicket(
+                contract_id=contract,
+                requester="ana@serra.com.br",
+                channel=Channel.EMAIL,
+                kind=Kind.INCIDENT,
+                priority=Priority.HIGH,
+                subject=subject,
+            )
         )
         numbers.append(opened.number or "")
     for step in (
-        lambda n: ledger.assign(n, "carla", by="lead"),
-        lambda n: ledger.reply_as_agent(n, "looking into it", by="carla"),
-        lambda n: ledger.comment(n, "checked the I/O card", by="carla"),
-        lambda n: ledger.escalate(n, reason="needs level 2", by="carla"),
-        lambda n: ledger.resolve_ticket(n, resolution="replaced the card", by="carla"),
+        lambda n: ledger.handle(Assign(ticket=n, assignee="carla", by="lead")),
+        lambda n: ledger.handle(ReplyAsAgent(ticket=n, message="looking into it", by="carla")),
+        lambda n: ledger.handle(Comment(ticket=n, text="checked the I/O card", by="carla")),
+        lambda n: ledger.handle(Escalate(ticket=n, reason="needs level 2", by="carla")),
+        lambda n: ledger.handle(
+            ResolveTicket(ticket=n, resolution="replaced the card", by="carla")
+        ),
     ):
         for number in numbers:
             clock.advance(timedelta(minutes=3))

@@ -24,6 +24,7 @@ from ticketledger.projections.catalog import projection_names
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.ticket_state import TicketStateProjection
 from ticketledger.replay.projection_audit import audit_projections
+from ticketledger.service.commands import ReplyAsAgent
 from ticketledger.service.ledger import TicketLedger
 
 runner = CliRunner()
@@ -182,7 +183,9 @@ def test_an_audit_while_followers_apply_new_events_compares_at_one_position(
     def keep_writing() -> None:
         while True:
             clock.advance(timedelta(minutes=1))
-            ledger.reply_as_agent(open_some_ticket(ledger), "on it", by="carla")
+            ledger.handle(
+                ReplyAsAgent(ticket=open_some_ticket(ledger), message="on it", by="carla")
+            )
             if stop.is_set():
                 return
 

@@ -26,6 +26,16 @@ from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
 from ticketledger.projections.ticket_state import TicketStateProjection, list_tickets
+from ticketledger.service.commands import (
+    Assign,
+    AuthoriseRequester,
+    Escalate,
+    IssueStatement,
+    OpenTicket,
+    ReplyAsAgent,
+    SignContract,
+    WaitOnCustomer,
+)
 from ticketledger.service.ledger import TicketLedger
 
 Dumps = dict[str, dict[str, list[dict[str, Any]]]]
@@ -42,24 +52,26 @@ def rebuilt_rows(projector: Projector) -> Dumps:
 
 
 def open_some_tickets(ledger: TicketLedger, clock: ManualClock, count: int = 3) -> list[str]:
-    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
+    contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
     numbers = []
     for index in range(count):
         clock.advance(timedelta(minutes=7))
-        opened = ledger.open_ticket(
-            contract_id=contract,
-            requester="ana@serra.com.br",
-            channel=Channel.EMAIL,
-            kind=Kind.INCIDENT,
-            priority=Priority.HIGH,
-            subject=f"Line {index} stopped",
+        opened = ledger.handle(
+            OpenTicket(
+                contract_id=contract,
+                requester="ana@serra.com.br",
+                channel=Channel.EMAIL,
+                kind=Kind.INCIDENT,
+                priority=Priority.HIGH,
+                subject=f"Line {index} stopped",
+            )
         )
         assert opened.number is not None
         numbers.append(opened.number)
         clock.advance(timedelta(minutes=3))
-        ledger.reply_as_agent(opened.number, "on it", by="carla")
-        ledger.assign(opened.number, "carla", by="lead")
+        ledger.handle(ReplyAsAgent(ticket=opened.number, message="on it", by="carla"))
+        ledger.handle(Assign(ticket=opened.number, assignee="carla", by="lead"))
     return numbers
 
 
@@ -106,14 +118,16 @@ class ProjectedLedgerMachine(machines.LedgerMachine):
             issued = hours.issued_statement(rows, self.contract_id, month)
         if issued is not None:
             return
-        self.ledger.issue_statement(
-            self.contract_id,
-            month,
-            through_position=through,
-            total=seen.total,
-            currency=seen.currency,
-            digest=seen.digest(),
-            by="billing",
+        self.ledger.handle(
+            IssueStatement(
+                contract_id=self.contract_id,
+                month=month,
+                through_position=through,
+                total=seen.total,
+                currency=seen.currency,
+                digest=seen.digest(),
+                by="billing",
+            )
         )
         projector.catch_up(["hours"])
         with projector.reading("hours") as rows:
@@ -301,7 +315,7 @@ def test_embedded_followers_bring_a_write_to_the_queries_within_a_wait(
     projector.start()
     try:
         numbers = open_some_tickets(ledger, clock, count=2)
-        result = ledger.escalate(numbers[0], reason="complex", by="carla")
+        result = ledger.handle(Escalate(ticket=numbers[0], reason="complex", by="carla"))
         projector.wait(result.position, timeout=10)
         with projector.reading("ticket_state") as rows:
             found = list_tickets(rows, {"level": 2}).tickets
@@ -338,7 +352,7 @@ def test_the_ticket_state_lists_and_filters_with_a_cursor(
 ) -> None:
     numbers = open_some_tickets(ledger, clock, count=5)
     clock.set(at("2026-10-05 15:00"))
-    ledger.wait_on_customer(numbers[1], reason="needs a log", by="carla")
+    ledger.handle(WaitOnCustomer(ticket=numbers[1], reason="needs a log", by="carla"))
     projector.catch_up()
     with projector.reading("ticket_state") as rows:
         first = list_tickets(rows, limit=2)

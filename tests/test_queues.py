@@ -15,6 +15,15 @@ from ticketledger.domain.vocabulary import Kind, Priority
 from ticketledger.projections.queues import off_hours_queue, render_queue, work_queue
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import stamp
+from ticketledger.service.commands import (
+    Assign,
+    Escalate,
+    Reclassify,
+    ReplyAsAgent,
+    ResolveTicket,
+    SuspendContract,
+    WaitOnCustomer,
+)
 from ticketledger.service.ledger import TicketLedger
 
 
@@ -65,21 +74,47 @@ def desk_history(ledger: TicketLedger) -> dict[str, str]:
         "serra_high_late": ticket(serra, "10:00", Priority.HIGH, s),
         "serra_critical": ticket(serra, "11:00", Priority.CRITICAL, s),
     }
-    ledger.resolve_ticket(
-        t["serra_resolved"], resolution="ok", by=AGENT, occurred_at=local("2026-10-06 09:00")
+    ledger.handle(
+        ResolveTicket(
+            ticket=t["serra_resolved"],
+            resolution="ok",
+            by=AGENT,
+            occurred_at=local("2026-10-06 09:00"),
+        )
     )
-    ledger.wait_on_customer(
-        t["serra_waiting"], reason="?", by=AGENT, occurred_at=local("2026-10-06 09:00")
+    ledger.handle(
+        WaitOnCustomer(
+            ticket=t["serra_waiting"], reason="?", by=AGENT, occurred_at=local("2026-10-06 09:00")
+        )
     )
-    ledger.assign(t["serra_high_early"], "bruno", by=AGENT, occurred_at=local("2026-10-06 09:10"))
-    ledger.reply_as_agent(
-        t["serra_high_late"], "seen", by=AGENT, occurred_at=local("2026-10-06 10:30")
+    ledger.handle(
+        Assign(
+            ticket=t["serra_high_early"],
+            assignee="bruno",
+            by=AGENT,
+            occurred_at=local("2026-10-06 09:10"),
+        )
     )
-    ledger.escalate(
-        t["serra_high_late"], reason="PLC", by=AGENT, occurred_at=local("2026-10-06 10:40")
+    ledger.handle(
+        ReplyAsAgent(
+            ticket=t["serra_high_late"],
+            message="seen",
+            by=AGENT,
+            occurred_at=local("2026-10-06 10:30"),
+        )
     )
-    ledger.suspend_contract(
-        unpaid, reason="unpaid", by="admin", occurred_at=local("2026-10-06 12:00")
+    ledger.handle(
+        Escalate(
+            ticket=t["serra_high_late"],
+            reason="PLC",
+            by=AGENT,
+            occurred_at=local("2026-10-06 10:40"),
+        )
+    )
+    ledger.handle(
+        SuspendContract(
+            contract_id=unpaid, reason="unpaid", by="admin", occurred_at=local("2026-10-06 12:00")
+        )
     )
     return t
 
@@ -148,7 +183,9 @@ def test_the_off_hours_queue_holds_critical_tickets_whose_coverage_is_on_now(
     open_at(ledger, serra, saturday, Priority.CRITICAL, "a@serra.com.br")
     unpaid = sign(ledger, {**neotel_extended_terms(), "customer": "Moroso"}, "@moroso.com.ar")
     open_at(ledger, unpaid, saturday, Priority.CRITICAL, "a@moroso.com.ar")
-    ledger.suspend_contract(unpaid, reason="unpaid", by="admin", occurred_at=saturday)
+    ledger.handle(
+        SuspendContract(contract_id=unpaid, reason="unpaid", by="admin", occurred_at=saturday)
+    )
     projector.catch_up()
     with projector.reading("queues") as rows:
         # Saturday 11:00: Andino's extended coverage (Mon-Sat 05-21) is on;
@@ -171,12 +208,14 @@ def test_a_priority_change_moves_the_ticket_by_its_new_due_instant(
     [entry] = queue(projector)
     assert entry["sla_due_at"] == stamp(local("2026-10-08 16:30"))
     # Raised to high at 09:00: 1 h spent of the 4 h high target; 3 h remain: 09:00-12:00.
-    ledger.reclassify(
-        number,
-        priority=Priority.HIGH,
-        reason="line stopping",
-        by=AGENT,
-        occurred_at=local("2026-10-06 09:00"),
+    ledger.handle(
+        Reclassify(
+            ticket=number,
+            priority=Priority.HIGH,
+            reason="line stopping",
+            by=AGENT,
+            occurred_at=local("2026-10-06 09:00"),
+        )
     )
     [entry] = queue(projector)
     assert (entry["priority"], entry["sla_due_at"]) == ("high", stamp(local("2026-10-06 12:00")))

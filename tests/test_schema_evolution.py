@@ -15,12 +15,13 @@ from ticketledger.domain.ticket import RATING_SCALE, Ticket
 from ticketledger.domain.ticket_state import Rating
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.ticket_state import find_ticket
+from ticketledger.service.commands import RateTicket, ResolveTicket
 from ticketledger.service.ledger import TicketLedger
 
 
 def resolved_ticket(ledger: TicketLedger) -> str:
     number = open_some_ticket(ledger)
-    ledger.resolve_ticket(number, resolution="export explained", by="carla")
+    ledger.handle(ResolveTicket(ticket=number, resolution="export explained", by="carla"))
     return number
 
 
@@ -47,7 +48,7 @@ def test_a_rating_given_today_records_the_scale_it_was_given_on(
     ledger: TicketLedger, projector: Projector
 ) -> None:
     number = resolved_ticket(ledger)
-    ledger.rate_ticket(number, score=4, comment="quick", by="ana@serra.com.br")
+    ledger.handle(RateTicket(ticket=number, score=4, comment="quick", by="ana@serra.com.br"))
     (rated,) = [e for e in ledger.events_of(ledger.ticket(number).id) if type(e) is Ticket.Rated]
     assert (rated.score, rated.out_of) == (4, RATING_SCALE) == (4, 5)
     assert ledger.ticket(number).state.rating == Rating(score=4, out_of=5, comment="quick")

@@ -22,6 +22,20 @@ from ticketledger.domain.vocabulary import (
 from ticketledger.projections.queues import work_queue
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.sla import contract_month_report, nearest_rank, ticket_sla
+from ticketledger.service.commands import (
+    AuthoriseRequester,
+    CancelTicket,
+    CloseTicket,
+    OpenTicket,
+    Reclassify,
+    RejectResolution,
+    ReplyAsAgent,
+    ResolveTicket,
+    Resume,
+    SignContract,
+    WaitOnCustomer,
+    WaitOnThirdParty,
+)
 from ticketledger.service.ledger import TicketLedger
 
 AGENT = "agent@desk"
@@ -46,10 +60,17 @@ def tek_terms(**overrides: Any) -> dict[str, Any]:
 
 
 def sign(ledger: TicketLedger, terms: dict[str, Any], domain: str) -> UUID:
-    contract_id = ledger.sign_contract(
-        terms, by="admin", occurred_at=at("2026-01-01 03:00")
+    contract_id = ledger.handle(
+        SignContract(terms=terms, by="admin", occurred_at=at("2026-01-01 03:00"))
     ).aggregate_id
-    ledger.authorise_requester(contract_id, domain, by="admin", occurred_at=at("2026-01-01 03:00"))
+    ledger.handle(
+        AuthoriseRequester(
+            contract_id=contract_id,
+            requester=domain,
+            by="admin",
+            occurred_at=at("2026-01-01 03:00"),
+        )
+    )
     return contract_id
 
 
@@ -61,14 +82,16 @@ def open_at(
     requester: str,
     kind: Kind = Kind.INCIDENT,
 ) -> str:
-    result = ledger.open_ticket(
-        contract_id=contract_id,
-        requester=requester,
-        channel=Channel.EMAIL,
-        kind=kind,
-        priority=priority,
-        subject="Line stopped",
-        occurred_at=when,
+    result = ledger.handle(
+        OpenTicket(
+            contract_id=contract_id,
+            requester=requester,
+            channel=Channel.EMAIL,
+            kind=kind,
+            priority=priority,
+            subject="Line stopped",
+            occurred_at=when,
+        )
     )
     assert result.number is not None
     return result.number
@@ -155,13 +178,23 @@ def test_waiting_on_the_customer_pauses_the_clock_and_moves_the_due_instant_by_t
     before = sla_of(projector, number, local("2026-10-06 09:30"))["resolution"]
     assert before["due_at"] == local("2026-10-07 18:00").isoformat()
 
-    ledger.reply_as_agent(number, "looking", by=AGENT, occurred_at=local("2026-10-06 09:30"))
-    ledger.wait_on_customer(number, reason="logs?", by=AGENT, occurred_at=local("2026-10-06 10:00"))
+    ledger.handle(
+        ReplyAsAgent(
+            ticket=number, message="looking", by=AGENT, occurred_at=local("2026-10-06 09:30")
+        )
+    )
+    ledger.handle(
+        WaitOnCustomer(
+            ticket=number, reason="logs?", by=AGENT, occurred_at=local("2026-10-06 10:00")
+        )
+    )
     paused = sla_of(projector, number, local("2026-10-06 11:00"))["resolution"]
     assert (paused["status"], paused["due_at"], paused["elapsed_seconds"]) == ("paused", None, H)
     assert paused["paused_seconds"] == H
 
-    ledger.resume(number, reason="logs sent", by=AGENT, occurred_at=local("2026-10-06 14:30"))
+    ledger.handle(
+        Resume(ticket=number, reason="logs sent", by=AGENT, occurred_at=local("2026-10-06 14:30"))
+    )
     after = sla_of(projector, number, local("2026-10-06 14:30"))["resolution"]
     # Paused 10:00-12:00 and 13:30-14:30: 3 business hours; the lunch gap is not
     # business time. Remaining 15 h from Tuesday 14:30: 3:30 + 8:30 + 3:00, due
@@ -180,14 +213,20 @@ def test_a_priority_change_keeps_elapsed_and_paused_time_and_may_breach_at_once(
     # (paused 2 h: 10:00-12:00); reclassified high (4 h / 16 h) at 16:00 with
     # elapsed 2:00 + 2:30 = 4:30.
     number = open_at(ledger, contract, local("2026-10-06 08:00"), Priority.MEDIUM, "a@serra.com.br")
-    ledger.wait_on_customer(number, reason="?", by=AGENT, occurred_at=local("2026-10-06 10:00"))
-    ledger.resume(number, reason="ok", by=AGENT, occurred_at=local("2026-10-06 13:30"))
-    ledger.reclassify(
-        number,
-        priority=Priority.HIGH,
-        reason="whole line down",
-        by=AGENT,
-        occurred_at=local("2026-10-06 16:00"),
+    ledger.handle(
+        WaitOnCustomer(ticket=number, reason="?", by=AGENT, occurred_at=local("2026-10-06 10:00"))
+    )
+    ledger.handle(
+        Resume(ticket=number, reason="ok", by=AGENT, occurred_at=local("2026-10-06 13:30"))
+    )
+    ledger.handle(
+        Reclassify(
+            ticket=number,
+            priority=Priority.HIGH,
+            reason="whole line down",
+            by=AGENT,
+            occurred_at=local("2026-10-06 16:00"),
+        )
     )
     found = sla_of(projector, number, local("2026-10-06 16:30"))
     first, resolution = found["first_response"], found["resolution"]
@@ -219,8 +258,14 @@ def test_a_first_response_at_the_target_is_met_one_minute_later_breached_and_at_
     assert sla_of(projector, on_time, local("2026-10-06 10:36"))["first_response"]["status"] == (
         "at_risk"
     )
-    ledger.reply_as_agent(on_time, "on it", by=AGENT, occurred_at=local("2026-10-06 11:00"))
-    ledger.reply_as_agent(late, "on it", by=AGENT, occurred_at=local("2026-10-06 11:01"))
+    ledger.handle(
+        ReplyAsAgent(
+            ticket=on_time, message="on it", by=AGENT, occurred_at=local("2026-10-06 11:00")
+        )
+    )
+    ledger.handle(
+        ReplyAsAgent(ticket=late, message="on it", by=AGENT, occurred_at=local("2026-10-06 11:01"))
+    )
     later = local("2026-10-06 12:00")
     assert sla_of(projector, on_time, later)["first_response"]["status"] == "met"
     assert sla_of(projector, late, later)["first_response"]["status"] == "breached"
@@ -233,14 +278,21 @@ def test_a_reopened_ticket_runs_its_resolution_clock_on_from_where_it_stopped(
 ) -> None:
     contract = sign(ledger, focco_terms(), "@serra.com.br")
     number = open_at(ledger, contract, local("2026-10-06 09:00"), Priority.HIGH, "a@serra.com.br")
-    ledger.resolve_ticket(
-        number, resolution="done", by=AGENT, occurred_at=local("2026-10-06 10:00")
+    ledger.handle(
+        ResolveTicket(
+            ticket=number, resolution="done", by=AGENT, occurred_at=local("2026-10-06 10:00")
+        )
     )
     stopped = sla_of(projector, number, local("2026-10-06 11:00"))
     # Resolving with no reply before stops the first response clock too.
     assert stopped["first_response"]["status"] == stopped["resolution"]["status"] == "met"
-    ledger.reject_resolution(
-        number, reason="still broken", by="a@serra.com.br", occurred_at=local("2026-10-06 15:00")
+    ledger.handle(
+        RejectResolution(
+            ticket=number,
+            reason="still broken",
+            by="a@serra.com.br",
+            occurred_at=local("2026-10-06 15:00"),
+        )
     )
     # 1 h before the stop + 0:30 since the rejection; the hours in between do not count.
     found = sla_of(projector, number, local("2026-10-06 15:30"))["resolution"]
@@ -255,12 +307,14 @@ def test_a_critical_ticket_lowered_to_high_keeps_its_coverage_time_and_waits_for
     number = open_at(
         ledger, contract, local("2026-10-17 10:00"), Priority.CRITICAL, "a@andino.com.ar"
     )
-    ledger.reclassify(
-        number,
-        priority=Priority.HIGH,
-        reason="a workaround",
-        by=AGENT,
-        occurred_at=local("2026-10-17 11:00"),
+    ledger.handle(
+        Reclassify(
+            ticket=number,
+            priority=Priority.HIGH,
+            reason="a workaround",
+            by=AGENT,
+            occurred_at=local("2026-10-17 11:00"),
+        )
     )
     # From 11:00 the ticket is high and on business hours (Mon-Fri 08-19): the
     # 1 h stays; nothing accrues on the weekend. First response 4 h: 3 h left
@@ -282,19 +336,25 @@ def test_a_ticket_reclassified_while_resolved_takes_the_new_target_when_reopened
     # Tuesday 14:00 = 4:00 Tuesday + 8:30 Wednesday + 2:30 Thursday -> 10:30.
     r = "a@serra.com.br"
     number = open_at(ledger, contract, local("2026-10-06 09:00"), Priority.MEDIUM, r)
-    ledger.resolve_ticket(
-        number, resolution="done", by=AGENT, occurred_at=local("2026-10-06 10:00")
+    ledger.handle(
+        ResolveTicket(
+            ticket=number, resolution="done", by=AGENT, occurred_at=local("2026-10-06 10:00")
+        )
     )
-    ledger.reclassify(
-        number,
-        priority=Priority.HIGH,
-        reason="recurs",
-        by=AGENT,
-        occurred_at=local("2026-10-06 11:00"),
+    ledger.handle(
+        Reclassify(
+            ticket=number,
+            priority=Priority.HIGH,
+            reason="recurs",
+            by=AGENT,
+            occurred_at=local("2026-10-06 11:00"),
+        )
     )
     resolved = sla_of(projector, number, local("2026-10-06 12:00"))["resolution"]
     assert (resolved["target_seconds"], resolved["status"]) == (72 * H, "met")
-    ledger.reject_resolution(number, reason="back", by=r, occurred_at=local("2026-10-06 14:00"))
+    ledger.handle(
+        RejectResolution(ticket=number, reason="back", by=r, occurred_at=local("2026-10-06 14:00"))
+    )
     found = sla_of(projector, number, local("2026-10-06 14:00"))["resolution"]
     assert (found["target_seconds"], found["elapsed_seconds"]) == (16 * H, H)
     assert found["due_at"] == local("2026-10-08 10:30").isoformat()
@@ -309,16 +369,25 @@ def test_a_ticket_closed_while_waiting_on_a_third_party_stops_its_clocks_with_th
     # Wednesday 10:00. Paused: Tuesday 10-12 and 13:30-18 (6:30) + Wednesday
     # 08-10 (2:00) = 8:30 of business time.
     number = open_at(ledger, contract, local("2026-10-06 09:00"), Priority.HIGH, "a@serra.com.br")
-    ledger.reply_as_agent(number, "seen", by=AGENT, occurred_at=local("2026-10-06 09:30"))
-    ledger.wait_on_third_party(
-        number,
-        third_party="PLC maker",
-        reason="firmware",
-        by=AGENT,
-        occurred_at=local("2026-10-06 10:00"),
+    ledger.handle(
+        ReplyAsAgent(ticket=number, message="seen", by=AGENT, occurred_at=local("2026-10-06 09:30"))
     )
-    ledger.close_ticket(
-        number, reason=ClosureReason.THIRD_PARTY, by=AGENT, occurred_at=local("2026-10-07 10:00")
+    ledger.handle(
+        WaitOnThirdParty(
+            ticket=number,
+            third_party="PLC maker",
+            reason="firmware",
+            by=AGENT,
+            occurred_at=local("2026-10-06 10:00"),
+        )
+    )
+    ledger.handle(
+        CloseTicket(
+            ticket=number,
+            reason=ClosureReason.THIRD_PARTY,
+            by=AGENT,
+            occurred_at=local("2026-10-07 10:00"),
+        )
     )
     found = sla_of(projector, number, local("2026-10-09 12:00"))["resolution"]
     assert (found["elapsed_seconds"], found["paused_seconds"]) == (H, 8.5 * H)
@@ -341,9 +410,11 @@ def report_history(ledger: TicketLedger, contract: UUID) -> None:
 
     def ticket(opened: str, priority: Priority, reply: str, resolve: str | None) -> str:
         number = open_at(ledger, contract, local(opened), priority, r)
-        ledger.reply_as_agent(number, "hi", by=AGENT, occurred_at=local(reply))
+        ledger.handle(ReplyAsAgent(ticket=number, message="hi", by=AGENT, occurred_at=local(reply)))
         if resolve:
-            ledger.resolve_ticket(number, resolution="ok", by=AGENT, occurred_at=local(resolve))
+            ledger.handle(
+                ResolveTicket(ticket=number, resolution="ok", by=AGENT, occurred_at=local(resolve))
+            )
         return number
 
     # first response / resolution, in business hours:
@@ -356,11 +427,13 @@ def report_history(ledger: TicketLedger, contract: UUID) -> None:
     ticket("2026-10-13 08:00", Priority.HIGH, "2026-10-13 14:00", None)
     ticket("2026-10-20 09:00", Priority.MEDIUM, "2026-10-20 10:00", "2026-10-20 11:00")  # 1 / 2
     cancelled = open_at(ledger, contract, local("2026-10-21 09:00"), Priority.CRITICAL, r)
-    ledger.cancel_ticket(
-        cancelled,
-        reason=CancellationReason.OPENED_BY_MISTAKE,
-        by=AGENT,
-        occurred_at=local("2026-10-21 15:00"),
+    ledger.handle(
+        CancelTicket(
+            ticket=cancelled,
+            reason=CancellationReason.OPENED_BY_MISTAKE,
+            by=AGENT,
+            occurred_at=local("2026-10-21 15:00"),
+        )
     )
 
 

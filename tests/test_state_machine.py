@@ -37,6 +37,32 @@ from ticketledger.domain.vocabulary import (
     LinkKind,
     Priority,
 )
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseOffHoursWork,
+    AuthoriseRequester,
+    CancelTicket,
+    CloseTicket,
+    Comment,
+    CorrectWork,
+    Escalate,
+    LinkTickets,
+    LogWork,
+    OpenTicket,
+    RateTicket,
+    Reclassify,
+    RecordFailedContact,
+    RejectResolution,
+    ReopenTicket,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+    Resume,
+    SignContract,
+    WaitOnCustomer,
+    WaitOnThirdParty,
+)
 from ticketledger.service.ledger import TicketLedger
 
 
@@ -87,11 +113,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize()
     def sign_contract(self) -> None:
-        result = self.ledger.sign_contract(
-            self.terms, by="admin", occurred_at=at("2026-01-01 03:00")
+        result = self.ledger.handle(
+            SignContract(terms=self.terms, by="admin", occurred_at=at("2026-01-01 03:00"))
         )
         self.contract_id = result.aggregate_id
-        self.ledger.authorise_requester(self.contract_id, "@serra.com.br", by="admin")
+        self.ledger.handle(
+            AuthoriseRequester(contract_id=self.contract_id, requester="@serra.com.br", by="admin")
+        )
 
     # The harness.
 
@@ -142,13 +170,15 @@ class LedgerMachine(RuleBasedStateMachine):
     def open_ticket(self, authorised: bool, kind: Kind, priority: Priority) -> Any:
         requester = "ana@serra.com.br" if authorised else "someone@elsewhere.org"
         position = self.ledger.recorder.max_notification_id()
-        command = lambda: self.ledger.open_ticket(
-            contract_id=self.contract_id,
-            requester=requester,
-            channel=Channel.EMAIL,
-            kind=kind,
-            priority=priority,
-            subject="Line stopped",
+        command = lambda: self.ledger.handle(
+            OpenTicket(
+                contract_id=self.contract_id,
+                requester=requester,
+                channel=Channel.EMAIL,
+                kind=kind,
+                priority=priority,
+                subject="Line stopped",
+            )
         )
         if authorised and kind is Kind.WARRANTY_OF_MATERIAL:
             with pytest.raises(errors.WarrantyNotCoveredError):
@@ -180,7 +210,10 @@ class LedgerMachine(RuleBasedStateMachine):
             m.take_up()
 
         self.attempt(
-            ticket, expected, lambda: self.ledger.assign(ticket, assignee, by="lead"), effect
+            ticket,
+            expected,
+            lambda: self.ledger.handle(Assign(ticket=ticket, assignee=assignee, by="lead")),
+            effect,
         )
 
     @rule(ticket=tickets, minutes_back=st.integers(1, 90))
@@ -193,7 +226,9 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.comments += 1
 
-        command = lambda: self.ledger.comment(ticket, "called", by="carla", occurred_at=occurred)
+        command = lambda: self.ledger.handle(
+            Comment(ticket=ticket, text="called", by="carla", occurred_at=occurred)
+        )
         self.attempt(ticket, expected, command, effect)
         if expected is None:
             model.last_at = occurred
@@ -211,8 +246,8 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.priority, m.level = priority.value, level
 
-        command = lambda: self.ledger.reclassify(
-            ticket, priority=priority, level=level, reason="impact", by="lead"
+        command = lambda: self.ledger.handle(
+            Reclassify(ticket=ticket, priority=priority, level=level, reason="impact", by="lead")
         )
         self.attempt(ticket, expected, command, effect)
 
@@ -227,7 +262,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.attempt(
             ticket,
             expected,
-            lambda: self.ledger.escalate(ticket, reason="complex", by="carla"),
+            lambda: self.ledger.handle(Escalate(ticket=ticket, reason="complex", by="carla")),
             effect,
         )
 
@@ -247,9 +282,13 @@ class LedgerMachine(RuleBasedStateMachine):
                 m.reopen()
 
         command = (
-            (lambda: self.ledger.reply_as_agent(ticket, "on it", by="carla"))
+            (lambda: self.ledger.handle(ReplyAsAgent(ticket=ticket, message="on it", by="carla")))
             if by_agent
-            else (lambda: self.ledger.reply_as_requester(ticket, "thanks", by="ana@serra.com.br"))
+            else (
+                lambda: self.ledger.handle(
+                    ReplyAsRequester(ticket=ticket, message="thanks", by="ana@serra.com.br")
+                )
+            )
         )
         self.attempt(ticket, model.final_error(), command, effect)
 
@@ -261,11 +300,13 @@ class LedgerMachine(RuleBasedStateMachine):
             errors.AlreadyWaitingError if model.status == status else None
         )
         command = (
-            (lambda: self.ledger.wait_on_customer(ticket, reason="form", by="carla"))
+            (lambda: self.ledger.handle(WaitOnCustomer(ticket=ticket, reason="form", by="carla")))
             if on_customer
             else (
-                lambda: self.ledger.wait_on_third_party(
-                    ticket, third_party="ISP", reason="link down", by="carla"
+                lambda: self.ledger.handle(
+                    WaitOnThirdParty(
+                        ticket=ticket, third_party="ISP", reason="link down", by="carla"
+                    )
                 )
             )
         )
@@ -281,7 +322,10 @@ class LedgerMachine(RuleBasedStateMachine):
             m.status, m.waiting_since = "open", None
 
         self.attempt(
-            ticket, expected, lambda: self.ledger.resume(ticket, reason="back", by="carla"), effect
+            ticket,
+            expected,
+            lambda: self.ledger.handle(Resume(ticket=ticket, reason="back", by="carla")),
+            effect,
         )
 
     @rule(ticket=tickets)
@@ -291,8 +335,8 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.attempts += 1
 
-        command = lambda: self.ledger.record_failed_contact(
-            ticket, channel=Channel.PHONE, by="carla"
+        command = lambda: self.ledger.handle(
+            RecordFailedContact(ticket=ticket, channel=Channel.PHONE, by="carla")
         )
         self.attempt(ticket, model.active_error(), command, effect)
 
@@ -317,8 +361,14 @@ class LedgerMachine(RuleBasedStateMachine):
             m.work[entry_id] = (duration, False)
             m.take_up()
 
-        command = lambda: self.ledger.log_work(
-            ticket, agent="carla", started_at=started, duration=duration, entry_id=entry_id
+        command = lambda: self.ledger.handle(
+            LogWork(
+                ticket=ticket,
+                agent="carla",
+                started_at=started,
+                duration=duration,
+                entry_id=entry_id,
+            )
         )
         self.attempt(ticket, expected, command, effect)
 
@@ -334,8 +384,15 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.work[entry] = (duration, caused)
 
-        command = lambda: self.ledger.correct_work(
-            ticket, entry, duration=duration, customer_caused=caused, reason="review", by="billing"
+        command = lambda: self.ledger.handle(
+            CorrectWork(
+                ticket=ticket,
+                entry_id=entry,
+                duration=duration,
+                customer_caused=caused,
+                reason="review",
+                by="billing",
+            )
         )
         self.attempt(ticket, expected, command, effect)
 
@@ -349,8 +406,8 @@ class LedgerMachine(RuleBasedStateMachine):
             m.authorisations.append(self.clock())
             self.exception_ticket = ticket
 
-        command = lambda: self.ledger.authorise_off_hours_work(
-            ticket, authorised_by="boss@serra.com.br", by="carla"
+        command = lambda: self.ledger.handle(
+            AuthoriseOffHoursWork(ticket=ticket, authorised_by="boss@serra.com.br", by="carla")
         )
         self.attempt(ticket, expected, command, effect)
 
@@ -360,18 +417,24 @@ class LedgerMachine(RuleBasedStateMachine):
             m.status, m.resolved_at, m.waiting_since = "resolved", self.clock(), None
             m.attempts = 0  # a resolution ends the stretch failed contacts count in
 
-        command = lambda: self.ledger.resolve_ticket(ticket, resolution="fixed", by="carla")
+        command = lambda: self.ledger.handle(
+            ResolveTicket(ticket=ticket, resolution="fixed", by="carla")
+        )
         self.attempt(ticket, self.models[ticket].active_error(), command, effect)
 
     @rule(ticket=tickets, answer=st.sampled_from(["accept", "reject", "reopen"]))
     def answer_resolution(self, ticket: UUID, answer: str) -> None:
         model = self.models[ticket]
         commands = {
-            "accept": lambda: self.ledger.accept_resolution(ticket, by="ana@serra.com.br"),
-            "reject": lambda: self.ledger.reject_resolution(
-                ticket, reason="no", by="ana@serra.com.br"
+            "accept": lambda: self.ledger.handle(
+                AcceptResolution(ticket=ticket, by="ana@serra.com.br")
             ),
-            "reopen": lambda: self.ledger.reopen_ticket(ticket, reason="again", by="carla"),
+            "reject": lambda: self.ledger.handle(
+                RejectResolution(ticket=ticket, reason="no", by="ana@serra.com.br")
+            ),
+            "reopen": lambda: self.ledger.handle(
+                ReopenTicket(ticket=ticket, reason="again", by="carla")
+            ),
         }
 
         def effect(m: TicketModel) -> None:
@@ -391,7 +454,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def close(self, ticket: UUID, reason: ClosureReason) -> None:
         model = self.models[ticket]
         expected = model.close_error(reason.value, self.clock(), self.terms.closure)
-        command = lambda: self.ledger.close_ticket(ticket, reason=reason, by="desk")
+        command = lambda: self.ledger.handle(CloseTicket(ticket=ticket, reason=reason, by="desk"))
         self.attempt(ticket, expected, command, lambda m: m.close(reason.value, self.clock()))
 
     @rule(ticket=tickets, roll=st.integers(0, 7))
@@ -402,8 +465,8 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.status, m.waiting_since = "cancelled", None
 
-        command = lambda: self.ledger.cancel_ticket(
-            ticket, reason=CancellationReason.OPENED_BY_MISTAKE, by="carla"
+        command = lambda: self.ledger.handle(
+            CancelTicket(ticket=ticket, reason=CancellationReason.OPENED_BY_MISTAKE, by="carla")
         )
         self.attempt(ticket, self.models[ticket].active_error(), command, effect)
 
@@ -412,7 +475,9 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.rated = True
 
-        command = lambda: self.ledger.rate_ticket(ticket, score=score, by="ana@serra.com.br")
+        command = lambda: self.ledger.handle(
+            RateTicket(ticket=ticket, score=score, by="ana@serra.com.br")
+        )
         self.attempt(ticket, self.models[ticket].rate_error(), command, effect)
 
     @rule(ticket=tickets, other=tickets)
@@ -427,8 +492,8 @@ class LedgerMachine(RuleBasedStateMachine):
         def effect(m: TicketModel) -> None:
             m.links.add(other)
 
-        command = lambda: self.ledger.link_tickets(
-            ticket, other, link_kind=LinkKind.RELATES_TO, by="carla"
+        command = lambda: self.ledger.handle(
+            LinkTickets(ticket=ticket, other=other, link_kind=LinkKind.RELATES_TO, by="carla")
         )
         self.attempt(ticket, expected, command, effect)
 

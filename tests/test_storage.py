@@ -17,6 +17,14 @@ from tests.conftest import POSTGRES_URL, LedgerFactory
 from tests.support import ManualClock, focco_terms
 from ticketledger.domain import errors
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.service.commands import (
+    Assign,
+    AuthoriseRequester,
+    Comment,
+    LogWork,
+    OpenTicket,
+    SignContract,
+)
 from ticketledger.service.ledger import TicketLedger
 
 
@@ -45,15 +53,19 @@ def events_table(database_url: str) -> str:
 
 
 def open_some_ticket(ledger: TicketLedger) -> str:
-    contract_id = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract_id, "@serra.com.br", by="admin")
-    result = ledger.open_ticket(
-        contract_id=contract_id,
-        requester="ana@serra.com.br",
-        channel=Channel.WEB,
-        kind=Kind.QUESTION,
-        priority=Priority.LOW,
-        subject="How do I export?",
+    contract_id = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(
+        AuthoriseRequester(contract_id=contract_id, requester="@serra.com.br", by="admin")
+    )
+    result = ledger.handle(
+        OpenTicket(
+            contract_id=contract_id,
+            requester="ana@serra.com.br",
+            channel=Channel.WEB,
+            kind=Kind.QUESTION,
+            priority=Priority.LOW,
+            subject="How do I export?",
+        )
     )
     return result.number or ""
 
@@ -105,7 +117,7 @@ def test_every_stored_event_gets_its_chain_link_and_a_refused_save_gets_none(
     assert count_rows(database_url, table) == count_rows(database_url, f"{table}_chain") > 0
     stale = make_ledger()
     ticket = stale.ticket(number)
-    ledger.assign(number, "carla", by="lead")
+    ledger.handle(Assign(ticket=number, assignee="carla", by="lead"))
     ticket.assign("bruno", by="lead", occurred_at=ticket.state.last_occurred_at)
     with pytest.raises(RecordConflictError):
         stale.save(ticket)
@@ -134,20 +146,22 @@ def run_concurrently(count: int, work: Callable[[int], Any]) -> tuple[list[Any],
 
 def test_concurrent_opens_get_unique_consecutive_numbers(make_ledger: LedgerFactory) -> None:
     setup = make_ledger()
-    contract_id = setup.sign_contract(focco_terms(), by="admin").aggregate_id
-    setup.authorise_requester(contract_id, "@serra.com.br", by="admin")
+    contract_id = setup.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    setup.handle(AuthoriseRequester(contract_id=contract_id, requester="@serra.com.br", by="admin"))
     ledgers = [make_ledger() for _ in range(6)]
 
     def open_one(index: int) -> str:
         return (
             ledgers[index]
-            .open_ticket(
-                contract_id=contract_id,
-                requester="ana@serra.com.br",
-                channel=Channel.EMAIL,
-                kind=Kind.INCIDENT,
-                priority=Priority.HIGH,
-                subject=f"concurrent {index}",
+            .handle(
+                OpenTicket(
+                    contract_id=contract_id,
+                    requester="ana@serra.com.br",
+                    channel=Channel.EMAIL,
+                    kind=Kind.INCIDENT,
+                    priority=Priority.HIGH,
+                    subject=f"concurrent {index}",
+                )
             )
             .number
             or ""
@@ -167,7 +181,11 @@ def test_racing_commands_on_one_ticket_are_all_applied_in_some_order(
     ledgers = [make_ledger() for _ in range(5)]
 
     def comment(index: int) -> int:
-        return ledgers[index].comment(number, f"note {index}", by=f"agent{index}").version
+        return (
+            ledgers[index]
+            .handle(Comment(ticket=number, text=f"note {index}", by=f"agent{index}"))
+            .version
+        )
 
     versions, failures = run_concurrently(5, comment)
     assert failures == []
@@ -183,7 +201,11 @@ def test_racing_commands_with_the_same_expected_version_let_exactly_one_win(
     ledgers = [make_ledger() for _ in range(4)]
 
     def assign(index: int) -> int:
-        return ledgers[index].assign(number, f"agent{index}", by="lead", expected_version=1).version
+        return (
+            ledgers[index]
+            .handle(Assign(ticket=number, assignee=f"agent{index}", by="lead", expected_version=1))
+            .version
+        )
 
     versions, failures = run_concurrently(4, assign)
     assert versions == [2]
@@ -197,11 +219,13 @@ def test_an_event_written_is_read_back_equal_by_a_fresh_ledger(
     writer = make_ledger()
     number = open_some_ticket(writer)
     clock.advance(timedelta(hours=2))
-    writer.log_work(
-        number,
-        agent="carla",
-        started_at=clock() - timedelta(hours=1),
-        duration=timedelta(minutes=50),
+    writer.handle(
+        LogWork(
+            ticket=number,
+            agent="carla",
+            started_at=clock() - timedelta(hours=1),
+            duration=timedelta(minutes=50),
+        )
     )
     assert vars(make_ledger().ticket(number)) == vars(writer.ticket(number))
 

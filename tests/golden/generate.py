@@ -36,6 +36,39 @@ from ticketledger.domain.vocabulary import (
     Visibility,
     WorkCategory,
 )
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Assign,
+    AuthoriseOffHoursWork,
+    AuthoriseRequester,
+    CancelTicket,
+    ChangePlan,
+    Comment,
+    CorrectWork,
+    DiscardHeldRequest,
+    EndContract,
+    Escalate,
+    IssueStatement,
+    LinkTickets,
+    LogWork,
+    OpenTicket,
+    RateTicket,
+    Reclassify,
+    RecordFailedContact,
+    ReinstateContract,
+    RejectResolution,
+    ReleaseHeldRequest,
+    ReopenTicket,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+    Resume,
+    RevokeRequester,
+    SignContract,
+    SuspendContract,
+    WaitOnCustomer,
+    WaitOnThirdParty,
+)
 from ticketledger.service.ledger import TicketLedger
 
 # One more each time any event class gains a class_version or the ledger gains
@@ -106,29 +139,37 @@ def attributes(aggregate: Any) -> dict[str, Any]:
 
 def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     step = timedelta(minutes=7)
-    contract = ledger.sign_contract(focco_terms(), by="admin").aggregate_id
-    ledger.authorise_requester(contract, "@serra.com.br", by="admin")
-    ledger.authorise_requester(contract, "temp@serra.com", by="admin")
-    ledger.revoke_requester(contract, "temp@serra.com", reason="left the company", by="admin")
-    ledger.change_plan(
-        contract,
-        focco_terms(monthly_hours="30"),
-        effective_on=at("2026-11-01").date(),
-        reason="more hours",
-        by="admin",
+    contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="temp@serra.com", by="admin"))
+    ledger.handle(
+        RevokeRequester(
+            contract_id=contract, requester="temp@serra.com", reason="left the company", by="admin"
+        )
+    )
+    ledger.handle(
+        ChangePlan(
+            contract_id=contract,
+            terms=focco_terms(monthly_hours="30"),
+            effective_on=at("2026-11-01").date(),
+            reason="more hours",
+            by="admin",
+        )
     )
 
     def opened(subject: str, priority: Priority = Priority.HIGH) -> str:
         clock.advance(step)
         return (
-            ledger.open_ticket(
-                contract_id=contract,
-                requester="ana@serra.com.br",
-                channel=Channel.EMAIL,
-                kind=Kind.INCIDENT,
-                priority=priority,
-                subject=subject,
-                description="details",
+            ledger.handle(
+                OpenTicket(
+                    contract_id=contract,
+                    requester="ana@serra.com.br",
+                    channel=Channel.EMAIL,
+                    kind=Kind.INCIDENT,
+                    priority=priority,
+                    subject=subject,
+                    description="details",
+                )
             ).number
             or ""
         )
@@ -136,53 +177,76 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     main, other, cancelled = opened("PLC down"), opened("Report slow"), opened("Duplicate")
     quiet, slow = opened("Printer offline", Priority.LOW), opened("Backup failing")
     actions = [
-        lambda: ledger.assign(main, "carla", by="lead"),
-        lambda: ledger.reply_as_agent(main, "looking into it", by="carla"),
-        lambda: ledger.reclassify(
-            main, priority=Priority.CRITICAL, reason="plant stopped", by="lead"
+        lambda: ledger.handle(Assign(ticket=main, assignee="carla", by="lead")),
+        lambda: ledger.handle(ReplyAsAgent(ticket=main, message="looking into it", by="carla")),
+        lambda: ledger.handle(
+            Reclassify(ticket=main, priority=Priority.CRITICAL, reason="plant stopped", by="lead")
         ),
-        lambda: ledger.escalate(main, reason="needs level 2", by="carla"),
-        lambda: ledger.comment(main, "checked I/O", visibility=Visibility.INTERNAL, by="carla"),
-        lambda: ledger.wait_on_customer(main, reason="need the form", by="carla"),
-        lambda: ledger.reply_as_requester(main, "form attached", by="ana@serra.com.br"),
-        lambda: ledger.wait_on_third_party(main, third_party="ISP", reason="link", by="carla"),
-        lambda: ledger.resume(main, reason="link back", by="carla"),
-        lambda: ledger.record_failed_contact(
-            main, channel=Channel.PHONE, note="no answer", by="carla"
+        lambda: ledger.handle(Escalate(ticket=main, reason="needs level 2", by="carla")),
+        lambda: ledger.handle(
+            Comment(ticket=main, text="checked I/O", visibility=Visibility.INTERNAL, by="carla")
         ),
-        lambda: ledger.authorise_off_hours_work(
-            main, authorised_by="boss@serra.com.br", by="carla"
+        lambda: ledger.handle(WaitOnCustomer(ticket=main, reason="need the form", by="carla")),
+        lambda: ledger.handle(
+            ReplyAsRequester(ticket=main, message="form attached", by="ana@serra.com.br")
         ),
-        lambda: ledger.log_work(
-            main,
-            agent="carla",
-            started_at=clock() - timedelta(minutes=40),
-            duration=timedelta(minutes=30),
-            category=WorkCategory.SUPPORT,
-            customer_caused=True,
-            note="replaced fuse",
+        lambda: ledger.handle(
+            WaitOnThirdParty(ticket=main, third_party="ISP", reason="link", by="carla")
         ),
-        lambda: ledger.resolve_ticket(main, resolution="fuse replaced", by="carla"),
-        lambda: ledger.reject_resolution(main, reason="stopped again", by="ana@serra.com.br"),
-        lambda: ledger.resolve_ticket(main, resolution="PSU replaced", by="carla"),
-        lambda: ledger.reopen_ticket(main, reason="noise on line 2", by="carla"),
-        lambda: ledger.resolve_ticket(main, resolution="shielding fixed", by="carla"),
-        lambda: ledger.accept_resolution(main, comment="ok", by="ana@serra.com.br"),
-        lambda: ledger.rate_ticket(main, score=5, comment="fast", by="ana@serra.com.br"),
-        lambda: ledger.correct_work(
-            main,
-            next(iter(ledger.ticket(main).state.work)),
-            duration=timedelta(minutes=20),
-            reason="timesheet",
-            by="billing",
+        lambda: ledger.handle(Resume(ticket=main, reason="link back", by="carla")),
+        lambda: ledger.handle(
+            RecordFailedContact(ticket=main, channel=Channel.PHONE, note="no answer", by="carla")
         ),
-        lambda: ledger.link_tickets(other, main, link_kind=LinkKind.FOLLOWS_UP, by="carla"),
-        lambda: ledger.cancel_ticket(
-            cancelled, reason=CancellationReason.DUPLICATE, duplicate_of=other, by="carla"
+        lambda: ledger.handle(
+            AuthoriseOffHoursWork(ticket=main, authorised_by="boss@serra.com.br", by="carla")
         ),
-        lambda: ledger.resolve_ticket(other, resolution="index rebuilt", by="carla"),
+        lambda: ledger.handle(
+            LogWork(
+                ticket=main,
+                agent="carla",
+                started_at=clock() - timedelta(minutes=40),
+                duration=timedelta(minutes=30),
+                category=WorkCategory.SUPPORT,
+                customer_caused=True,
+                note="replaced fuse",
+            )
+        ),
+        lambda: ledger.handle(ResolveTicket(ticket=main, resolution="fuse replaced", by="carla")),
+        lambda: ledger.handle(
+            RejectResolution(ticket=main, reason="stopped again", by="ana@serra.com.br")
+        ),
+        lambda: ledger.handle(ResolveTicket(ticket=main, resolution="PSU replaced", by="carla")),
+        lambda: ledger.handle(ReopenTicket(ticket=main, reason="noise on line 2", by="carla")),
+        lambda: ledger.handle(ResolveTicket(ticket=main, resolution="shielding fixed", by="carla")),
+        lambda: ledger.handle(AcceptResolution(ticket=main, comment="ok", by="ana@serra.com.br")),
+        lambda: ledger.handle(
+            RateTicket(ticket=main, score=5, comment="fast", by="ana@serra.com.br")
+        ),
+        lambda: ledger.handle(
+            CorrectWork(
+                ticket=main,
+                entry_id=next(iter(ledger.ticket(main).state.work)),
+                duration=timedelta(minutes=20),
+                reason="timesheet",
+                by="billing",
+            )
+        ),
+        lambda: ledger.handle(
+            LinkTickets(ticket=other, other=main, link_kind=LinkKind.FOLLOWS_UP, by="carla")
+        ),
+        lambda: ledger.handle(
+            CancelTicket(
+                ticket=cancelled,
+                reason=CancellationReason.DUPLICATE,
+                duplicate_of=other,
+                by="carla",
+            )
+        ),
+        lambda: ledger.handle(ResolveTicket(ticket=other, resolution="index rebuilt", by="carla")),
     ]
-    actions.append(lambda: ledger.wait_on_customer(quiet, reason="which printer?", by="carla"))
+    actions.append(
+        lambda: ledger.handle(WaitOnCustomer(ticket=quiet, reason="which printer?", by="carla"))
+    )
     for act in actions:
         clock.advance(step)
         act()
@@ -191,43 +255,49 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     # silent customer, SLA warnings on the untouched ticket.
     for number in (other, quiet, slow):
         ledger.apply_due_rules(number)
-    held = ledger.open_ticket(
-        contract_id=contract,
-        requester="x@gmail.com",
-        channel=Channel.EMAIL,
-        kind=Kind.QUESTION,
-        priority=Priority.LOW,
-        subject="access",
+    held = ledger.handle(
+        OpenTicket(
+            contract_id=contract,
+            requester="x@gmail.com",
+            channel=Channel.EMAIL,
+            kind=Kind.QUESTION,
+            priority=Priority.LOW,
+            subject="access",
+        )
     ).aggregate_id
-    dropped = ledger.open_ticket(
-        contract_id=contract,
-        requester="y@gmail.com",
-        channel=Channel.EMAIL,
-        kind=Kind.QUESTION,
-        priority=Priority.LOW,
-        subject="spam",
+    dropped = ledger.handle(
+        OpenTicket(
+            contract_id=contract,
+            requester="y@gmail.com",
+            channel=Channel.EMAIL,
+            kind=Kind.QUESTION,
+            priority=Priority.LOW,
+            subject="spam",
+        )
     ).aggregate_id
-    ledger.authorise_requester(contract, "x@gmail.com", by="admin")
-    ledger.release_held_request(held, by="dispatcher")
-    ledger.discard_held_request(dropped, reason="spam", by="dispatcher")
+    ledger.handle(AuthoriseRequester(contract_id=contract, requester="x@gmail.com", by="admin"))
+    ledger.handle(ReleaseHeldRequest(held_id=held, by="dispatcher"))
+    ledger.handle(DiscardHeldRequest(held_id=dropped, reason="spam", by="dispatcher"))
     september = compute_statement(
         contract_id=str(contract),
         month="2026-09",
         terms=ledger.contract(contract).terms_for_month("2026-09"),
         posted=[],
     )
-    ledger.issue_statement(
-        contract,
-        "2026-09",
-        through_position=ledger.recorder.max_notification_id() or 0,
-        total=september.total,
-        currency=september.currency,
-        digest=september.digest(),
-        by="billing",
+    ledger.handle(
+        IssueStatement(
+            contract_id=contract,
+            month="2026-09",
+            through_position=ledger.recorder.max_notification_id() or 0,
+            total=september.total,
+            currency=september.currency,
+            digest=september.digest(),
+            by="billing",
+        )
     )
-    ledger.suspend_contract(contract, reason="unpaid", by="billing")
-    ledger.reinstate_contract(contract, reason="paid", by="billing")
-    ledger.end_contract(contract, reason="not renewed", by="admin")
+    ledger.handle(SuspendContract(contract_id=contract, reason="unpaid", by="billing"))
+    ledger.handle(ReinstateContract(contract_id=contract, reason="paid", by="billing"))
+    ledger.handle(EndContract(contract_id=contract, reason="not renewed", by="admin"))
     main_ticket = ledger.ticket(main)
     return {
         "contract_id": str(contract),

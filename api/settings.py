@@ -1,0 +1,60 @@
+"""Every setting of a ticketledger process, in one place.
+
+Built once at each entry point (`ticketledger serve`, each command of the
+command line, each uvicorn worker), from the environment (`TICKETLEDGER_*`)
+and the command line's options, then passed down as values: nothing below the
+entry points reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ticketledger.service.storage import StorageOptions
+
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class Settings(BaseSettings):
+    """README's configuration table lists every field, its variable and default."""
+
+    model_config = SettingsConfigDict(env_prefix="TICKETLEDGER_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        "sqlite:///ticketledger.db",
+        description="postgresql://user:password@host:5432/db?schema=name or sqlite:///file.db",
+    )
+    pool_size: Annotated[int, Field(ge=1, le=100)] = 5
+    pool_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
+    connect_timeout: Seconds = 10
+    lock_timeout: Seconds = 10
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    followers: bool = True
+    # Seconds between ticks of the background ticker; 0 runs none.
+    tick_seconds: Annotated[float, Field(ge=0, le=86400)] = 60
+    wait_seconds: Seconds = 5
+    body_limit_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+
+    @classmethod
+    def load(cls, **given: Any) -> Settings:
+        """The environment's settings, with the options given on the command line
+        (those left None keep the environment's or the default)."""
+        return cls(**{name: value for name, value in given.items() if value is not None})
+
+    @property
+    def storage(self) -> StorageOptions:
+        return StorageOptions(
+            pool_size=self.pool_size,
+            pool_max_overflow=self.pool_max_overflow,
+            connect_timeout=self.connect_timeout,
+            lock_timeout=self.lock_timeout,
+        )
+
+    @property
+    def ticker_period(self) -> float | None:
+        return self.tick_seconds or None
