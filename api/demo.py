@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from ticketledger.api.demo_contracts import DEMO_CONTRACTS
 from ticketledger.domain.calendar import BusinessCalendar
 from ticketledger.domain.errors import DomainError
 from ticketledger.domain.terms import ContractTerms
@@ -46,8 +47,6 @@ from ticketledger.service.commands import (
     WaitOnCustomer,
 )
 from ticketledger.service.ledger import TicketLedger
-
-from .demo_contracts import DEMO_CONTRACTS
 
 DEMO_START = datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
 DEMO_END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
         (those left None keep the environment's or the default)."""
         return cls(**{name: value for name, value in given.items() if value is not None})
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the variables that give them back, for a process
+        started with them (each uvicorn worker)."""
+        return {
+            f"TICKETLEDGER_{name.upper()}": str(value)
+            for name, value in self.model_dump(mode="json").items()
+        }
+
     @property
     def storage(self) -> StorageOptions:
         return StorageOptions(

@@ -87,9 +87,9 @@ class Contract(RecordsInOrder, Aggregate):
         reason: str
 
         def change(self, contract: Contract) -> None:
-            if self.requester in contract.authorised_requesters:
-                contract.authorised_requesters.discard(self.requester)
-            else:
+            contract.authorised_requesters.discard(self.requester)
+            # Still let in through an authorised domain: denied by name.
+            if contract.is_authorised(self.requester):
                 contract.denied_addresses.add(self.requester)
 
     class PlanChanged(Event):

@@ -410,6 +410,8 @@ class Ticket(RecordsInOrder, Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.check_not_final()
+        if not reason.strip():
+            raise InvalidCommandError("a reclassification needs a reason")
         new_kind, new_priority = kind or self.state.kind, priority or self.state.priority
         new_level = self.state.level if level is None else level
         self.check_level(new_level)

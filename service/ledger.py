@@ -45,7 +45,12 @@ from ticketledger.domain.triage import HeldRequest
 from ticketledger.service.commands import Command, TicketRef
 from ticketledger.service.handlers import COMMAND_HANDLERS
 from ticketledger.service.outcomes import CommandResult, Decision
-from ticketledger.service.storage import log_positions, persistence_env
+from ticketledger.service.storage import (
+    DEFAULT_STORAGE,
+    StorageOptions,
+    log_positions,
+    persistence_env,
+)
 from ticketledger.service.transcodings import register_ledger_transcodings
 
 A = TypeVar("A", bound=Aggregate)
@@ -65,6 +70,7 @@ class TicketLedger(Application[UUID]):
         env: Mapping[str, str] | None = None,
         *,
         database_url: str | None = None,
+        storage: StorageOptions = DEFAULT_STORAGE,
         clock: Clock = system_clock,
     ) -> None:
         self.clock = clock
@@ -74,7 +80,7 @@ class TicketLedger(Application[UUID]):
         self._contracts_seen: LRUCache[tuple[UUID, int], Contract] = LRUCache(
             GOVERNING_TERMS_CACHED
         )
-        super().__init__(env={**persistence_env(database_url), **(env or {})})
+        super().__init__(env={**persistence_env(database_url, storage), **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

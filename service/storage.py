@@ -1,13 +1,13 @@
-"""Where events are stored: one setting, TICKETLEDGER_DATABASE_URL, picks the
-embedded SQLite file (the default) or PostgreSQL. The recorders are the
+"""Where events are stored: one setting, the database URL, picks the embedded
+SQLite file (the default) or PostgreSQL. The recorders are the
 library's own, extended so the database itself refuses to update or delete a
 stored event, and so each event's link in its aggregate's hash chain is written
 in the event's own transaction (service/chain.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,7 +27,6 @@ from ticketledger.service.chain import (
     seal,
 )
 
-DATABASE_URL = "TICKETLEDGER_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "ticketledger.db"
 IMMUTABLE_MESSAGE = "ticketledger events are immutable"
 SCHEMA_LOCK = 0x7469636B6C6467  # "tickldg": serialises table creation across processes
@@ -201,16 +200,30 @@ def postgres_refusals(schema_name: str, table_name: str, refuse: Identifier) -> 
     ]
 
 
-def sqlite_env(path: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class StorageOptions:
+    """How the ledger holds its database: the pool (PostgreSQL), and how long
+    it waits to connect and for a lock, in seconds."""
+
+    pool_size: int = 5
+    pool_max_overflow: int = 10
+    connect_timeout: float = 10
+    lock_timeout: float = 10
+
+
+DEFAULT_STORAGE = StorageOptions()
+
+
+def sqlite_env(path: str, options: StorageOptions) -> dict[str, str]:
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": path,
-        "SQLITE_LOCK_TIMEOUT": "10",
+        "SQLITE_LOCK_TIMEOUT": f"{options.lock_timeout:g}",
         "APPLICATION_RECORDER_TOPIC": get_topic(ImmutableSQLiteRecorder),
     }
 
 
-def postgres_env(url: str) -> dict[str, str]:
+def postgres_env(url: str, options: StorageOptions) -> dict[str, str]:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     return {
@@ -221,23 +234,29 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
-        "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": f"{options.connect_timeout:g}",
+        "POSTGRES_LOCK_TIMEOUT": f"{options.lock_timeout:g}",
+        "POSTGRES_POOL_SIZE": str(options.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(options.pool_max_overflow),
         "APPLICATION_RECORDER_TOPIC": get_topic(ImmutablePostgresRecorder),
     }
 
 
-def persistence_env(url: str | None = None) -> dict[str, str]:
+def persistence_env(
+    url: str | None = None, options: StorageOptions = DEFAULT_STORAGE
+) -> dict[str, str]:
     """The library's settings for a database URL: `postgresql://user:pw@host:port/db?schema=s`,
     `sqlite:///relative/or/absolute.db`, or nothing for ./ticketledger.db."""
-    url = url or os.environ.get(DATABASE_URL) or ""
+    url = url or ""
     if url.startswith(("postgresql://", "postgres://")):
-        env = postgres_env(url)
+        env = postgres_env(url, options)
     elif url.startswith("sqlite:///") or not url:
         path = url.removeprefix("sqlite:///") or DEFAULT_SQLITE_FILE
-        env = sqlite_env(str(Path(path)))
+        env = sqlite_env(str(Path(path)), options)
     else:
-        raise ValueError(f"{DATABASE_URL} must start with postgresql:// or sqlite:///, not {url!r}")
+        raise ValueError(
+            f"the database URL must start with postgresql:// or sqlite:///, not {url!r}"
+        )
     return {**env, "CREATE_TABLE": "y"}
 
 

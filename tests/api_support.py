@@ -20,7 +20,8 @@ from fastapi import FastAPI
 
 from tests.support import ManualClock, focco_terms, neotel_extended_terms
 from ticketledger.api.access import AccessStore, Role
-from ticketledger.api.http import Services, create_app
+from ticketledger.api.http.app import create_app
+from ticketledger.api.http.deps import Services
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger

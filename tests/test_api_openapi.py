@@ -9,7 +9,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from tests.api_support import make_app
-from ticketledger.api.cli import app as cli
+from ticketledger.api.cli.main import app as cli
 from ticketledger.service.ledger import TicketLedger
 
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tests import strategies as ts
 from tests.api_support import Api
 from tests.support import ManualClock, at, focco_terms
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 from ticketledger.domain import sla
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import DomainError

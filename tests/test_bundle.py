@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tests.support import ManualClock
 from tests.test_hours import corrected_after_issue
 from tests.test_integrity import history
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 from ticketledger.projections.runner import Projector
 from ticketledger.replay import bundle
 from ticketledger.service.ledger import TicketLedger

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tests.api_support import Api
 from tests.conftest import LedgerFactory
 from tests.support import ManualClock, at, focco_terms
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.replay.chronology import (
     Change,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 
 runner = CliRunner()
 

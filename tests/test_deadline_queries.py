@@ -29,9 +29,10 @@ from tests.api_support import KEYS, OTHER, OWN, Api, running
 from tests.conftest import LedgerFactory
 from tests.support import ManualClock, at, focco_terms
 from ticketledger.api.access import AccessStore
-from ticketledger.api.cli import app as cli
-from ticketledger.api.http import Services, create_app
-from ticketledger.api.ticker import Ticker
+from ticketledger.api.cli.main import app as cli
+from ticketledger.api.http.app import create_app
+from ticketledger.api.http.deps import Services
+from ticketledger.api.jobs.ticker import Ticker
 from ticketledger.domain.deadlines import RULES_ACTOR, Rule, deadlines
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import (

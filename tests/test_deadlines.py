@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, example, given, settings
 from tests import strategies as ts
 from tests.conftest import POSTGRES_URL, LedgerFactory, postgres_schema_url
 from tests.support import ManualClock, at, focco_terms
-from ticketledger.api.ticker import Ticker
+from ticketledger.api.jobs.ticker import Ticker
 from ticketledger.domain.deadlines import RULES_ACTOR, Rule, deadlines
 from ticketledger.domain.errors import DomainError, OccurredInFutureError, TicketClosedError
 from ticketledger.domain.numbering import ticket_id_for

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from ticketledger.projections.store import ProjectionStore, SQLiteProjectionReco
 from ticketledger.service.ledger import TicketLedger
 
 Spawn = Callable[[], subprocess.Popen[bytes]]
-CLI = "from ticketledger.api.cli import main; main()"
+CLI = "from ticketledger.api.cli.main import main; main()"
 
 
 @pytest.fixture
@@ -42,6 +43,22 @@ def spawn_follower(database_url: str) -> Iterator[Spawn]:
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+def following(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Waits until the follower says it follows: from then on SIGTERM stops it
+    cleanly (before, the interpreter may not even have started). Its output is
+    read on a thread, which keeps reading so the pipe never fills."""
+    said = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(b"following "):
+                said.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert said.wait(timeout), "the follower did not start following"
 
 
 def caught_up(projector: Projector, timeout: float = 60) -> None:
@@ -68,6 +85,7 @@ def test_follower_processes_killed_and_restarted_apply_every_event_exactly_once(
     open_some_tickets(ledger, clock, count=2)
     restarted = spawn_follower()
     caught_up(observer)
+    following(restarted)
     restarted.send_signal(signal.SIGTERM)
     assert restarted.wait(timeout=30) == 0
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import POSTGRES_URL
 from tests.support import ManualClock, focco_terms
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.replay import integrity
 from ticketledger.replay.integrity import BrokenLogError, Report

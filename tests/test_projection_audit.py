@@ -19,7 +19,7 @@ from tests.conftest import POSTGRES_URL
 from tests.golden.generate import history
 from tests.support import ManualClock
 from tests.test_storage import open_some_ticket, raw_sql
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 from ticketledger.projections.catalog import projection_names
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.ticket_state import TicketStateProjection

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from tests.support import ManualClock
 from tests.test_hours import corrected_after_issue, statement_of
-from ticketledger.api.cli import app
+from ticketledger.api.cli.main import app
 from ticketledger.projections.runner import Projector
 from ticketledger.replay.statements import reproduce_statement
 from ticketledger.service.ledger import TicketLedger

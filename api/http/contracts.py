@@ -9,15 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from ticketledger.domain.billing import Statement
-from ticketledger.domain.errors import HeldRequestNotFoundError
-from ticketledger.domain.vocabulary import Kind, Status
-from ticketledger.projections import deadlines, hours, queues, sla
-from ticketledger.service import commands as c
-
-from . import schemas as s
-from .access import Role
-from .http import (
+from ticketledger.api.access import Role
+from ticketledger.api.http import schemas as s
+from ticketledger.api.http.deps import (
     BILLING_READERS,
     DESK,
     EVERYONE,
@@ -28,8 +22,13 @@ from .http import (
     commands,
     reads,
 )
-from .problems import COMMON_RESPONSES
-from .statements import entry_line, issue_month
+from ticketledger.api.http.problems import COMMON_RESPONSES
+from ticketledger.api.statements import entry_line, issue_month
+from ticketledger.domain.billing import Statement
+from ticketledger.domain.errors import HeldRequestNotFoundError
+from ticketledger.domain.vocabulary import Kind, Status
+from ticketledger.projections import deadlines, hours, queues, sla
+from ticketledger.service import commands as c
 
 router = APIRouter(responses=COMMON_RESPONSES)
 Route = Callable[..., JSONResponse]

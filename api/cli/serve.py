@@ -9,20 +9,18 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from fastapi import FastAPI
 
-from ticketledger.projections.catalog import all_projections
-from ticketledger.projections.runner import Projector
+from ticketledger.api.access import AccessStore, Role
+from ticketledger.api.cli.reports import (
+    DatabaseOption,
+    fail,
+    opened_ledger,
+    settings_from,
+    where,
+)
 from ticketledger.service.ledger import TicketLedger
-from ticketledger.service.storage import DATABASE_URL, persistence_env
+from ticketledger.service.storage import persistence_env
 
-from .access import AccessStore, Role
-from .http import Services, create_app
-from .reports import DatabaseOption, fail, opened_ledger, where
-from .ticker import TICK_SECONDS as DEFAULT_TICK_SECONDS
-
-FOLLOWERS = "TICKETLEDGER_FOLLOWERS"
-TICK_SECONDS = "TICKETLEDGER_TICK_SECONDS"  # 0 runs no ticker
 # Well-known keys that only `ticketledger demo` creates, so the README's example
 # requests work as written against the demo ledger. Never use them elsewhere.
 DEMO_KEYS = (
@@ -34,76 +32,57 @@ DEMO_KEYS = (
 )
 
 
-def build_services(
-    database_url: str | None, *, followers: bool, tick_seconds: float | None = None
-) -> Services:
-    ledger = TicketLedger(database_url=database_url)
-    projector = Projector(ledger, all_projections())
-    return Services(
-        ledger,
-        projector,
-        AccessStore(ledger),
-        followers=followers,
-        owns_ledger=True,
-        tick_seconds=tick_seconds,
-    )
-
-
-def app_from_environment() -> FastAPI:
-    """The app factory each uvicorn worker calls: settings come from the environment."""
-    followers = os.environ.get(FOLLOWERS, "1") == "1"
-    every = float(os.environ.get(TICK_SECONDS, str(DEFAULT_TICK_SECONDS)))
-    return create_app(
-        build_services(
-            os.environ.get(DATABASE_URL), followers=followers, tick_seconds=every or None
-        )
-    )
-
-
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[str | None, typer.Option(help="address to listen on [127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on [8000]")] = None,
     workers: Annotated[
-        int, typer.Option(help="worker processes (PostgreSQL only; SQLite serves from one)")
-    ] = 1,
+        int | None,
+        typer.Option(help="worker processes (PostgreSQL only; SQLite serves from one) [1]"),
+    ] = None,
     followers: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--followers/--no-followers",
             help="run the projection followers inside the server (default), or leave them "
             "to `ticketledger project --follow` processes",
         ),
-    ] = True,
+    ] = None,
     tick_every: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--tick-every",
             min=0.0,
             help="seconds between ticks of the background ticker that applies the "
-            "time-driven rules (0: none; run `ticketledger tick --every` instead)",
+            "time-driven rules (0: none; run `ticketledger tick --every` instead) [60]",
         ),
-    ] = DEFAULT_TICK_SECONDS,
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Serve the HTTP API, with the projection followers and the ticker inside by
     default. Several workers tick side by side safely: each consequence is
     written once."""
-    sqlite = persistence_env(database_url)["PERSISTENCE_MODULE"].endswith("sqlite")
-    if workers < 1 or (sqlite and workers > 1):
-        raise fail("SQLite serves from one worker; use PostgreSQL for several")
-    if database_url:
-        os.environ[DATABASE_URL] = database_url
-    os.environ[FOLLOWERS] = "1" if followers else "0"
-    os.environ[TICK_SECONDS] = str(tick_every)
-    base = f"http://{host}:{port}"
-    typer.echo(f"ticketledger API on {base} over {where(database_url)}")
-    typer.echo(f"Interactive docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
-    uvicorn.run(
-        "ticketledger.api.serve:app_from_environment",
-        factory=True,
+    settings = settings_from(
+        database_url=database_url,
         host=host,
         port=port,
         workers=workers,
+        followers=followers,
+        tick_seconds=tick_every,
+    )
+    sqlite = persistence_env(settings.database_url)["PERSISTENCE_MODULE"].endswith("sqlite")
+    if sqlite and settings.workers > 1:
+        raise fail("SQLite serves from one worker; use PostgreSQL for several")
+    # Each worker builds its Settings from the environment: these same ones.
+    os.environ.update(settings.as_environment())
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"ticketledger API on {base} over {where(settings)}")
+    typer.echo(f"Interactive docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
+    uvicorn.run(
+        "ticketledger.api.http.app:app_from_settings",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
         log_level="info",
     )
 

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
+from ticketledger.api.settings import Settings
+from ticketledger.api.statements import entry_line, issue_month
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections import hours, queues, sla
 from ticketledger.projections.catalog import all_projections, projection_names
@@ -22,15 +25,12 @@ from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.storage import persistence_env
 
-from .statements import entry_line, issue_month
-
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        envvar="TICKETLEDGER_DATABASE_URL",
         help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db "
-        "(default ./ticketledger.db)",
+        "(default: TICKETLEDGER_DATABASE_URL, else ./ticketledger.db)",
     ),
 ]
 NowOption = Annotated[
@@ -56,10 +56,25 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def settings_from(**options: Any) -> Settings:
+    """The command's one Settings: the environment's, with the options given."""
+    try:
+        return Settings.load(**options)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise fail(f"invalid settings: {problems}") from None
+
+
+def ledger_for(settings: Settings, **options: Any) -> TicketLedger:
+    return TicketLedger(database_url=settings.database_url, storage=settings.storage, **options)
+
+
 @contextmanager
 def opened_ledger(database_url: str | None) -> Iterator[TicketLedger]:
     """A ledger for one command, closed however the command ends."""
-    ledger = TicketLedger(database_url=database_url)
+    ledger = ledger_for(settings_from(database_url=database_url))
     try:
         yield ledger
     finally:
@@ -95,16 +110,19 @@ def project(
     """Bring projections up to date with the log; with --follow, keep them so
     (run one or more per projection, in as many processes as needed)."""
     selected = chosen(names)
+    # A follower asked to stop while it catches up stops cleanly once it has.
+    stopping: list[int] = []
+    if follow:
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     with opened_projector(database_url) as projector:
         applied = projector.catch_up(selected)
         for name in selected:
             typer.echo(f"{name}: applied {applied[name]}, at {projector.position(name)}")
         if not follow:
             return
-        stopping: list[int] = []
-        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         projector.start(selected)
-        typer.echo(f"following {where(database_url)}; Ctrl-C or SIGTERM stops")
+        following = where(settings_from(database_url=database_url))
+        typer.echo(f"following {following}; Ctrl-C or SIGTERM stops")
         try:
             while not stopping:
                 time.sleep(0.2)
@@ -269,8 +287,8 @@ def render_statement(shown: Any, output: str) -> str:
     return str(shown.render_table())
 
 
-def where(database_url: str | None) -> str:
-    env = persistence_env(database_url)
+def where(settings: Settings) -> str:
+    env = persistence_env(settings.database_url)
     if env["PERSISTENCE_MODULE"].endswith("sqlite"):
         return f"SQLite file {env['SQLITE_DBNAME']}"
     return f"PostgreSQL {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"

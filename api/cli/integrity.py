@@ -10,15 +10,7 @@ from uuid import UUID
 
 import typer
 
-from ticketledger.domain.errors import DomainError
-from ticketledger.projections.catalog import all_projections
-from ticketledger.projections.runner import Projector
-from ticketledger.replay import bundle, integrity
-from ticketledger.replay.bundle import BundleReport
-from ticketledger.replay.integrity import BrokenLogError, Digest, Report
-from ticketledger.replay.statements import reproduce_statement
-
-from .reports import (
+from ticketledger.api.cli.reports import (
     ContractOption,
     DatabaseOption,
     JsonOption,
@@ -29,6 +21,13 @@ from .reports import (
     render_statement,
     resolve_contract,
 )
+from ticketledger.domain.errors import DomainError
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
+from ticketledger.replay import bundle, integrity
+from ticketledger.replay.bundle import BundleReport
+from ticketledger.replay.integrity import BrokenLogError, Digest, Report
+from ticketledger.replay.statements import reproduce_statement
 
 ByOption = Annotated[str, typer.Option("--by", help="who makes the digest")]
 FindingsShown = 20

@@ -10,18 +10,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_jsonable_python
 
-from ticketledger.domain.errors import TicketNotFoundError
-from ticketledger.domain.ticket import Ticket
-from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
-from ticketledger.projections import hours, sla, ticket_state
-from ticketledger.projections.store import unstamp, unstamp_or_none
-from ticketledger.replay import chronology as replay
-from ticketledger.replay.as_of import answer
-from ticketledger.service import commands as c
-
-from . import schemas as s
-from .access import Role
-from .http import (
+from ticketledger.api.access import Role
+from ticketledger.api.http import schemas as s
+from ticketledger.api.http.deps import (
     DESK,
     REQUESTER_WRITERS,
     SUPERVISORS,
@@ -32,7 +23,15 @@ from .http import (
     commands,
     reads,
 )
-from .problems import COMMON_RESPONSES, ApiProblem
+from ticketledger.api.http.problems import COMMON_RESPONSES, ApiProblem
+from ticketledger.domain.errors import TicketNotFoundError
+from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
+from ticketledger.projections import hours, sla, ticket_state
+from ticketledger.projections.store import unstamp, unstamp_or_none
+from ticketledger.replay import chronology as replay
+from ticketledger.replay.as_of import answer
+from ticketledger.service import commands as c
 
 router = APIRouter(responses=COMMON_RESPONSES)
 Route = Callable[..., JSONResponse]

@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
+from ticketledger.api.cli.reports import DatabaseOption, chosen, opened_projector
 from ticketledger.replay.projection_audit import (
     Difference,
     Missing,
     ProjectionAudit,
     audit_projections,
 )
-
-from .reports import DatabaseOption, chosen, opened_projector
 
 ProjectionOption = Annotated[
     list[str] | None,

@@ -1,8 +1,9 @@
-"""The HTTP API: the FastAPI app, who is calling, and how commands and reads run.
+"""What routes depend on: the services, who is calling, and how commands and
+reads run.
 
-Routes stay thin: a pydantic body, one application call through `Commands.run`
-or one projection read through `Reads.rows`, and a response model. Domain
-errors become problem details in `problems.py`, nowhere else.
+Routes stay thin: a pydantic body, one command through `Commands.on_ticket`,
+`on` or `handle`, or one projection read through `Reads.rows`, and a response
+model. Domain errors become problem details in `problems.py`, nowhere else.
 """
 
 from __future__ import annotations
@@ -10,17 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ticketledger.api.access import AccessStore, Principal, Role
+from ticketledger.api.http.problems import (
+    MAX_BODY_BYTES,
+    PROBLEM_JSON,
+    ApiProblem,
+    domain_problem,
+)
+from ticketledger.api.http.schemas import Accepted, Instant
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import (
     ContractNotFoundError,
@@ -33,17 +42,6 @@ from ticketledger.projections.store import Rows
 from ticketledger.service.commands import Command, ContractCommand, TicketCommand
 from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.outcomes import CommandResult
-
-from .access import AccessStore, Principal, Role
-from .problems import (
-    PROBLEM_JSON,
-    ApiProblem,
-    BodyLimit,
-    domain_problem,
-    install_problem_handlers,
-)
-from .schemas import Accepted, Instant
-from .ticker import Ticker
 
 WAIT_SECONDS = 5.0
 MAX_LOOKAHEAD = timedelta(days=366)
@@ -69,6 +67,7 @@ class Services:
     owns_ledger: bool = False
     # Seconds between ticks of the background ticker; None runs none.
     tick_seconds: float | None = None
+    body_limit_bytes: int = MAX_BODY_BYTES
 
 
 def services(request: Request) -> Services:
@@ -429,66 +428,3 @@ def query_names(dependant: Any) -> set[str]:
     for inner in dependant.dependencies:
         names |= query_names(inner)
     return names
-
-
-# The app.
-
-
-def create_app(services_: Services) -> FastAPI:
-    from . import contract_routes, ticket_routes
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        projector = services_.projector
-        projector.catch_up()
-        if services_.followers:
-            projector.start()
-        ticker = Ticker(services_.ledger, projector)
-        if services_.tick_seconds is not None:
-            ticker.start(services_.tick_seconds)
-        try:
-            yield
-        finally:
-            ticker.stop()
-            projector.stop()
-            if services_.owns_ledger:
-                services_.ledger.close()
-
-    app = FastAPI(
-        title="ticketledger",
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        openapi_tags=TAGS,
-        dependencies=[Depends(known_query)],
-    )
-    app.state.services = services_
-    install_problem_handlers(app)
-    app.add_middleware(BodyLimit)
-    app.include_router(ticket_routes.router)
-    app.include_router(contract_routes.router)
-    return app
-
-
-DESCRIPTION = """
-An event-sourced ledger for help-desk tickets: SLA clocks and contract hours
-that can be replayed and never quietly rewritten.
-
-* **Keys and roles.** Send an API key as `Authorization: Bearer …`. Roles:
-  admin, agent, requester (one customer, one person), auditor (reads
-  everything, writes nothing), billing (statements and the hour ledger).
-  Another customer's ticket answers 404 to a requester.
-* **Versions.** A ticket's `ETag` is its version. Send it back as `If-Match`
-  and a command on a stale version answers 412 and writes nothing.
-* **Retries.** An `Idempotency-Key` makes a command safe to retry.
-* **Read your writes.** Commands return a log `position`; pass it as
-  `after=` to a query and it waits until the projections have applied it.
-* **Errors** are RFC 9457 problem details with a stable `code`.
-"""
-TAGS = [
-    {"name": "tickets", "description": "Open, work and close tickets."},
-    {"name": "ticket reads", "description": "A ticket's state, history, SLA and hours."},
-    {"name": "contracts", "description": "Contracts and authorised requesters (admins)."},
-    {"name": "reports", "description": "Queues, SLA reports, statements and the hour ledger."},
-    {"name": "triage", "description": "Requests held because the sender is not authorised."},
-]

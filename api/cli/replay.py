@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from ticketledger.api.cli.reports import DatabaseOption, JsonOption, fail, opened_ledger
 from ticketledger.domain.errors import DomainError
 from ticketledger.replay.as_of import TicketAsOf, ticket_as_of
 from ticketledger.replay.chronology import (
@@ -24,8 +25,6 @@ from ticketledger.replay.chronology import (
     ticket_chronology,
 )
 from ticketledger.service.ledger import TicketLedger
-
-from .reports import DatabaseOption, JsonOption, fail, opened_ledger
 
 T = TypeVar("T")
 InstantOption = Annotated[

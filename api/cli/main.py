@@ -9,17 +9,22 @@ from typing import Annotated, Any
 
 import typer
 
+from ticketledger.api.cli import audit, integrity, replay, ticker
+from ticketledger.api.cli.reports import (
+    DatabaseOption,
+    ledger_for,
+    register,
+    settings_from,
+    where,
+)
+from ticketledger.api.cli.serve import create_demo_keys
+from ticketledger.api.cli.serve import register as register_serve
+from ticketledger.api.demo import SimulatedClock, load_demo
 from ticketledger.domain.errors import DomainError
 from ticketledger.domain.ticket import Ticket
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
-
-from . import audit_commands, integrity_commands, replay_commands, ticker
-from .demo import SimulatedClock, load_demo
-from .reports import DatabaseOption, register, where
-from .serve import create_demo_keys
-from .serve import register as register_serve
 
 FIRST_YEAR = 2020
 app = typer.Typer(
@@ -29,20 +34,17 @@ app = typer.Typer(
 )
 
 
-def open_ledger(database_url: str | None, **kwargs: Any) -> TicketLedger:
-    return TicketLedger(database_url=database_url, **kwargs)
-
-
 @app.command()
 def demo(database_url: DatabaseOption = None) -> None:
     """Load the demo data set (five seed companies, a few hundred tickets) and summarise it."""
     clock = SimulatedClock(datetime.now(tz=UTC))
-    ledger = open_ledger(database_url, clock=clock)
+    settings = settings_from(database_url=database_url)
+    ledger = ledger_for(settings, clock=clock)
     try:
         if ledger.recorder.max_notification_id():
-            typer.echo(f"{where(database_url)} already holds a ledger; summarising it.")
+            typer.echo(f"{where(settings)} already holds a ledger; summarising it.")
         else:
-            typer.echo(f"Loading the demo into {where(database_url)} ...")
+            typer.echo(f"Loading the demo into {where(settings)} ...")
             report = load_demo(ledger, clock)
             refused = sum(report.refused.values())
             typer.echo(
@@ -146,7 +148,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Print a ticket's current state."""
-    ledger = open_ledger(database_url)
+    ledger = ledger_for(settings_from(database_url=database_url))
     try:
         summary = ticket_summary(ledger.ticket(number))
     except DomainError as error:
@@ -164,9 +166,9 @@ def show(
 
 register(app)
 register_serve(app)
-replay_commands.register(app)
-audit_commands.register(app)
-integrity_commands.register(app)
+replay.register(app)
+audit.register(app)
+integrity.register(app)
 ticker.register(app)
 
 

@@ -1,0 +1,101 @@
+"""The FastAPI app: its routes, its problems, and what runs beside it (the
+projection followers and the ticker), started and stopped with it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from ticketledger.api.access import AccessStore
+from ticketledger.api.http import contracts, tickets
+from ticketledger.api.http.deps import Services, known_query
+from ticketledger.api.http.problems import BodyLimit, install_problem_handlers
+from ticketledger.api.jobs.ticker import Ticker
+from ticketledger.api.settings import Settings
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
+from ticketledger.service.ledger import TicketLedger
+
+
+def build_services(settings: Settings) -> Services:
+    ledger = TicketLedger(database_url=settings.database_url, storage=settings.storage)
+    projector = Projector(ledger, all_projections())
+    return Services(
+        ledger,
+        projector,
+        AccessStore(ledger),
+        followers=settings.followers,
+        wait_seconds=settings.wait_seconds,
+        owns_ledger=True,
+        tick_seconds=settings.ticker_period,
+        body_limit_bytes=settings.body_limit_bytes,
+    )
+
+
+def app_from_settings() -> FastAPI:
+    """The app factory each uvicorn worker calls: its one Settings comes from
+    the environment, which `ticketledger serve` set for it."""
+    return create_app(build_services(Settings()))
+
+
+# The app.
+
+
+def create_app(services_: Services) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        projector = services_.projector
+        projector.catch_up()
+        if services_.followers:
+            projector.start()
+        ticker = Ticker(services_.ledger, projector)
+        if services_.tick_seconds is not None:
+            ticker.start(services_.tick_seconds)
+        try:
+            yield
+        finally:
+            ticker.stop()
+            projector.stop()
+            if services_.owns_ledger:
+                services_.ledger.close()
+
+    app = FastAPI(
+        title="ticketledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=TAGS,
+        dependencies=[Depends(known_query)],
+    )
+    app.state.services = services_
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimit, limit=services_.body_limit_bytes)
+    app.include_router(tickets.router)
+    app.include_router(contracts.router)
+    return app
+
+
+DESCRIPTION = """
+An event-sourced ledger for help-desk tickets: SLA clocks and contract hours
+that can be replayed and never quietly rewritten.
+
+* **Keys and roles.** Send an API key as `Authorization: Bearer …`. Roles:
+  admin, agent, requester (one customer, one person), auditor (reads
+  everything, writes nothing), billing (statements and the hour ledger).
+  Another customer's ticket answers 404 to a requester.
+* **Versions.** A ticket's `ETag` is its version. Send it back as `If-Match`
+  and a command on a stale version answers 412 and writes nothing.
+* **Retries.** An `Idempotency-Key` makes a command safe to retry.
+* **Read your writes.** Commands return a log `position`; pass it as
+  `after=` to a query and it waits until the projections have applied it.
+* **Errors** are RFC 9457 problem details with a stable `code`.
+"""
+TAGS = [
+    {"name": "tickets", "description": "Open, work and close tickets."},
+    {"name": "ticket reads", "description": "A ticket's state, history, SLA and hours."},
+    {"name": "contracts", "description": "Contracts and authorised requesters (admins)."},
+    {"name": "reports", "description": "Queues, SLA reports, statements and the hour ledger."},
+    {"name": "triage", "description": "Requests held because the sender is not authorised."},
+]

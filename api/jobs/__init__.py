@@ -1,0 +1,1 @@
+"""Background jobs the entry points run: they know no HTTP and no command line."""
