@@ -6,15 +6,20 @@ PostgreSQL half fails with the reason."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
 from tests.api_support import Api, make_app, running
 from tests.support import ManualClock, at
+from ticketledger.api.cli.main import app as cli
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
@@ -49,6 +54,82 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield postgres_schema_url(schema)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# The demo, loaded once per session and database, copied for each test that
+# reads or changes it: a file copy on SQLite, a template database on PostgreSQL.
+
+
+@dataclass(frozen=True)
+class LoadedDemo:
+    """What `ticketledger demo` printed when it loaded, and where it lies."""
+
+    output: str
+    place: str
+
+
+@dataclass(frozen=True)
+class DemoCopy:
+    loaded: LoadedDemo
+    url: str
+
+
+def postgres_database_url(database: str) -> str:
+    parts = urlsplit(POSTGRES_URL)
+    return urlunsplit(parts._replace(path=f"/{database}", query=""))
+
+
+def admin_sql(statement: str) -> None:
+    with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def loaded_demos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LoadedDemo]]:
+    """Loads lazily: the first test on a backend pays for its one load."""
+    demos = LazyDemos(tmp_path_factory)
+    yield demos
+    demos.drop()
+
+
+class LazyDemos(dict[str, LoadedDemo]):
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
+
+    def __missing__(self, backend: str) -> LoadedDemo:
+        if backend == "sqlite":
+            place = str(self.tmp_path_factory.mktemp("demo") / "demo.db")
+            url = f"sqlite:///{place}"
+        else:
+            place = f"tl_demo_{uuid.uuid4().hex[:12]}"
+            admin_sql(f'CREATE DATABASE "{place}"')
+            url = postgres_database_url(place)
+        result = CliRunner().invoke(cli, ["demo", "--database-url", url])
+        assert result.exit_code == 0, result.output
+        self[backend] = LoadedDemo(result.output, place)
+        return self[backend]
+
+    def drop(self) -> None:
+        if "postgres" in self:
+            admin_sql(f'DROP DATABASE IF EXISTS "{self["postgres"].place}"')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def demo(
+    request: pytest.FixtureRequest, loaded_demos: dict[str, LoadedDemo], tmp_path: Path
+) -> Iterator[DemoCopy]:
+    """A fresh copy of the session's demo ledger, this test's own to change."""
+    loaded = loaded_demos[request.param]
+    if request.param == "sqlite":
+        copy = tmp_path / "demo.db"
+        shutil.copyfile(loaded.place, copy)
+        yield DemoCopy(loaded, f"sqlite:///{copy}")
+        return
+    database = f"tl_copy_{uuid.uuid4().hex[:12]}"
+    admin_sql(f'CREATE DATABASE "{database}" TEMPLATE "{loaded.place}"')
+    yield DemoCopy(loaded, postgres_database_url(database))
+    admin_sql(f'DROP DATABASE IF EXISTS "{database}"')
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import hashlib
 
 from typer.testing import CliRunner
 
+from tests.storage.test_hours import corrected_after_issue, statement_of
 from tests.support import ManualClock
-from tests.test_hours import corrected_after_issue, statement_of
 from ticketledger.api.cli.main import app
 from ticketledger.projections.runner import Projector
 from ticketledger.replay.statements import reproduce_statement

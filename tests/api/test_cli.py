@@ -7,14 +7,16 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
+from tests.conftest import DemoCopy
 from ticketledger.api.cli.main import app
 
 runner = CliRunner()
 
 
-def test_the_demo_loads_the_seed_companies_and_a_few_hundred_tickets(database_url: str) -> None:
-    loaded = runner.invoke(app, ["demo", "--database-url", database_url])
-    assert loaded.exit_code == 0, loaded.output
+def test_the_demo_loads_the_seed_companies_and_a_few_hundred_tickets(demo: DemoCopy) -> None:
+    # The session's one load per database; a second `demo` finds it loaded.
+    loaded, database_url = demo.loaded, demo.url
+    assert "Loading the demo into" in loaded.output
     assert "0 planned commands refused" in loaded.output
     for customer in (
         "Móveis Serra Gaúcha",
@@ -49,9 +51,8 @@ def invoke(*args: str) -> str:
     return result.output
 
 
-def test_supervisors_and_billing_read_the_demo_through_the_projections(database_url: str) -> None:
-    invoke("demo", "--database-url", database_url)
-    db = ("--database-url", database_url)
+def test_supervisors_and_billing_read_the_demo_through_the_projections(demo: DemoCopy) -> None:
+    db = ("--database-url", demo.url)
     assert "ticket_state: applied 0" in invoke("project", *db)
 
     queue = json.loads(invoke("queue", "--json", *db))
@@ -75,10 +76,9 @@ def test_supervisors_and_billing_read_the_demo_through_the_projections(database_
 
 
 def test_an_issued_statement_is_shown_as_issued_and_cannot_be_issued_again(
-    database_url: str,
+    demo: DemoCopy,
 ) -> None:
-    invoke("demo", "--database-url", database_url)
-    db = ("--database-url", database_url)
+    db = ("--database-url", demo.url)
     serra = ("--contract", "Móveis Serra Gaúcha", "--month", "2026-09")
     before = invoke("statement", *serra, "--format", "json", *db)
     issued = invoke("statement", *serra, "--format", "json", "--issue", *db)
@@ -89,8 +89,8 @@ def test_an_issued_statement_is_shown_as_issued_and_cannot_be_issued_again(
     assert "already issued" in again.output
 
 
-def test_a_rebuild_from_the_command_line_switches_to_a_new_generation(database_url: str) -> None:
-    invoke("demo", "--database-url", database_url)
+def test_a_rebuild_from_the_command_line_switches_to_a_new_generation(demo: DemoCopy) -> None:
+    database_url = demo.url
     rebuilt = invoke("rebuild", "ticket_state", "hours", "--database-url", database_url)
     assert "ticket_state: generation 2 live" in rebuilt
     assert "hours: generation 2 live" in rebuilt

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 from tests import strategies as ts
+from tests.storage.test_as_of import open_ticket, play
 from tests.support import ManualClock
-from tests.test_as_of import open_ticket, play
 from ticketledger.domain.ticket_state import TicketState
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import micros, stamp_or_none

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import pytest
 
+from tests.storage.test_sla import AGENT, local, open_at, sign
 from tests.support import ManualClock, at, focco_terms, neotel_extended_terms
-from tests.test_sla import AGENT, local, open_at, sign
 from ticketledger.domain.vocabulary import Kind, Priority
 from ticketledger.projections.queues import off_hours_queue, render_queue, work_queue
 from ticketledger.projections.runner import Projector

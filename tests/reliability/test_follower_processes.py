@@ -15,8 +15,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from eventsourcing.sqlite import SQLiteDatastore
 
+from tests.storage.test_projections import live_rows, open_some_tickets, rebuilt_rows
 from tests.support import ManualClock
-from tests.test_projections import live_rows, open_some_tickets, rebuilt_rows
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import ProjectionStore, SQLiteProjectionRecorder

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule, run_state_machine_as_test
 
-from tests import test_state_machine as machines
 from tests.conftest import POSTGRES_URL, postgres_schema_url
+from tests.storage import test_state_machine as machines
 from tests.support import ManualClock, at, focco_terms
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.projections import hours

@@ -17,8 +17,8 @@ from typer.testing import CliRunner, Result
 
 from tests.conftest import POSTGRES_URL
 from tests.golden.generate import history
+from tests.storage.test_storage import open_some_ticket, raw_sql
 from tests.support import ManualClock
-from tests.test_storage import open_some_ticket, raw_sql
 from ticketledger.api.cli.main import app
 from ticketledger.projections.catalog import projection_names
 from ticketledger.projections.runner import Projector

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from tests.storage.test_hours import corrected_after_issue
+from tests.storage.test_integrity import history
 from tests.support import ManualClock
-from tests.test_hours import corrected_after_issue
-from tests.test_integrity import history
 from ticketledger.api.cli.main import app
 from ticketledger.projections.runner import Projector
 from ticketledger.replay import bundle

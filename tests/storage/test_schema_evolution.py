@@ -9,7 +9,7 @@ import json
 from eventsourcing.persistence import StoredEvent
 from typer.testing import CliRunner
 
-from tests.test_storage import open_some_ticket
+from tests.storage.test_storage import open_some_ticket
 from ticketledger.api.cli.main import app
 from ticketledger.domain.ticket import RATING_SCALE, Ticket
 from ticketledger.domain.ticket_state import Rating
