@@ -104,13 +104,12 @@ class TicketLedger(Application[UUID]):
 
     def _ticket_with_history(self, ref: TicketRef) -> tuple[Ticket, list[Any]]:
         """The ticket and the events it was built from, read once."""
-        history: list[Any] = []
-
-        def keeping(initial: Any, events: Any) -> Any:
-            history.extend(events)
-            return project_aggregate(initial, history)
-
-        return self._get_ticket(ref, None, keeping), history
+        ticket_id = ref if isinstance(ref, UUID) else ticket_id_for(ref)
+        history = list(self.events.get(ticket_id))
+        ticket = project_aggregate(None, history) if history else None
+        if not isinstance(ticket, Ticket):
+            raise TicketNotFoundError(f"no ticket {ref}")
+        return ticket, history
 
     def contract(self, contract_id: UUID, version: int | None = None) -> Contract:
         message = f"no contract {contract_id}"
