@@ -28,6 +28,8 @@ from ticketledger.domain.errors import TicketNotFoundError, UnknownEventError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket, changed, evolve, fold
 from ticketledger.replay.chronology import SENTENCES
+from ticketledger.service import commands
+from ticketledger.service.handlers import COMMAND_HANDLERS
 
 
 def subclasses(base: type[Any]) -> set[type[Any]]:
@@ -128,3 +130,15 @@ def test_a_history_that_does_not_begin_with_its_opening_is_refused() -> None:
     later = events_of(opened(), agent_replied(hours(1)))[1]
     with pytest.raises(TicketNotFoundError, match="begin with its opening"):
         fold([later])
+
+
+def test_every_command_has_its_one_handler() -> None:
+    bases = {commands.Command, commands.ContractCommand, commands.TicketCommand}
+    bases.add(commands.HeldRequestCommand)
+    concrete = {
+        value
+        for value in vars(commands).values()
+        if isinstance(value, type) and issubclass(value, commands.Command) and value not in bases
+    }
+    assert {commands.SignContract, commands.OpenTicket, commands.Assign} <= concrete
+    assert set(COMMAND_HANDLERS) == concrete
