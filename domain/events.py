@@ -9,11 +9,11 @@ replays never read the wall clock: the application sets it around each command.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventsourcing.domain import Aggregate
 
@@ -24,6 +24,22 @@ from ticketledger.domain.errors import (
 )
 
 Clock = Callable[[], datetime]
+
+
+State = TypeVar("State")
+
+
+def fold_from_nothing(
+    evolve: Callable[[State | None, Any], State], events: Iterable[Any], empty: Exception
+) -> State:
+    """The state an aggregate's whole history leaves it in, one `evolve` at a
+    time; `empty` is raised for a history with no events."""
+    state: State | None = None
+    for event in events:
+        state = evolve(state, event)
+    if state is None:
+        raise empty
+    return state
 
 
 def system_clock() -> datetime:

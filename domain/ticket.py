@@ -42,6 +42,7 @@ from ticketledger.domain.events import (
     RecordsInOrder,
     check_aware,
     check_occurred_at,
+    fold_from_nothing,
 )
 from ticketledger.domain.terms import ClosurePeriods
 from ticketledger.domain.ticket_state import Rating, TicketState, WorkEntry, closure_due_at
@@ -762,6 +763,8 @@ class Ticket(RecordsInOrder, Aggregate):
         )
 
 
+UNOPENED = "a ticket's events begin with its opening"
+
 # The fold: what each event means. Every reader of a ticket's events asks it.
 
 
@@ -770,18 +773,13 @@ def evolve(state: TicketState | None, event: Any) -> TicketState:
     if isinstance(event, Ticket.Opened):
         return opened(event)
     if state is None:
-        raise TicketNotFoundError("a ticket's events begin with its opening")
+        raise TicketNotFoundError(UNOPENED)
     return changed(event, replace(state, last_occurred_at=event.occurred_at))
 
 
 def fold(events: Iterable[Any]) -> TicketState:
     """The state a ticket's events, Opened first, leave it in."""
-    state: TicketState | None = None
-    for event in events:
-        state = evolve(state, event)
-    if state is None:
-        raise TicketNotFoundError("a ticket's events begin with its opening")
-    return state
+    return fold_from_nothing(evolve, events, TicketNotFoundError(UNOPENED))
 
 
 def opened(e: Ticket.Opened) -> TicketState:

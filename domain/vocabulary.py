@@ -123,7 +123,9 @@ class Visibility(Enum):
     INTERNAL = "internal"
 
 
-class ContractState(Enum):
+class ContractStanding(Enum):
+    """Whether the desk serves the contract: not while suspended, not after its end."""
+
     ACTIVE = "active"
     SUSPENDED = "suspended"
     ENDED = "ended"
@@ -160,7 +162,7 @@ ALL_ENUMS: tuple[type[Enum], ...] = (
     CancellationReason,
     LinkKind,
     Visibility,
-    ContractState,
+    ContractStanding,
     SlaClockName,
     SlaThreshold,
     Notice,

@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ticketledger.domain.contract import Contract
-from ticketledger.domain.vocabulary import ContractState
-from ticketledger.projections.store import Rows, Table
+from ticketledger.domain.contract import Contract, evolve
+from ticketledger.domain.contract_state import ContractState
+from ticketledger.projections.store import Rows, Table, contract_state_from, contract_state_text
 
 Handler = Callable[[Any, Any, Rows, int], None]
 
-# What a contract's read models record of its state changes.
-CONTRACT_STATE_ENTERED: dict[type, ContractState] = {
-    Contract.Suspended: ContractState.SUSPENDED,
-    Contract.Reinstated: ContractState.ACTIVE,
-    Contract.Ended: ContractState.ENDED,
-}
+CONTRACT_STATES = Table(
+    "contract_states",
+    (("contract_id", "TEXT"), ("state_json", "TEXT")),
+    key=("contract_id",),
+)
 
 
 class Projection(ABC):
@@ -59,3 +59,50 @@ def handles(*event_classes: type) -> Callable[[Any], Any]:
         return method
 
     return register
+
+
+@dataclass(frozen=True)
+class ContractChange:
+    """One contract event as a projection meets it: the contract's state
+    before (None at the signing) and after, folded by the contract's `evolve`."""
+
+    contract_id: str
+    before: ContractState | None
+    after: ContractState
+    event: Any
+    position: int
+
+
+class KeepsContracts(DispatchingProjection):
+    """A projection that keeps contracts reads them off the state the
+    contract's events fold into (domain/contract.py's `evolve`), kept beside
+    its rows as JSON in its `contract_states` table: it never interprets a
+    contract event itself. Its `contract_changed` writes its own rows."""
+
+    @handles(Contract.Signed, Contract.Event)
+    def contract_event(self, event: Any, rows: Rows, position: int) -> None:
+        contract_id = str(event.originator_id)
+        before: ContractState | None = None
+        if not isinstance(event, Contract.Signed):
+            stored = rows.get("contract_states", contract_id=contract_id)
+            if stored is None:
+                return  # tables built before the contract fold: rebuild them
+            before = contract_state_from(str(stored["state_json"]))
+        after = evolve(before, event)
+        rows.put(
+            "contract_states",
+            {"contract_id": contract_id, "state_json": contract_state_text(after)},
+        )
+        self.contract_changed(ContractChange(contract_id, before, after, event, position), rows)
+
+    @abstractmethod
+    def contract_changed(self, change: ContractChange, rows: Rows) -> None:
+        """Brings this projection's rows of the contract to `change.after`."""
+
+
+def contract_state(rows: Rows, contract_id: str) -> ContractState:
+    """The contract as this projection's events so far folded it."""
+    stored = rows.get("contract_states", contract_id=contract_id)
+    if stored is None:
+        raise KeyError(f"no contract {contract_id}")
+    return contract_state_from(str(stored["state_json"]))

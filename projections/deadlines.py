@@ -18,9 +18,8 @@ from pydantic import TypeAdapter
 from ticketledger.domain.deadlines import Deadline, Rule, Watch, deadlines, opened_watch
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
-from ticketledger.projections.base import handles
+from ticketledger.projections.base import CONTRACT_STATES, handles
 from ticketledger.projections.sla import (
-    CONTRACT_TERMS,
     TERMS,
     TracksContractTerms,
     load_terms,
@@ -67,7 +66,7 @@ def watch_from(text: str) -> Watch:
 
 class DeadlinesProjection(TracksContractTerms):
     name: ClassVar[str] = "deadlines"
-    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_TERMS, WATCHES, DEADLINES)
+    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_STATES, WATCHES, DEADLINES)
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:

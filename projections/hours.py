@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from ticketledger.domain.billing import (
     Adjustment,
@@ -36,7 +35,6 @@ from ticketledger.domain.billing import (
     PostedHours,
     Statement,
     compute_statement,
-    first_day,
     hours_2dp,
     local_month,
     next_month,
@@ -44,22 +42,17 @@ from ticketledger.domain.billing import (
     warranty_covers,
 )
 from ticketledger.domain.contract import Contract
-from ticketledger.domain.terms import ContractTerms, stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Kind, WorkCategory
-from ticketledger.projections.base import DispatchingProjection, handles
+from ticketledger.projections.base import (
+    CONTRACT_STATES,
+    ContractChange,
+    KeepsContracts,
+    contract_state,
+    handles,
+)
 from ticketledger.projections.store import Rows, Table, micros, span, stamp, unstamp
 
-CONTRACTS = Table(
-    "contracts",
-    (("contract_id", "TEXT"), ("customer", "TEXT"), ("starts_on", "TEXT"), ("timezone", "TEXT")),
-    key=("contract_id",),
-)
-TERMS = Table(
-    "terms",
-    (("contract_id", "TEXT"), ("effective_on", "TEXT"), ("terms_json", "TEXT")),
-    key=("contract_id", "effective_on"),
-)
 TICKETS = Table(
     "tickets",
     (
@@ -133,33 +126,12 @@ WORK_POSTED = "work"
 ADJUSTMENT = "adjustment"
 
 
-# Reading the projection's own copy of contracts and terms.
+# Contracts, as their fold leaves them: the terms in force on a day, the
+# month's terms, the local date, all asked of ContractState.
 
 
-def contract_row(rows: Rows, contract_id: str) -> dict[str, Any]:
-    row = rows.get("contracts", contract_id=contract_id)
-    if row is None:
-        raise KeyError(f"no contract {contract_id} in the hours projection")
-    return row
-
-
-def terms_on(rows: Rows, contract_id: str, day: date) -> ContractTerms:
-    """The terms in force on a day, or the first terms before the contract started."""
-    found = rows.one(
-        "SELECT terms_json FROM {terms} WHERE contract_id = :c AND effective_on <= :d "
-        "ORDER BY effective_on DESC LIMIT 1",
-        {"c": contract_id, "d": day.isoformat()},
-    ) or rows.one(
-        "SELECT terms_json FROM {terms} WHERE contract_id = :c ORDER BY effective_on LIMIT 1",
-        {"c": contract_id},
-    )
-    assert found is not None
-    return stored_terms(str(found["terms_json"]))
-
-
-def terms_for_month(rows: Rows, contract_id: str, month: str) -> ContractTerms:
-    starts_on = date.fromisoformat(contract_row(rows, contract_id)["starts_on"])
-    return terms_on(rows, contract_id, max(first_day(month), starts_on))
+def timezone_of(rows: Rows, contract_id: str) -> str:
+    return contract_state(rows, contract_id).terms.timezone
 
 
 def is_issued(rows: Rows, contract_id: str, month: str) -> bool:
@@ -177,10 +149,9 @@ def open_month(rows: Rows, contract_id: str, month: str) -> str:
 
 
 def classify(rows: Rows, contract_id: str, work: dict[str, Any], kind: Kind) -> Buckets:
-    started_at = unstamp(work["started_at"])
-    timezone = contract_row(rows, contract_id)["timezone"]
-    day = started_at.astimezone(ZoneInfo(timezone)).date()
-    terms = terms_on(rows, contract_id, day)
+    contract = contract_state(rows, contract_id)
+    day = contract.local_date(unstamp(work["started_at"]))
+    terms = contract.terms_on(day)
     return split_entry(
         duration=span(work["duration_us"]),
         off_hours=span(work["off_hours_us"]),
@@ -258,7 +229,7 @@ def compute_month(
     return compute_statement(
         contract_id=contract_id,
         month=month,
-        terms=terms_for_month(rows, contract_id, month),
+        terms=contract_state(rows, contract_id).terms_for_month(month),
         posted=[PostedHours(r["ticket_id"], row_buckets(r)) for r in own],
         adjustments=[adjustment_of(r) for r in received],
     )
@@ -272,51 +243,17 @@ def correction_amount(rows: Rows, contract_id: str, origin: str, position: int) 
     return after.total - before.total
 
 
-class HoursProjection(DispatchingProjection):
+class HoursProjection(KeepsContracts):
     name: ClassVar[str] = "hours"
-    tables: ClassVar[tuple[Table, ...]] = (CONTRACTS, TERMS, TICKETS, WORK, POSTINGS, ISSUED)
+    tables: ClassVar[tuple[Table, ...]] = (CONTRACT_STATES, TICKETS, WORK, POSTINGS, ISSUED)
 
     # Contracts.
 
-    @handles(Contract.Signed)
-    def signed(self, event: Contract.Signed, rows: Rows, position: int) -> None:
-        contract_id = str(event.originator_id)
-        rows.put(
-            "contracts",
-            {
-                "contract_id": contract_id,
-                "customer": event.terms.customer,
-                "starts_on": event.terms.starts_on.isoformat(),
-                "timezone": event.terms.timezone,
-            },
-        )
-        self._put_terms(rows, contract_id, event.terms.starts_on, event.terms)
-
-    @handles(Contract.PlanChanged)
-    def plan_changed(self, event: Contract.PlanChanged, rows: Rows, position: int) -> None:
-        """Like the aggregate: the change supersedes any scheduled on or after its date."""
-        contract_id = str(event.originator_id)
-        rows.execute(
-            "DELETE FROM {terms} WHERE contract_id = :c AND effective_on >= :d",
-            {"c": contract_id, "d": event.effective_on.isoformat()},
-        )
-        self._put_terms(rows, contract_id, event.effective_on, event.terms)
-        # Contract.local_date reads the latest terms' zone; so does this copy.
-        rows.execute(
-            "UPDATE {contracts} SET timezone = :tz WHERE contract_id = :c",
-            {"tz": event.terms.timezone, "c": contract_id},
-        )
-
-    @staticmethod
-    def _put_terms(rows: Rows, contract_id: str, day: date, terms: ContractTerms) -> None:
-        rows.put(
-            "terms",
-            {
-                "contract_id": contract_id,
-                "effective_on": day.isoformat(),
-                "terms_json": terms.model_dump_json(),
-            },
-        )
+    def contract_changed(self, change: ContractChange, rows: Rows) -> None:
+        """The state kept is all the hours read of a contract's terms; an
+        issued statement freezes its month."""
+        if isinstance(change.event, Contract.StatementIssued):
+            self.issued(change.event, rows, change.position)
 
     # Tickets and their pending work.
 
@@ -390,7 +327,7 @@ class HoursProjection(DispatchingProjection):
         if ticket is None or ticket["posted_month"] is not None:
             return
         contract_id = ticket["contract_id"]
-        timezone = contract_row(rows, contract_id)["timezone"]
+        timezone = timezone_of(rows, contract_id)
         # A closure recorded late in an issued month posts to the next open one.
         month = open_month(rows, contract_id, local_month(event.occurred_at, timezone))
         kind = Kind(ticket["kind"])
@@ -478,7 +415,6 @@ class HoursProjection(DispatchingProjection):
 
     # Issuing.
 
-    @handles(Contract.StatementIssued)
     def issued(self, event: Contract.StatementIssued, rows: Rows, position: int) -> None:
         contract_id, month = str(event.originator_id), event.month
         self._move_late_rows(rows, contract_id, month, event.through_position)

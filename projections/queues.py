@@ -15,16 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ticketledger.domain.contract import Contract
 from ticketledger.domain.sla import TicketClocks
-from ticketledger.domain.terms import ContractTerms, stored_terms
+from ticketledger.domain.terms import stored_terms
 from ticketledger.domain.ticket import Ticket, evolve
 from ticketledger.domain.ticket_state import TicketState
-from ticketledger.domain.vocabulary import Agreement, ContractState, Coverage, Priority
-from ticketledger.projections.base import CONTRACT_STATE_ENTERED, handles
+from ticketledger.domain.vocabulary import Agreement, ContractStanding, Coverage, Priority
+from ticketledger.projections.base import CONTRACT_STATES, ContractChange, handles
 from ticketledger.projections.sla import (
     CLOCK_COLUMNS,
-    CONTRACT_TERMS,
     TERMS,
     TracksContractTerms,
     changed_clocks,
@@ -110,41 +108,22 @@ def described(row: dict[str, Any], state: TicketState) -> None:
 
 class QueueProjection(TracksContractTerms):
     name: ClassVar[str] = "queues"
-    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_TERMS, CONTRACTS, OPEN_TICKETS)
+    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_STATES, CONTRACTS, OPEN_TICKETS)
 
-    @handles(Contract.Signed)
-    def signed(self, event: Contract.Signed, rows: Rows, position: int) -> None:
-        super().signed(event, rows, position)
-        self._contract(rows, str(event.originator_id), event.terms, ContractState.ACTIVE.value)
-
-    @handles(Contract.PlanChanged)
-    def plan_changed(self, event: Contract.PlanChanged, rows: Rows, position: int) -> None:
-        """The queues follow the latest terms signed, like Contract.terms: a
-        projection cannot know today's date, so a change dated ahead counts now."""
-        super().plan_changed(event, rows, position)
-        row = rows.get("contracts", contract_id=str(event.originator_id))
-        assert row is not None
-        self._contract(rows, row["contract_id"], event.terms, row["state"])
-
-    @staticmethod
-    def _contract(rows: Rows, contract_id: str, terms: ContractTerms, state: str) -> None:
+    def contract_changed(self, change: ContractChange, rows: Rows) -> None:
+        """The queues follow the latest terms signed, like ContractState.terms:
+        a projection cannot know today's date, so a change dated ahead counts now."""
+        terms = change.after.terms
         rows.put(
             "contracts",
             {
-                "contract_id": contract_id,
+                "contract_id": change.contract_id,
                 "customer": terms.customer,
                 "agreement": terms.agreement.value,
-                "state": state,
+                "state": change.after.standing.value,
                 "coverage": terms.coverage.value,
                 "terms_json": terms.model_dump_json(),
             },
-        )
-
-    @handles(*CONTRACT_STATE_ENTERED)
-    def state_changed(self, event: Any, rows: Rows, position: int) -> None:
-        rows.execute(
-            "UPDATE {contracts} SET state = :state WHERE contract_id = :id",
-            {"state": CONTRACT_STATE_ENTERED[type(event)].value, "id": str(event.originator_id)},
         )
 
     @handles(Ticket.Opened)
@@ -189,7 +168,7 @@ def contract_tiers(rows: Rows) -> dict[str, int]:
     tiers = {}
     for row in rows.all("SELECT contract_id, agreement, state FROM {contracts}"):
         served = row["agreement"] == Agreement.HELP_DESK.value
-        served = served and row["state"] == ContractState.ACTIVE.value
+        served = served and row["state"] == ContractStanding.ACTIVE.value
         tiers[str(row["contract_id"])] = 0 if served else 1
     return tiers
 
@@ -243,7 +222,7 @@ def off_hours_queue(rows: Rows, now: datetime) -> list[dict[str, Any]]:
     contracts = rows.all(
         "SELECT contract_id, terms_json FROM {contracts} "
         "WHERE coverage <> :standard AND state = :active",
-        {"standard": Coverage.STANDARD.value, "active": ContractState.ACTIVE.value},
+        {"standard": Coverage.STANDARD.value, "active": ContractStanding.ACTIVE.value},
     )
     for row in contracts:
         if stored_terms(str(row["terms_json"])).coverage_calendar.is_business_time(now):

@@ -12,19 +12,24 @@ import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from ticketledger.domain import sla
-from ticketledger.domain.contract import Contract
 from ticketledger.domain.sla import SlaClock, TicketClocks
 from ticketledger.domain.terms import ContractTerms, stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Priority
-from ticketledger.projections.base import DispatchingProjection, handles
+from ticketledger.projections.base import (
+    CONTRACT_STATES,
+    ContractChange,
+    KeepsContracts,
+    contract_state,
+    handles,
+)
 from ticketledger.projections.store import (
     Rows,
     Table,
@@ -52,11 +57,6 @@ CLOCK_FIELDS = (
 CLOCK_COLUMNS = tuple((f"{p}_{name}", kind) for p in CLOCKS for name, kind in CLOCK_FIELDS)
 
 TERMS = Table("terms", (("terms_hash", "TEXT"), ("terms_json", "TEXT")), key=("terms_hash",))
-CONTRACT_TERMS = Table(
-    "contract_terms",
-    (("contract_id", "TEXT"), ("effective_on", "TEXT"), ("terms_hash", "TEXT")),
-    key=("contract_id", "effective_on"),
-)
 TICKET_CLOCKS = Table(
     "tickets",
     (
@@ -75,27 +75,18 @@ TICKET_CLOCKS = Table(
 )
 
 
-# Contract terms history, the projection's own copy.
+# Contract terms: the contract's fold says which are in force; the terms a
+# ticket runs under are kept once, by content hash, for its later events.
 
 
-def record_terms(rows: Rows, contract_id: UUID, effective_on: date, terms: ContractTerms) -> None:
-    """Mirrors Contract.PlanChanged: new terms from a date supersede any change
-    scheduled for that date or later. Terms are stored once, by content hash."""
+def terms_hash_at(rows: Rows, contract_id: str, instant: datetime) -> str:
+    """The terms in force at `instant` (ContractState.terms_at), stored by their hash."""
+    terms = contract_state(rows, contract_id).terms_at(instant)
     text = terms.model_dump_json()
     digest = hashlib.sha256(text.encode()).hexdigest()
-    rows.put("terms", {"terms_hash": digest, "terms_json": text})
-    rows.execute(
-        "DELETE FROM {contract_terms} WHERE contract_id = :c AND effective_on >= :d",
-        {"c": str(contract_id), "d": effective_on.isoformat()},
-    )
-    rows.put(
-        "contract_terms",
-        {
-            "contract_id": str(contract_id),
-            "effective_on": effective_on.isoformat(),
-            "terms_hash": digest,
-        },
-    )
+    if rows.get("terms", terms_hash=digest) is None:
+        rows.put("terms", {"terms_hash": digest, "terms_json": text})
+    return digest
 
 
 def load_terms(rows: Rows, terms_hash: str) -> ContractTerms:
@@ -104,41 +95,12 @@ def load_terms(rows: Rows, terms_hash: str) -> ContractTerms:
     return stored_terms(str(row["terms_json"]))
 
 
-def terms_history(rows: Rows, contract_id: str) -> list[dict[str, Any]]:
-    return rows.all(
-        "SELECT effective_on, terms_hash FROM {contract_terms} WHERE contract_id = :c "
-        "ORDER BY effective_on",
-        {"c": contract_id},
-    )
+class TracksContractTerms(KeepsContracts):
+    """What the SLA, queue and deadline projections keep of contracts: their
+    folded state, from which the terms of each ticket opened are read."""
 
-
-def latest_terms(rows: Rows, contract_id: str) -> ContractTerms:
-    """Like Contract.terms: the latest terms signed, whatever their date."""
-    history = terms_history(rows, contract_id)
-    if not history:
-        raise KeyError(f"no contract {contract_id}")
-    return load_terms(rows, str(history[-1]["terms_hash"]))
-
-
-def terms_hash_at(rows: Rows, contract_id: str, instant: datetime) -> str:
-    """Like Contract.terms_at: the change in force on the contract's local date."""
-    history = terms_history(rows, contract_id)
-    zone = ZoneInfo(load_terms(rows, str(history[-1]["terms_hash"])).timezone)
-    day = instant.astimezone(zone).date().isoformat()
-    effective = [r for r in history if str(r["effective_on"]) <= day] or history[:1]
-    return str(effective[-1]["terms_hash"])
-
-
-class TracksContractTerms(DispatchingProjection):
-    """What both the SLA and the queue projections keep of contracts."""
-
-    @handles(Contract.Signed)
-    def signed(self, event: Contract.Signed, rows: Rows, position: int) -> None:
-        record_terms(rows, event.originator_id, event.terms.starts_on, event.terms)
-
-    @handles(Contract.PlanChanged)
-    def plan_changed(self, event: Contract.PlanChanged, rows: Rows, position: int) -> None:
-        record_terms(rows, event.originator_id, event.effective_on, event.terms)
+    def contract_changed(self, change: ContractChange, rows: Rows) -> None:
+        """The state kept is all these projections need."""
 
 
 # Clocks as columns.
@@ -201,7 +163,7 @@ def changed_clocks(rows: Rows, row: dict[str, Any], event: Any) -> dict[str, Any
 
 class SlaProjection(TracksContractTerms):
     name: ClassVar[str] = "sla"
-    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_TERMS, TICKET_CLOCKS)
+    tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_STATES, TICKET_CLOCKS)
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
@@ -447,7 +409,7 @@ def contract_month_report(
     times, and the clocks still running that were breached by the month's end
     (or by `now`, for the current month)."""
     contract = str(contract_id)
-    terms = latest_terms(rows, contract)
+    terms = contract_state(rows, contract).terms
     window = month_window(month, terms.timezone, now)
     found = rows.all(
         "SELECT * FROM {tickets} WHERE contract_id = :c ORDER BY number", {"c": contract}

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -23,6 +24,8 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 from pydantic import TypeAdapter
 
+from ticketledger.domain.contract_state import ContractState
+from ticketledger.domain.terms import STORED
 from ticketledger.domain.ticket_state import TicketState
 
 Dialect = Literal["sqlite", "postgres"]
@@ -70,6 +73,22 @@ def state_text(state: TicketState) -> str:
 
 def state_from(text: str) -> TicketState:
     return STATE_JSON.validate_json(text)
+
+
+CONTRACT_STATE_JSON = TypeAdapter(ContractState)
+
+
+def contract_state_text(state: ContractState) -> str:
+    """A contract's folded state as projections keep it beside their rows."""
+    return CONTRACT_STATE_JSON.dump_json(state).decode()
+
+
+@lru_cache(maxsize=256)
+def contract_state_from(text: str) -> ContractState:
+    """Parsed once per distinct text: the state is immutable, so the cache
+    holds nothing that could change what a projection writes."""
+    # Terms were checked when signed; a later tzdata must not make them unreadable.
+    return CONTRACT_STATE_JSON.validate_json(text, context={STORED: True})
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket, evolve
 from ticketledger.domain.ticket_state import TicketState
-from ticketledger.projections.base import CONTRACT_STATE_ENTERED, DispatchingProjection, handles
+from ticketledger.projections.base import CONTRACT_STATES, ContractChange, KeepsContracts, handles
 from ticketledger.projections.store import (
     Rows,
     Table,
@@ -83,12 +82,12 @@ FILTERS = (
 )
 
 
-class TicketStateProjection(DispatchingProjection):
+class TicketStateProjection(KeepsContracts):
     """Each ticket's row is read off the state the ticket's events fold into
     (domain/ticket.py's `evolve`), kept beside it as JSON."""
 
     name: ClassVar[str] = "ticket_state"
-    tables: ClassVar[tuple[Table, ...]] = (TICKETS, STATES, CONTRACTS)
+    tables: ClassVar[tuple[Table, ...]] = (TICKETS, STATES, CONTRACT_STATES, CONTRACTS)
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
@@ -107,22 +106,14 @@ class TicketStateProjection(DispatchingProjection):
         rows.put("states", {"ticket_id": ticket_id, "state_json": state_text(state)})
         rows.put("tickets", ticket_row(ticket_id, state, event, position))
 
-    @handles(Contract.Signed)
-    def signed(self, event: Contract.Signed, rows: Rows, position: int) -> None:
+    def contract_changed(self, change: ContractChange, rows: Rows) -> None:
         rows.put(
             "contracts",
             {
-                "contract_id": str(event.originator_id),
-                "customer": event.terms.customer,
-                "state": "active",
+                "contract_id": change.contract_id,
+                "customer": change.after.customer,
+                "state": change.after.standing.value,
             },
-        )
-
-    @handles(*CONTRACT_STATE_ENTERED)
-    def state_changed(self, event: Any, rows: Rows, position: int) -> None:
-        rows.execute(
-            "UPDATE {contracts} SET state = :state WHERE contract_id = :id",
-            {"state": CONTRACT_STATE_ENTERED[type(event)].value, "id": str(event.originator_id)},
         )
 
 

@@ -144,7 +144,7 @@ def tickets_of(ledger: TicketLedger, contract_id: UUID) -> set[str]:
 def export_statement(ledger: TicketLedger, contract_id: UUID, month: str, by: str) -> str:
     contract = ledger.contract(contract_id)
     aggregates = frozenset({str(contract_id), *tickets_of(ledger, contract_id)})
-    subject = {"contract_id": str(contract_id), "customer": contract.customer, "month": month}
+    subject = {"contract_id": str(contract_id), "customer": contract.state.customer, "month": month}
     return export(ledger, aggregates, subject, by)
 
 

@@ -207,8 +207,8 @@ class Hours:
 def entry_buckets(entry: WorkEntry, kind: Kind, contract: Contract) -> Buckets:
     """As projections/hours.py posts an entry: the terms in force on the
     contract-local day the work started, and the ticket's kind at posting."""
-    day = contract.local_date(entry.started_at)
-    terms = contract.terms_on(day)
+    day = contract.state.local_date(entry.started_at)
+    terms = contract.state.terms_on(day)
     return split_entry(
         duration=entry.duration,
         off_hours=entry.off_hours,
@@ -239,7 +239,7 @@ class Replay:
         if not isinstance(event, Ticket.Opened):
             raise TicketNotFoundError("a ticket's events begin with its opening")
         # Like projections/sla.py: the terms in force when the ticket opened.
-        terms = contract.terms_at(event.occurred_at)
+        terms = contract.state.terms_at(event.occurred_at)
         ticket = event.mutate(None)
         assert isinstance(ticket, Ticket)
         clocks = sla.open_clocks(terms, event.priority, event.occurred_at)

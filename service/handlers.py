@@ -113,12 +113,12 @@ def open_ticket(ledger: TicketLedger, cmd: c.OpenTicket) -> CommandResult:
         at = ledger.now(cmd.occurred_at)
         contract = ledger.contract(cmd.contract_id)
         contract.check_serves(at)
-        if contract.is_authorised(cmd.requester):
+        if contract.state.is_authorised(cmd.requester):
             numbering, ticket = opened(ledger, contract, request_of(cmd), by, at)
             return Decision(ticket, (numbering, ticket), number=ticket.state.number)
         held = HeldRequest.hold(
             contract_id=cmd.contract_id,
-            reason=f"{cmd.requester} is not authorised by {contract.customer}",
+            reason=f"{cmd.requester} is not authorised by {contract.state.customer}",
             by=by,
             occurred_at=at,
             **request_of(cmd),
@@ -149,7 +149,7 @@ def opened(
         ticket_id=ticket_id,
         number=number,
         contract_id=contract.id,
-        customer=contract.customer,
+        customer=contract.state.customer,
         by=by,
         occurred_at=at,
         **request,
@@ -174,7 +174,7 @@ def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> Com
         held.check_undecided()
         assert held.contract_id is not None
         contract = ledger.contract(held.contract_id)
-        contract.check_serves()
+        contract.check_serves(at)
         contract.check_authorised(held.requester)
         numbering, ticket = opened(ledger, contract, request_of(held), cmd.by, at)
         held.release(ticket.id, ticket.state.number, cmd.by, at)
@@ -288,7 +288,7 @@ def record_failed_contact(
 def log_work(ledger: TicketLedger, t: Ticket, cmd: c.LogWork, at: datetime) -> None:
     contract = ledger.contract_of(t)
     contract.check_serves(cmd.started_at)
-    terms = contract.terms_at(cmd.started_at)
+    terms = contract.state.terms_at(cmd.started_at)
     t.log_work(
         entry_id=cmd.entry_id or uuid4(),
         agent=cmd.agent,
@@ -306,7 +306,7 @@ def log_work(ledger: TicketLedger, t: Ticket, cmd: c.LogWork, at: datetime) -> N
 @ticket_command(c.CorrectWork)
 def correct_work(ledger: TicketLedger, t: Ticket, cmd: c.CorrectWork, at: datetime) -> None:
     entry = t.entry(cmd.entry_id)
-    terms = ledger.contract_of(t).terms_at(entry.started_at)
+    terms = ledger.contract_of(t).state.terms_at(entry.started_at)
     caused = entry.customer_caused if cmd.customer_caused is None else cmd.customer_caused
     t.correct_work(
         entry_id=cmd.entry_id,

@@ -279,7 +279,7 @@ class TicketLedger(Application[UUID]):
             for position in contract_positions.values()
             if opened_position is None or position < opened_position
         )
-        terms = self._contract_at(state.contract_id, known).terms_at(state.opened_at)
+        terms = self._contract_at(state.contract_id, known).state.terms_at(state.opened_at)
         self._governing.put(ticket.id, terms)
         return terms
 

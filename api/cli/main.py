@@ -85,7 +85,7 @@ def summarise(ledger: TicketLedger) -> None:
         by_contract.setdefault(ticket.state.contract_id, []).append(ticket)
     typer.echo(f"\n{len(tickets)} tickets in {len(by_contract)} contracts\n")
     for contract_id, group in by_contract.items():
-        terms = ledger.contract(contract_id).terms
+        terms = ledger.contract(contract_id).state.terms
         statuses = Counter(t.state.status.value for t in group)
         worked = sum((w.duration for t in group for w in t.state.work.values()), timedelta(0))
         typer.echo(

@@ -131,15 +131,16 @@ def get_contract(
     contract = read.contract(contract_id)
     view = s.ContractView(
         contract_id=contract.id,
-        customer=contract.customer,
-        state=contract.state.value,
+        customer=contract.state.customer,
+        state=contract.state.standing.value,
         version=contract.version,
-        terms=contract.terms,
+        terms=contract.state.terms,
         plan_history=[
-            s.PlanPeriod(effective_on=day, plan=terms.plan) for day, terms in contract.terms_history
+            s.PlanPeriod(effective_on=day, plan=terms.plan)
+            for day, terms in contract.state.terms_history
         ],
-        authorised_requesters=sorted(contract.authorised_requesters),
-        issued_months=sorted(contract.issued_months),
+        authorised_requesters=sorted(contract.state.authorised_requesters),
+        issued_months=sorted(contract.state.issued_months),
     )
     return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{contract.version}"'})
 

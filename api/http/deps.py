@@ -196,7 +196,7 @@ class Calling:
     def contract(self, contract_id: UUID) -> Contract:
         contract = self.ledger.contract(contract_id)
         missing = ContractNotFoundError(f"no contract {contract_id}")
-        self.check_customer(contract.customer, missing)
+        self.check_customer(contract.state.customer, missing)
         return contract
 
 

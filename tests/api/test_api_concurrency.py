@@ -197,7 +197,7 @@ def test_stale_versions_are_refused_on_triage_and_statements_too(api: Api) -> No
         refused = api.post("admin", path, sent, if_match='"999"')
         assert (refused.status_code, refused.json()["code"]) == (412, "version_mismatch")
     assert api.ledger.held_request(UUID(held["id"])).version == 1
-    assert api.ledger.contract(UUID(api.contracts[OWN])).issued_months == set()
+    assert api.ledger.contract(UUID(api.contracts[OWN])).state.issued_months == set()
     discarded = api.ok(
         api.post(
             "admin", f"/held-requests/{held['id']}/discard", {"reason": "spam"}, if_match='"1"'

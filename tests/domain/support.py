@@ -304,3 +304,17 @@ def on_contract(contract: Contract, at: datetime, command: Callable[[Contract], 
     with recording_clock(lambda: at):
         command(contract)
     return contract.pending_events[already:]
+
+
+def subclasses(base: type[Any]) -> set[type[Any]]:
+    direct = set(base.__subclasses__())
+    return direct.union(*(subclasses(c) for c in direct))
+
+
+def event_classes(created: type[Any], changed: type[Any]) -> list[type[Any]]:
+    """Every event class the package defines under an aggregate's creation and
+    change bases, wherever it is written, the bases aside (a test's stray
+    event too, unless a test module wrote it)."""
+    found = (subclasses(created) | subclasses(changed)) - {created, changed}
+    ours = [c for c in found if c.__module__.startswith("ticketledger.")]
+    return sorted(ours, key=lambda c: c.__qualname__)

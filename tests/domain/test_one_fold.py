@@ -12,6 +12,7 @@ import pytest
 from tests.domain.support import (
     AGENT,
     agent_replied,
+    event_classes,
     events_of,
     failed_contact,
     given,
@@ -31,22 +32,7 @@ from ticketledger.replay.chronology import SENTENCES
 from ticketledger.service import commands
 from ticketledger.service.handlers import COMMAND_HANDLERS
 
-
-def subclasses(base: type[Any]) -> set[type[Any]]:
-    direct = set(base.__subclasses__())
-    return direct.union(*(subclasses(c) for c in direct))
-
-
-def ticket_event_classes() -> list[type[Any]]:
-    """Every event class the package defines for tickets, wherever it is
-    written, the abstract bases aside (this module's own stray event too)."""
-    found = subclasses(Ticket.Event) | subclasses(Ticket.Created)
-    found -= {Ticket.Event, Ticket.Created}
-    ours = [c for c in found if c.__module__.startswith("ticketledger.")]
-    return sorted(ours, key=lambda c: c.__qualname__)
-
-
-EVENT_CLASSES = ticket_event_classes()
+EVENT_CLASSES = event_classes(Ticket.Created, Ticket.Event)
 
 
 def test_the_events_found_are_those_the_ticket_names() -> None:

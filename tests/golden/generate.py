@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from tests.support import ManualClock, at, focco_terms
 from ticketledger.domain.billing import compute_statement
+from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import (
     CancellationReason,
@@ -127,13 +128,20 @@ def built_aggregates(events: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return {str(i): plain(attributes(aggregate)) for i, aggregate in replayed(events).items()}
 
 
+# A contract's standing was called its state before its events had a fold.
+CONTRACT_ATTRIBUTES_AS_RECORDED = {"standing": "state", "standing_changes": "state_changes"}
+
+
 def attributes(aggregate: Any) -> dict[str, Any]:
-    """What an aggregate holds: a ticket's folded state reads as attributes of
-    its own, as the fixtures of every schema recorded them."""
+    """What an aggregate holds: a ticket's or a contract's folded state reads
+    as attributes of its own, by the names the fixtures of every schema
+    recorded them under."""
     found = dict(vars(aggregate))
-    if isinstance(aggregate, Ticket):
+    if isinstance(aggregate, Ticket | Contract):
         state = found.pop("state")
-        found.update({f.name: getattr(state, f.name) for f in dataclasses.fields(state)})
+        for f in dataclasses.fields(state):
+            name = CONTRACT_ATTRIBUTES_AS_RECORDED.get(f.name, f.name)
+            found[name] = getattr(state, f.name)
     return found
 
 
@@ -281,7 +289,7 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     september = compute_statement(
         contract_id=str(contract),
         month="2026-09",
-        terms=ledger.contract(contract).terms_for_month("2026-09"),
+        terms=ledger.contract(contract).state.terms_for_month("2026-09"),
         posted=[],
     )
     ledger.handle(

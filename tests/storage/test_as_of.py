@@ -297,7 +297,7 @@ def assert_as_of_version_is_the_replay_by_hand(
     )
     # The clocks, kept by hand with the domain's SLA rules.
     opened = events[0]
-    terms = contract.terms_at(opened.occurred_at)
+    terms = contract.state.terms_at(opened.occurred_at)
     clocks = sla.open_clocks(terms, opened.priority, opened.occurred_at)
     for event in events[1:n]:
         clocks = sla.on_event(clocks, terms, event)

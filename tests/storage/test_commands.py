@@ -242,7 +242,7 @@ def test_without_the_24x7_addon_the_second_off_hours_service_is_refused(
         ledger.handle(
             AuthoriseOffHoursWork(ticket=second.aggregate_id, authorised_by="boss", by="carla")
         )
-    assert ledger.contract(contract_id).off_hours_exception_tickets == [first.aggregate_id]
+    assert ledger.contract(contract_id).state.off_hours_exception_tickets == (first.aggregate_id,)
 
 
 def test_with_the_24x7_addon_off_hours_services_are_not_exceptions(ledger: TicketLedger) -> None:
@@ -253,7 +253,7 @@ def test_with_the_24x7_addon_off_hours_services_are_not_exceptions(ledger: Ticke
         ledger.handle(
             AuthoriseOffHoursWork(ticket=ticket.aggregate_id, authorised_by="boss", by="carla")
         )
-    assert ledger.contract(contract_id).off_hours_exception_tickets == []
+    assert ledger.contract(contract_id).state.off_hours_exception_tickets == ()
 
 
 def test_critical_off_hours_work_inside_extended_coverage_needs_no_authorisation(
@@ -647,8 +647,8 @@ def test_a_plan_change_cannot_take_effect_in_the_past(
         )
     )
     contract = ledger.contract(contract_id)
-    assert contract.terms_at(at("2026-10-31 12:00")).monthly_hours == 20
-    assert contract.terms_at(at("2026-11-01 12:00")).monthly_hours == 30
+    assert contract.state.terms_at(at("2026-10-31 12:00")).monthly_hours == 20
+    assert contract.state.terms_at(at("2026-11-01 12:00")).monthly_hours == 30
 
 
 def test_work_done_before_a_suspension_can_still_be_logged_after_it(
@@ -685,7 +685,7 @@ def test_pay_per_use_customers_are_never_refused_off_hours_service(ledger: Ticke
         ledger.handle(
             AuthoriseOffHoursWork(ticket=ticket, authorised_by="plant manager", by="carla")
         )
-    assert ledger.contract(contract_id).off_hours_exception_tickets == []
+    assert ledger.contract(contract_id).state.off_hours_exception_tickets == ()
 
 
 def test_a_pay_per_use_agreement_has_no_fee_and_no_allowance(ledger: TicketLedger) -> None:
@@ -701,7 +701,7 @@ def test_24x7_coverage_without_the_addon_is_not_limited_to_one_exception(
     for _ in range(2):
         ticket = open_incident(ledger, contract_id).aggregate_id
         ledger.handle(AuthoriseOffHoursWork(ticket=ticket, authorised_by="boss", by="carla"))
-    assert ledger.contract(contract_id).off_hours_exception_tickets == []
+    assert ledger.contract(contract_id).state.off_hours_exception_tickets == ()
 
 
 @pytest.mark.parametrize(

@@ -378,7 +378,9 @@ def test_a_plan_change_recorded_after_a_ticket_opened_does_not_move_its_deadline
     )
     opened_at = ledger.ticket(number).state.opened_at
     assert opened_at is not None
-    assert ledger.contract(contract).terms_at(opened_at).closure.acceptance == timedelta(days=2)
+    assert ledger.contract(contract).state.terms_at(opened_at).closure.acceptance == timedelta(
+        days=2
+    )
     clock.advance(timedelta(minutes=10))
     later = open_ticket(ledger, contract)  # opens under the new plan
     clock.advance(timedelta(minutes=10))

@@ -342,4 +342,4 @@ def test_issuing_twice_or_before_the_month_ended_is_refused(
     assert issued.total == Decimal("5000.00")
     with pytest.raises(errors.StatementAlreadyIssuedError):
         issue(ledger, projector, contract_id, "2026-10")
-    assert ledger.contract(contract_id).issued_months == {"2026-10"}
+    assert ledger.contract(contract_id).state.issued_months == {"2026-10"}

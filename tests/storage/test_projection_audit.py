@@ -89,8 +89,8 @@ def test_a_clean_ledger_audits_equal_and_leaves_nothing_behind(
     )
     assert all(line.endswith(": equal") for line in lines)
     assert (
-        "tickets 6 live / 6 rebuilt, states 6 live / 6 rebuilt, contracts 1 live / 1 rebuilt"
-        in lines[0]
+        "tickets 6 live / 6 rebuilt, states 6 live / 6 rebuilt, "
+        "contract_states 1 live / 1 rebuilt, contracts 1 live / 1 rebuilt" in lines[0]
     )
     hours_line = next(line for line in lines if line.startswith("hours at"))
     assert "issued 1 live / 1 rebuilt" in hours_line

@@ -1,0 +1,102 @@
+"""What a contract's events mean: the immutable state they fold into, and the
+questions asked of it (which terms were in force on a day, whether a person
+may open tickets, whether the desk serves the contract at an instant).
+
+`ContractState` is the one answer to "what is this contract now". `evolve` in
+domain/contract.py builds it for the aggregate and for every projection that
+keeps contracts, so the rule that a plan change supersedes the changes
+scheduled on or after its date, or that a revocation inside an authorised
+domain denies the person by name, is written once.
+
+Pure: no database and no wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from ticketledger.domain.billing import first_day
+from ticketledger.domain.errors import ContractNotStartedError, InvalidCommandError
+from ticketledger.domain.terms import ContractTerms
+from ticketledger.domain.vocabulary import ContractStanding
+
+
+def normalise_requester(requester: str) -> str:
+    """An address (ana@acme.com) or a whole domain (@acme.com), lower-cased."""
+    value = requester.strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at or not domain or "." not in domain or " " in value or local.count("@"):
+        raise InvalidCommandError(f"not an e-mail address or @domain: {requester!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ContractState:
+    """A contract as its events left it. `terms_history` holds each change of
+    terms with the local date it takes effect from, oldest first; collections
+    are tuples and frozen sets, built anew by `evolve`, never changed."""
+
+    terms_history: tuple[tuple[date, ContractTerms], ...]
+    last_occurred_at: datetime
+    authorised_requesters: frozenset[str] = frozenset()
+    denied_addresses: frozenset[str] = frozenset()
+    standing: ContractStanding = ContractStanding.ACTIVE
+    standing_changes: tuple[tuple[datetime, ContractStanding], ...] = ()
+    off_hours_exception_tickets: tuple[UUID, ...] = ()
+    issued_months: frozenset[str] = frozenset()
+
+    @property
+    def terms(self) -> ContractTerms:
+        """The latest terms signed, whatever their effective date."""
+        return self.terms_history[-1][1]
+
+    @property
+    def customer(self) -> str:
+        return self.terms_history[0][1].customer
+
+    @property
+    def starts_on(self) -> date:
+        return self.terms_history[0][0]
+
+    def terms_on(self, day: date) -> ContractTerms:
+        effective = [t for d, t in self.terms_history if d <= day]
+        if not effective:
+            raise ContractNotStartedError(
+                f"the contract starts on {self.starts_on.isoformat()}, not {day}"
+            )
+        return effective[-1]
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(ZoneInfo(self.terms.timezone)).date()
+
+    def terms_at(self, instant: datetime) -> ContractTerms:
+        return self.terms_on(self.local_date(instant))
+
+    def terms_for_month(self, month: str) -> ContractTerms:
+        """A month is billed under the terms in force on its first day, or on
+        the contract's first day when it started later."""
+        return self.terms_on(max(first_day(month), self.starts_on))
+
+    def standing_at(self, instant: datetime) -> ContractStanding:
+        """Suspensions and the end take effect when they occurred, so work done
+        while the contract was active can still be logged afterwards."""
+        earlier = [standing for at, standing in self.standing_changes if at <= instant]
+        return earlier[-1] if earlier else ContractStanding.ACTIVE
+
+    def is_authorised(self, requester: str) -> bool:
+        address = normalise_requester(requester)
+        if address in self.denied_addresses:
+            return False
+        return address in self.authorised_requesters or (
+            "@" + address.rpartition("@")[2] in self.authorised_requesters
+        )
+
+
+def superseded(
+    history: tuple[tuple[date, ContractTerms], ...], effective_on: date, terms: ContractTerms
+) -> tuple[tuple[date, ContractTerms], ...]:
+    """New terms from a date on supersede any change scheduled for that date or later."""
+    return (*((d, t) for d, t in history if d < effective_on), (effective_on, terms))
