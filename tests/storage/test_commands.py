@@ -103,6 +103,22 @@ def test_an_authorised_domain_opens_a_numbered_ticket(
     assert ticket.state.customer == "Metalúrgica Serra"
 
 
+def test_a_ticket_for_a_contract_that_has_not_started_is_refused_and_nothing_is_written(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    """Signed today, starting on 2027-01-01: until then there are no terms to
+    run a ticket's clocks under, so nothing opens (it used to open, and every
+    later command that asked for its terms failed)."""
+    contract_id = sign(ledger, focco_terms(starts_on="2027-01-01"), "@serra.com.br")
+    head = ledger.recorder.max_notification_id()
+    with pytest.raises(errors.ContractNotStartedError, match="starts on 2027-01-01"):
+        open_incident(ledger, contract_id)
+    assert ledger.recorder.max_notification_id() == head
+    clock.set(at("2027-01-01 03:00"))  # midnight in Caxias do Sul
+    opened = open_incident(ledger, contract_id)
+    assert ledger.governing_terms(ledger.ticket(opened.number or "")).monthly_hours == 20
+
+
 def test_an_unauthorised_sender_is_held_for_triage_and_not_opened(
     ledger: TicketLedger, contract_id: UUID
 ) -> None:
