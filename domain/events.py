@@ -71,15 +71,18 @@ def check_aware(value: datetime, name: str) -> datetime:
     return value
 
 
-def check_occurred_at(occurred_at: datetime, previous: datetime | None) -> datetime:
-    """An event may not have happened in the future, nor before the one it follows."""
-    check_aware(occurred_at, "occurred_at")
-    recorded = now()
+def check_not_ahead(occurred_at: datetime, recorded: datetime) -> datetime:
     if occurred_at > recorded:
         raise OccurredInFutureError(
             f"occurred_at {occurred_at.isoformat()} is after the recording time "
             f"{recorded.isoformat()}"
         )
+    return occurred_at
+
+
+def check_occurred_at(occurred_at: datetime, previous: datetime | None) -> datetime:
+    """An event may not have happened in the future, nor before the one it follows."""
+    check_not_ahead(check_aware(occurred_at, "occurred_at"), now())
     if previous is not None and occurred_at < previous:
         raise OccurredOutOfOrderError(
             f"occurred_at {occurred_at.isoformat()} is before the previous event "

@@ -37,7 +37,13 @@ from ticketledger.domain.errors import (
     TicketNotFoundError,
     VersionMismatchError,
 )
-from ticketledger.domain.events import Clock, check_aware, recording_clock, system_clock
+from ticketledger.domain.events import (
+    Clock,
+    check_aware,
+    check_not_ahead,
+    recording_clock,
+    system_clock,
+)
 from ticketledger.domain.numbering import TicketNumbering, numbering_id, ticket_id_for
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
@@ -179,7 +185,13 @@ class TicketLedger(Application[UUID]):
         raise ConflictError("the ticket kept changing under this command; try again")
 
     def now(self, occurred_at: datetime | None) -> datetime:
-        return self.clock() if occurred_at is None else check_aware(occurred_at, "occurred_at")
+        """The command's instant, refused before any work when it lies ahead of
+        the ledger's clock: what a command costs must not depend on how far
+        ahead a client dates it (the due rules would be folded up to then)."""
+        recorded = self.clock()
+        if occurred_at is None:
+            return recorded
+        return check_not_ahead(check_aware(occurred_at, "occurred_at"), recorded)
 
     @staticmethod
     def check_version(aggregate: Aggregate, expected_version: int | None) -> None:

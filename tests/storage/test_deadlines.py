@@ -50,6 +50,7 @@ from ticketledger.domain.vocabulary import (
     Status,
 )
 from ticketledger.projections.runner import Projector
+from ticketledger.service import ledger as ledger_module
 from ticketledger.service.commands import (
     AcceptResolution,
     Assign,
@@ -775,6 +776,29 @@ def test_a_command_dated_past_the_clock_records_no_rule_ahead_of_the_clock(
     assert ledger.ticket(number).state.status is Status.RESOLVED
 
 
+def test_a_command_dated_centuries_ahead_is_refused_before_any_rule_is_folded(
+    ledger: TicketLedger, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply dated 2999 used to fold every due rule up to then (49 s of one
+    CPU) before its date was refused; its cost must not depend on the date a
+    client chooses, so the date is refused before the ticket is even read."""
+    contract = sign(ledger)
+    number = open_ticket(ledger, contract, Priority.LOW, START)
+    clock.set(START + SECOND)
+    command(ledger, number, "wait_on_customer", START + SECOND)()
+    folded: list[datetime] = []
+    monkeypatch.setattr(ledger_module, "apply_due", lambda *a: folded.append(a[-1]))
+    monkeypatch.setattr(TicketLedger, "ticket", lambda *a, **k: pytest.fail("read"))
+    position = head(ledger)
+    far = at("2999-01-01 00:00")
+    with pytest.raises(OccurredInFutureError, match="2999-01-01"):
+        ledger.handle(ReplyAsRequester(ticket=number, message="?", by=REQUESTER, occurred_at=far))
+    assert folded == []
+    with pytest.raises(OccurredInFutureError, match="2999-01-01"):
+        ledger.apply_due_rules(number, now=far)
+    assert (folded, head(ledger)) == ([], position)
+
+
 def test_a_first_reply_at_the_breach_instant_is_recorded_after_the_breach_in_the_same_save(
     ledger: TicketLedger, clock: ManualClock
 ) -> None:
@@ -1019,6 +1043,7 @@ def test_tickers_racing_in_threads_write_each_consequence_once(
 RACER = """
 import json, sys
 from datetime import datetime
+from ticketledger.service import ledger as ledger_module
 from ticketledger.service.ledger import TicketLedger
 
 url, now_text, *numbers = sys.argv[1:]
