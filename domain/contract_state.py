@@ -14,14 +14,14 @@ Pure: no database and no wall clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from ticketledger.domain.billing import first_day
+from ticketledger.domain.billing import Buckets, first_day, split_entry, warranty_covers
 from ticketledger.domain.errors import ContractNotStartedError, InvalidCommandError
 from ticketledger.domain.terms import ContractTerms
-from ticketledger.domain.vocabulary import ContractStanding
+from ticketledger.domain.vocabulary import ContractStanding, Kind
 
 
 def normalise_requester(requester: str) -> str:
@@ -85,6 +85,29 @@ class ContractState:
         while the contract was active can still be logged afterwards."""
         earlier = [standing for at, standing in self.standing_changes if at <= instant]
         return earlier[-1] if earlier else ContractStanding.ACTIVE
+
+    def work_buckets(
+        self,
+        *,
+        started_at: datetime,
+        duration: timedelta,
+        off_hours: timedelta,
+        off_hours_covered: timedelta,
+        customer_caused: bool,
+        kind: Kind,
+    ) -> Buckets:
+        """How a stretch of work is billed: under the terms in force on the
+        contract-local day it started, and the ticket's kind at posting."""
+        day = self.local_date(started_at)
+        terms = self.terms_on(day)
+        return split_entry(
+            duration=duration,
+            off_hours=off_hours,
+            off_hours_covered=off_hours_covered,
+            customer_caused=customer_caused,
+            under_warranty=warranty_covers(terms, kind, day),
+            rounding_minutes=terms.rounding_minutes,
+        )
 
     def is_authorised(self, requester: str) -> bool:
         address = normalise_requester(requester)

@@ -77,17 +77,17 @@ class KeepsContracts(DispatchingProjection):
     """A projection that keeps contracts reads them off the state the
     contract's events fold into (domain/contract.py's `evolve`), kept beside
     its rows as JSON in its `contract_states` table: it never interprets a
-    contract event itself. Its `contract_changed` writes its own rows."""
+    contract event itself. A projection with rows of its own for contracts
+    writes them in `contract_changed`."""
 
     @handles(Contract.Signed, Contract.Event)
     def contract_event(self, event: Any, rows: Rows, position: int) -> None:
         contract_id = str(event.originator_id)
         before: ContractState | None = None
         if not isinstance(event, Contract.Signed):
-            stored = rows.get("contract_states", contract_id=contract_id)
-            if stored is None:
+            before = stored_contract_state(rows, contract_id)
+            if before is None:
                 return  # tables built before the contract fold: rebuild them
-            before = contract_state_from(str(stored["state_json"]))
         after = evolve(before, event)
         rows.put(
             "contract_states",
@@ -95,14 +95,19 @@ class KeepsContracts(DispatchingProjection):
         )
         self.contract_changed(ContractChange(contract_id, before, after, event, position), rows)
 
-    @abstractmethod
     def contract_changed(self, change: ContractChange, rows: Rows) -> None:
-        """Brings this projection's rows of the contract to `change.after`."""
+        """Brings this projection's own rows of the contract to `change.after`;
+        the state kept is all that the SLA and deadline projections need."""
+
+
+def stored_contract_state(rows: Rows, contract_id: str) -> ContractState | None:
+    stored = rows.get("contract_states", contract_id=contract_id)
+    return None if stored is None else contract_state_from(str(stored["state_json"]))
 
 
 def contract_state(rows: Rows, contract_id: str) -> ContractState:
     """The contract as this projection's events so far folded it."""
-    stored = rows.get("contract_states", contract_id=contract_id)
-    if stored is None:
+    state = stored_contract_state(rows, contract_id)
+    if state is None:
         raise KeyError(f"no contract {contract_id}")
-    return contract_state_from(str(stored["state_json"]))
+    return state

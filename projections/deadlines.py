@@ -18,10 +18,9 @@ from pydantic import TypeAdapter
 from ticketledger.domain.deadlines import Deadline, Rule, Watch, deadlines, opened_watch
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
-from ticketledger.projections.base import CONTRACT_STATES, handles
+from ticketledger.projections.base import CONTRACT_STATES, KeepsContracts, handles
 from ticketledger.projections.sla import (
     TERMS,
-    TracksContractTerms,
     load_terms,
     terms_hash_at,
 )
@@ -64,7 +63,7 @@ def watch_from(text: str) -> Watch:
     return WATCH_JSON.validate_json(text)
 
 
-class DeadlinesProjection(TracksContractTerms):
+class DeadlinesProjection(KeepsContracts):
     name: ClassVar[str] = "deadlines"
     tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_STATES, WATCHES, DEADLINES)
 

@@ -38,8 +38,6 @@ from ticketledger.domain.billing import (
     hours_2dp,
     local_month,
     next_month,
-    split_entry,
-    warranty_covers,
 )
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
@@ -126,14 +124,6 @@ WORK_POSTED = "work"
 ADJUSTMENT = "adjustment"
 
 
-# Contracts, as their fold leaves them: the terms in force on a day, the
-# month's terms, the local date, all asked of ContractState.
-
-
-def timezone_of(rows: Rows, contract_id: str) -> str:
-    return contract_state(rows, contract_id).terms.timezone
-
-
 def is_issued(rows: Rows, contract_id: str, month: str) -> bool:
     return rows.get("issued", contract_id=contract_id, month=month) is not None
 
@@ -149,16 +139,13 @@ def open_month(rows: Rows, contract_id: str, month: str) -> str:
 
 
 def classify(rows: Rows, contract_id: str, work: dict[str, Any], kind: Kind) -> Buckets:
-    contract = contract_state(rows, contract_id)
-    day = contract.local_date(unstamp(work["started_at"]))
-    terms = contract.terms_on(day)
-    return split_entry(
+    return contract_state(rows, contract_id).work_buckets(
+        started_at=unstamp(work["started_at"]),
         duration=span(work["duration_us"]),
         off_hours=span(work["off_hours_us"]),
         off_hours_covered=span(work["off_hours_covered_us"]),
         customer_caused=bool(work["customer_caused"]),
-        under_warranty=warranty_covers(terms, kind, day),
-        rounding_minutes=terms.rounding_minutes,
+        kind=kind,
     )
 
 
@@ -327,7 +314,7 @@ class HoursProjection(KeepsContracts):
         if ticket is None or ticket["posted_month"] is not None:
             return
         contract_id = ticket["contract_id"]
-        timezone = timezone_of(rows, contract_id)
+        timezone = contract_state(rows, contract_id).terms.timezone
         # A closure recorded late in an issued month posts to the next open one.
         month = open_month(rows, contract_id, local_month(event.occurred_at, timezone))
         kind = Kind(ticket["kind"])

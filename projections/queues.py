@@ -20,11 +20,10 @@ from ticketledger.domain.terms import stored_terms
 from ticketledger.domain.ticket import Ticket, evolve
 from ticketledger.domain.ticket_state import TicketState
 from ticketledger.domain.vocabulary import Agreement, ContractStanding, Coverage, Priority
-from ticketledger.projections.base import CONTRACT_STATES, ContractChange, handles
+from ticketledger.projections.base import CONTRACT_STATES, ContractChange, KeepsContracts, handles
 from ticketledger.projections.sla import (
     CLOCK_COLUMNS,
     TERMS,
-    TracksContractTerms,
     changed_clocks,
     clocks_from,
     opened_clocks,
@@ -106,7 +105,7 @@ def described(row: dict[str, Any], state: TicketState) -> None:
     )
 
 
-class QueueProjection(TracksContractTerms):
+class QueueProjection(KeepsContracts):
     name: ClassVar[str] = "queues"
     tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_STATES, CONTRACTS, OPEN_TICKETS)
 

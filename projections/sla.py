@@ -1,8 +1,8 @@
 """SLA compliance: each ticket's first-response and resolution clocks, kept from
 the events by domain/sla.py, and a contract's monthly compliance report.
 
-The projection keeps its own copy of every contract's terms history, so the
-clocks use the terms in force when the ticket opened without reading another
+The projection keeps every contract's folded state (projections/base.py's
+KeepsContracts), so the clocks use the terms in force when the ticket opened without reading another
 projection. The table specs and clock columns here are shared with the queues.
 """
 
@@ -25,7 +25,6 @@ from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Priority
 from ticketledger.projections.base import (
     CONTRACT_STATES,
-    ContractChange,
     KeepsContracts,
     contract_state,
     handles,
@@ -95,14 +94,6 @@ def load_terms(rows: Rows, terms_hash: str) -> ContractTerms:
     return stored_terms(str(row["terms_json"]))
 
 
-class TracksContractTerms(KeepsContracts):
-    """What the SLA, queue and deadline projections keep of contracts: their
-    folded state, from which the terms of each ticket opened are read."""
-
-    def contract_changed(self, change: ContractChange, rows: Rows) -> None:
-        """The state kept is all these projections need."""
-
-
 # Clocks as columns.
 
 
@@ -161,7 +152,7 @@ def changed_clocks(rows: Rows, row: dict[str, Any], event: Any) -> dict[str, Any
     return clocks_columns(sla.on_event(clocks_from(row), terms, event))
 
 
-class SlaProjection(TracksContractTerms):
+class SlaProjection(KeepsContracts):
     name: ClassVar[str] = "sla"
     tables: ClassVar[tuple[Table, ...]] = (TERMS, CONTRACT_STATES, TICKET_CLOCKS)
 

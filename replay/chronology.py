@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ticketledger.domain import sla
-from ticketledger.domain.billing import Buckets, split_entry, warranty_covers
+from ticketledger.domain.billing import Buckets
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.numbering import ticket_id_for
@@ -207,15 +207,13 @@ class Hours:
 def entry_buckets(entry: WorkEntry, kind: Kind, contract: Contract) -> Buckets:
     """As projections/hours.py posts an entry: the terms in force on the
     contract-local day the work started, and the ticket's kind at posting."""
-    day = contract.state.local_date(entry.started_at)
-    terms = contract.state.terms_on(day)
-    return split_entry(
+    return contract.state.work_buckets(
+        started_at=entry.started_at,
         duration=entry.duration,
         off_hours=entry.off_hours,
         off_hours_covered=entry.off_hours_covered,
         customer_caused=entry.customer_caused,
-        under_warranty=warranty_covers(terms, kind, day),
-        rounding_minutes=terms.rounding_minutes,
+        kind=kind,
     )
 
 
