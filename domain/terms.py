@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import calendar as gregorian
 import zoneinfo
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,6 +41,79 @@ def is_stored(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get(STORED))
 
 
+# The ranges a contract's terms may take (README "Contract terms"). Bounds on
+# durations and dates are checked when terms are signed, not when a stored event
+# is read back: an event already in the log must stay readable whatever it holds
+# (a projection that cannot apply it quarantines it instead).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+SLA_TARGET_RANGE = (timedelta(minutes=1), timedelta(days=90))
+CLOSURE_PERIOD_RANGE = (timedelta(minutes=1), timedelta(days=365))
+CLOSURE_AGE_RANGE = (timedelta(0), timedelta(days=365))
+# The longest SLA target must be reached within this much calendar time of the
+# contract's start, so that every clock walk ends far inside the calendar's own
+# ten-year search limit whatever the ticket.
+SLA_REACH = timedelta(days=730)
+MOST_WINDOWS_A_DAY = 12
+MOST_EXTRA_HOLIDAYS = 1000
+MOST_WARRANTIES = 100
+
+
+def shown(value: object) -> str:
+    """A bound or value as a client writes it: durations in ISO 8601."""
+    if not isinstance(value, timedelta):
+        return str(value)
+    if value < timedelta(0):
+        return f"-{shown(-value)}"
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    second_text = f"{seconds}.{value.microseconds:06d}".rstrip("0") if value.microseconds else ""
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
+    clock += f"{second_text}S" if second_text else (f"{seconds}S" if seconds else "")
+    text = (f"{value.days}D" if value.days else "") + (f"T{clock}" if clock else "")
+    return f"P{text}" if text else "PT0S"
+
+
+def _bounded(low: Any, high: Any, what: str) -> AfterValidator:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if not is_stored(info) and not low <= value <= high:
+            raise ValueError(
+                f"{what} must lie between {shown(low)} and {shown(high)}, got {shown(value)}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _at_most(most: int, what: str) -> AfterValidator:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if not is_stored(info) and len(value) > most:
+            raise ValueError(f"at most {most} {what}, got {len(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+Day = Annotated[
+    date,
+    _bounded(EARLIEST_DAY, LATEST_DAY, "a date"),
+    Field(description="a date from 2000-01-01 to 2100-12-31"),
+]
+SlaDuration = Annotated[
+    timedelta,
+    _bounded(*SLA_TARGET_RANGE, "an SLA target"),
+    Field(description="business time, from PT1M to P90D, reached within 730 days of hours"),
+]
+ClosurePeriod = Annotated[
+    timedelta,
+    _bounded(*CLOSURE_PERIOD_RANGE, "a closure period"),
+    Field(description="from PT1M to P365D"),
+]
+ClosureAge = Annotated[
+    timedelta,
+    _bounded(*CLOSURE_AGE_RANGE, "a closure age"),
+    Field(description="from PT0S to P365D"),
+]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
 WallClock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 HourAmount = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
@@ -70,10 +144,13 @@ class OpeningHours(Frozen):
     """Opening hours: wall-clock windows per weekday (0 = Monday) plus public
     holidays of a country and region and extra closed dates."""
 
-    windows: dict[int, list[tuple[WallClock, WallClock]]]
-    holidays_country: str | None = None
-    holidays_subdivision: str | None = None
-    extra_holidays: list[date] = []
+    windows: dict[
+        Annotated[int, Field(ge=0, le=6)],
+        Annotated[list[tuple[WallClock, WallClock]], _at_most(MOST_WINDOWS_A_DAY, "windows a day")],
+    ]
+    holidays_country: Annotated[str, Field(min_length=2, max_length=3)] | None = None
+    holidays_subdivision: Annotated[str, Field(min_length=1, max_length=10)] | None = None
+    extra_holidays: Annotated[list[Day], _at_most(MOST_EXTRA_HOLIDAYS, "extra holidays")] = []
 
     @field_validator("windows")
     @classmethod
@@ -97,8 +174,8 @@ class OpeningHours(Frozen):
 class SlaTarget(Frozen):
     """Business durations, measured in the calendar that applies to the ticket."""
 
-    first_response: timedelta
-    resolution: timedelta
+    first_response: SlaDuration
+    resolution: SlaDuration
 
     @model_validator(mode="after")
     def _positive(self) -> Self:
@@ -114,9 +191,9 @@ class Warranty(Frozen):
     from the invoice date (seed 000, sections 3 and 4)."""
 
     kind: WarrantyKind
-    starts_on: date
+    starts_on: Day
     months: Annotated[int, Field(gt=0, le=240)]
-    scope: str = ""
+    scope: Annotated[str, _at_most(1000, "characters of scope")] = ""
 
     @property
     def ends_on(self) -> date:
@@ -140,11 +217,11 @@ class ClosurePeriods(Frozen):
 
     ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"customer_silence_notice"})
 
-    acceptance: timedelta = timedelta(days=7)
-    customer_silence: timedelta = timedelta(days=7)
-    customer_silence_notice: timedelta = timedelta(days=2)
+    acceptance: ClosurePeriod = timedelta(days=7)
+    customer_silence: ClosurePeriod = timedelta(days=7)
+    customer_silence_notice: ClosureAge = timedelta(days=2)
     failed_contact_attempts: Annotated[int, Field(gt=0, le=20)] = 3
-    contact_attempts_minimum_age: timedelta = timedelta(hours=48)
+    contact_attempts_minimum_age: ClosureAge = timedelta(hours=48)
 
     @model_validator(mode="after")
     def _sensible(self) -> Self:
@@ -188,11 +265,13 @@ class ContractTerms(Frozen):
     rounding_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     addon_24x7_share: Annotated[Decimal, Field(gt=0, le=1)] | None = None
-    off_hours_exceptions: Annotated[int, Field(ge=0)] | None = 1
-    warranties: list[Warranty] = []
+    off_hours_exceptions: (
+        Annotated[int, Field(ge=0), _bounded(0, 1000, "off-hours exceptions")] | None
+    ) = 1
+    warranties: Annotated[list[Warranty], _at_most(MOST_WARRANTIES, "warranties")] = []
     closure: ClosurePeriods = ClosurePeriods()
     sla_alerts: SlaAlerts = SlaAlerts()
-    starts_on: date
+    starts_on: Day
 
     @field_validator("timezone")
     @classmethod
@@ -235,7 +314,28 @@ class ContractTerms(Frozen):
         if not is_stored(info):
             # Building the calendars validates windows and holidays now, not at first use.
             _ = self.business_calendar, self.coverage_calendar
+            self.check_sla_reachable()
         return self
+
+    def check_sla_reachable(self) -> None:
+        """Every SLA target fits in its calendar: a target of 90 days against
+        one minute of business hours a week would need millennia to fall due."""
+        start = datetime.combine(self.starts_on, time(), zoneinfo.ZoneInfo(self.timezone))
+        longest = max(target.resolution for target in self.sla.values())
+        for name, calendar in (
+            ("business_hours", self.business_calendar),
+            ("coverage", self.coverage_calendar),
+        ):
+            try:
+                due = calendar.add_business_time(start, longest)
+            except ValueError:
+                due = None
+            if due is None or due - start > SLA_REACH:
+                raise ValueError(
+                    f"an SLA target of {shown(longest)} is not reached within "
+                    f"{SLA_REACH.days} days of {name} from the contract's start: "
+                    "widen the hours or shorten the target"
+                )
 
     @cached_property
     def business_calendar(self) -> BusinessCalendar:
