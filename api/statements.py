@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from ticketledger.domain.billing import hours_2dp
-from ticketledger.projections import hours
+from ticketledger.projections import hours, quarantine
 from ticketledger.projections.runner import Projector
 from ticketledger.service.commands import IssueStatement
 from ticketledger.service.outcomes import CommandResult
@@ -24,6 +24,8 @@ def issue_month(
     projector.catch_up(["hours"])
     through = projector.position("hours")
     with projector.reading("hours") as rows:
+        # A month is frozen only from hours the projection follows in full.
+        quarantine.check_contract(rows, "hours", contract_id)
         # Exactly what the projection will freeze when it meets the event, even if
         # entries are posted between reading the position and issuing.
         current = hours.statement(rows, contract_id, month, through_position=through)

@@ -170,8 +170,7 @@ def reached_at(clock: SlaClock, terms: ContractTerms, limit: timedelta) -> datet
         return clock.since
     if clock.state is not ClockState.RUNNING:
         return None
-    calendar = sla.calendar_of(terms, clock.calendar)
-    return calendar.add_business_time(clock.since, limit - clock.elapsed)
+    return sla.reached(sla.calendar_of(terms, clock.calendar), clock.since, limit - clock.elapsed)
 
 
 CLOSURE_RULES: tuple[tuple[Rule, Callable[[TicketState, ClosurePeriods], datetime | None]], ...] = (

@@ -55,6 +55,13 @@ class VersionMismatchError(ConflictError):
     code = "version_mismatch"
 
 
+class SlaTargetUnreachableError(ConflictError):
+    """The contract's business hours cannot bring an SLA clock to its target:
+    terms stored before their ranges were checked (domain/terms.py)."""
+
+    code = "sla_target_unreachable"
+
+
 class InvalidTransitionError(ConflictError):
     code = "invalid_transition"
 

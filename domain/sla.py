@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from ticketledger.domain.calendar import BusinessCalendar
-from ticketledger.domain.errors import UnknownEventError
+from ticketledger.domain.errors import SlaTargetUnreachableError, UnknownEventError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Coverage, Priority
@@ -180,9 +180,24 @@ def _mark(
             return previous
         return clock.since
     if clock.state is ClockState.RUNNING:
-        calendar = calendar_of(terms, clock.calendar)
-        return calendar.add_business_time(clock.since, limit - clock.elapsed)
+        return reached(calendar_of(terms, clock.calendar), clock.since, limit - clock.elapsed)
     return None
+
+
+def reached(calendar: BusinessCalendar, since: datetime, remaining: timedelta) -> datetime:
+    """The instant a running clock spends `remaining` more business time."""
+    try:
+        return calendar.add_business_time(since, remaining)
+    except ValueError as error:
+        raise SlaTargetUnreachableError(
+            f"the contract's hours cannot bring an SLA clock to its target: {error}; "
+            "its terms must be changed"
+        ) from None
+
+
+def check_clocks_can_run(terms: ContractTerms, priority: Priority, at: datetime) -> None:
+    """A ticket opens only if its SLA clocks can fall due in the contract's hours."""
+    open_clocks(terms, priority, at)
 
 
 def status_at(clock: SlaClock, terms: ContractTerms, now: datetime) -> SlaStatus:

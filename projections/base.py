@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from ticketledger.domain.contract import Contract, evolve
 from ticketledger.domain.contract_state import ContractState
+from ticketledger.projections.quarantine import ContractQuarantinedError
 from ticketledger.projections.store import Rows, Table, contract_state_from, contract_state_text
 
 Handler = Callable[[Any, Any, Rows, int], None]
@@ -101,6 +102,8 @@ class KeepsContracts(DispatchingProjection):
 
 
 def stored_contract_state(rows: Rows, contract_id: str) -> ContractState | None:
+    if contract_id in rows.held:
+        raise ContractQuarantinedError(contract_id)
     stored = rows.get("contract_states", contract_id=contract_id)
     return None if stored is None else contract_state_from(str(stored["state_json"]))
 

@@ -21,9 +21,11 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
+from ticketledger.projections import quarantine
 from ticketledger.projections.base import Projection
 from ticketledger.projections.store import ProjectionRecorder, ProjectionStore, Rows
 from ticketledger.service.ledger import TicketLedger
@@ -42,6 +44,7 @@ class ProjectionProcessor:
         self.ledger, self.store, self.projection = ledger, store, projection
         self.generation = generation
         self.prefix = f"{projection.name}_g{generation}"
+        self.tables = (*projection.tables, quarantine.QUARANTINE)
         self.recorder: ProjectionRecorder = store.recorder(self.tracking_table, self.ddl())
 
     @property
@@ -50,17 +53,17 @@ class ProjectionProcessor:
 
     @property
     def table_names(self) -> list[str]:
-        return [f"{self.prefix}_{t.name}" for t in self.projection.tables] + [self.tracking_table]
+        return [f"{self.prefix}_{t.name}" for t in self.tables] + [self.tracking_table]
 
     def ddl(self) -> list[str]:
         statements: list[str] = []
-        for table in self.projection.tables:
+        for table in self.tables:
             name = f"{self.prefix}_{table.name}"
             statements += table.ddl(self.store.qualify(name), name)
         return statements
 
     def rows(self, cursor: Any) -> Rows:
-        return Rows(cursor, self.store, self.prefix, self.projection.tables)
+        return Rows(cursor, self.store, self.prefix, self.tables)
 
     @contextmanager
     def reading(self) -> Any:
@@ -80,26 +83,100 @@ class ProjectionProcessor:
     def process(self, notifications: Sequence[Notification]) -> int:
         """Applies these notifications, which must follow the tracked position
         without a gap, in one transaction. Returns how many were applied: none
-        when another follower got there first or they were applied before."""
+        when another follower got there first or they were applied before.
+
+        A page is applied whole first; only when an event in it fails is the
+        page applied again one event at a time, each under a savepoint, so the
+        event that fails is quarantined and the rest of the page commits."""
         if not notifications:
             return 0
         try:
-            with self.store.transaction(commit=True) as cursor:
-                self.store.lock(cursor, self.projection.name)
-                position = self.store.tracked_position(self.recorder, cursor, self.ledger.name)
-                fresh = [n for n in notifications if n.id > position]
-                if not fresh:
-                    return 0
-                rows = self.rows(cursor)
-                for notification in fresh:
-                    event = self.ledger.mapper.to_domain_event(notification)
-                    self.projection.apply(event, rows, notification.id)
-                tracking = Tracking(self.ledger.name, fresh[-1].id)
-                self.store.insert_tracking(self.recorder, cursor, tracking)
-                return len(fresh)
+            return self._process(notifications, careful=False)
         except IntegrityError:
             # The tracking recorder refused a position that does not move forward.
             return 0
+        except Exception as error:
+            if quarantine.is_transient(error):
+                raise
+        # Read before the page's transaction: on SQLite a read inside it would
+        # wait for the writer connection that transaction holds.
+        aggregates = {n.originator_id for n in notifications}
+        contracts = {aggregate: self._contract_of(aggregate) for aggregate in aggregates}
+        try:
+            return self._process(notifications, careful=True, contracts=contracts)
+        except IntegrityError:
+            return 0
+
+    def _process(
+        self,
+        notifications: Sequence[Notification],
+        *,
+        careful: bool,
+        contracts: dict[Any, str | None] | None = None,
+    ) -> int:
+        with self.store.transaction(commit=True) as cursor:
+            self.store.lock(cursor, self.projection.name)
+            position = self.store.tracked_position(self.recorder, cursor, self.ledger.name)
+            fresh = [n for n in notifications if n.id > position]
+            if not fresh:
+                return 0
+            rows = self.rows(cursor)
+            rows.held = quarantine.held_ids(rows)
+            for notification in fresh:
+                if str(notification.originator_id) in rows.held:
+                    quarantine.skip(rows, notification)
+                elif careful:
+                    contract_id = (contracts or {}).get(notification.originator_id)
+                    self._apply_or_quarantine(cursor, rows, notification, contract_id)
+                else:
+                    self._apply(rows, notification)
+            tracking = Tracking(self.ledger.name, fresh[-1].id)
+            self.store.insert_tracking(self.recorder, cursor, tracking)
+            return len(fresh)
+
+    def _apply(self, rows: Rows, notification: Notification) -> None:
+        event = self.ledger.mapper.to_domain_event(notification)
+        self.projection.apply(event, rows, notification.id)
+
+    def _apply_or_quarantine(
+        self, cursor: Any, rows: Rows, notification: Notification, contract_id: str | None
+    ) -> None:
+        cursor.execute("SAVEPOINT apply_event")
+        try:
+            self._apply(rows, notification)
+        except Exception as error:
+            if quarantine.is_transient(error):
+                raise
+            cursor.execute("ROLLBACK TO SAVEPOINT apply_event")
+            self._quarantine(rows, notification, error, contract_id)
+        cursor.execute("RELEASE SAVEPOINT apply_event")
+
+    def _quarantine(
+        self, rows: Rows, notification: Notification, error: Exception, contract_id: str | None
+    ) -> None:
+        log.error(
+            "projection %s quarantines %s at position %d: %s",
+            self.projection.name,
+            notification.originator_id,
+            notification.id,
+            error,
+            exc_info=error,
+        )
+        quarantine.put(rows, notification, error, contract_id)
+        rows.held.add(str(notification.originator_id))
+
+    def _contract_of(self, aggregate_id: Any) -> str | None:
+        try:
+            found = self.ledger.contract_id_of(UUID(str(aggregate_id)))
+        except Exception as error:
+            if quarantine.is_transient(error):
+                raise
+            return None  # its first event is unreadable too: the record says so
+        return None if found is None else str(found)
+
+    def quarantined(self) -> list[quarantine.Quarantined]:
+        with self.reading() as rows:
+            return quarantine.entries(rows, self.projection.name)
 
     def process_page(self, limit: int = PAGE_SIZE) -> int:
         return self.process(self.read_page(self.position(), limit))

@@ -133,6 +133,9 @@ class Rows:
     def __init__(self, cursor: Any, store: ProjectionStore, prefix: str, tables: Sequence[Table]):
         self.cursor, self.store, self.prefix = cursor, store, prefix
         self.tables = {t.name: t for t in tables}
+        # Aggregates this projection no longer follows (projections/quarantine.py),
+        # as the processor applying a page knows them.
+        self.held: set[str] = set()
 
     def qualified(self, table: str) -> str:
         if table not in self.tables:

@@ -21,10 +21,11 @@ audit then fails, and is run again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from ticketledger.projections.quarantine import Quarantined
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Table
 
@@ -59,10 +60,18 @@ class ProjectionAudit:
     live_rows: dict[str, int]
     rebuilt_rows: dict[str, int]
     differences: list[Difference]
+    # What each side holds in quarantine: aggregates neither follows in full.
+    quarantined: list[Quarantined] = field(default_factory=list)
+    rebuilt_quarantined: list[Quarantined] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:
         return not self.differences
+
+    @property
+    def complete(self) -> bool:
+        """Equal, and following every aggregate of the log."""
+        return self.equal and not self.quarantined and not self.rebuilt_quarantined
 
 
 def audit_projections(
@@ -81,6 +90,7 @@ def audit_projection(projector: Projector, name: str, head: int) -> ProjectionAu
         position, live_rows = live.snapshot()
         scratch.catch_up(position)
         rebuilt_position, rebuilt_rows = scratch.snapshot()
+        held = live.quarantined(), scratch.quarantined()
     finally:
         projector.discard(scratch)
     if rebuilt_position != position:
@@ -93,6 +103,8 @@ def audit_projection(projector: Projector, name: str, head: int) -> ProjectionAu
         live_rows={table: len(rows) for table, rows in live_rows.items()},
         rebuilt_rows={table: len(rows) for table, rows in rebuilt_rows.items()},
         differences=compare(live.projection.tables, live_rows, rebuilt_rows),
+        quarantined=held[0],
+        rebuilt_quarantined=held[1],
     )
 
 

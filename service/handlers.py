@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
+from ticketledger.domain import sla
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.coverage import split_work
 from ticketledger.domain.numbering import TicketNumbering
@@ -143,6 +144,7 @@ def opened(
     ledger: TicketLedger, contract: Contract, request: dict[str, Any], by: str, at: datetime
 ) -> tuple[TicketNumbering, Ticket]:
     contract.check_warranty(request["kind"], at)
+    sla.check_clocks_can_run(contract.state.terms_at(at), request["priority"], at)
     numbering = numbering_of(ledger, by, at)
     number, ticket_id = numbering.issue(by, at)
     ticket = Ticket.open(

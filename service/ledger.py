@@ -124,6 +124,13 @@ class TicketLedger(Application[UUID]):
     def contract_of(self, ticket: Ticket) -> Contract:
         return self.contract(ticket.state.contract_id)
 
+    def contract_id_of(self, aggregate_id: UUID) -> UUID | None:
+        """The contract a ticket was opened on, read off its first stored event
+        alone; None for an aggregate whose first event names no contract."""
+        first = next(iter(self.events.get(aggregate_id, lte=1)), None)
+        contract_id = getattr(first, "contract_id", None)
+        return contract_id if isinstance(contract_id, UUID) else None
+
     def held_request(self, held_id: UUID) -> HeldRequest:
         message = f"no held request {held_id}"
         return self._get(held_id, HeldRequest, HeldRequestNotFoundError, message, None)

@@ -31,13 +31,14 @@ def audit_projections_command(
 ) -> None:
     """Rebuild each projection from zero into scratch tables and compare it, row
     by row, with the live one at the same log position; exit status 1 on any
-    difference. The scratch tables are dropped afterwards; the live ones stay live."""
+    difference or while either side holds an aggregate in quarantine. The scratch
+    tables are dropped afterwards; the live ones stay live."""
     names = chosen(projection)
     with opened_projector(database_url) as projector:
         audits = audit_projections(projector, names)
     for audit in audits:
         report(audit, show)
-    if not all(audit.equal for audit in audits):
+    if not all(audit.complete for audit in audits):
         raise typer.Exit(1)
 
 
@@ -53,6 +54,12 @@ def report(audit: ProjectionAudit, show: int) -> None:
         typer.echo(f"  {line(difference)}")
     if found > show:
         typer.echo(f"  ... and {found - show} more")
+    for side, held in (("live", audit.quarantined), ("rebuilt", audit.rebuilt_quarantined)):
+        for entry in held:
+            typer.echo(
+                f"  quarantined ({side}): {entry.aggregate_id} since position {entry.position}, "
+                f"{entry.skipped} later events skipped: {entry.error}"
+            )
 
 
 def line(difference: Difference) -> str:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ticketledger.api.settings import Settings
 from ticketledger.api.statements import entry_line, issue_month
 from ticketledger.domain.errors import DomainError
-from ticketledger.projections import hours, queues, sla
+from ticketledger.projections import hours, quarantine, queues, sla
 from ticketledger.projections.catalog import all_projections, projection_names
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
@@ -84,7 +84,20 @@ def opened_ledger(database_url: str | None) -> Iterator[TicketLedger]:
 @contextmanager
 def opened_projector(database_url: str | None) -> Iterator[Projector]:
     with opened_ledger(database_url) as ledger:
-        yield Projector(ledger, all_projections())
+        try:
+            yield Projector(ledger, all_projections())
+        except quarantine.ProjectionQuarantinedError as error:
+            raise fail(f"{error}: {error.entry.error}") from None
+
+
+def show_quarantined(projector: Projector, names: list[str]) -> None:
+    for name in names:
+        for entry in projector.processor(name).quarantined():
+            when = f"{entry.quarantined_at:%Y-%m-%d %H:%M:%S} UTC"
+            typer.echo(
+                f"{name}: QUARANTINED {entry.aggregate_id} since position {entry.position} "
+                f"({entry.skipped} later events skipped, at {when}): {entry.error}"
+            )
 
 
 def chosen(names: list[str] | None) -> list[str]:
@@ -118,6 +131,7 @@ def project(
         applied = projector.catch_up(selected)
         for name in selected:
             typer.echo(f"{name}: applied {applied[name]}, at {projector.position(name)}")
+        show_quarantined(projector, selected)
         if not follow:
             return
         projector.start(selected)
@@ -176,6 +190,7 @@ def queue(
                     status=status,
                     kind=kind,
                 )
+            found = quarantine.visible(found, rows)
     if as_json:
         typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
@@ -209,6 +224,7 @@ def sla_report(
         contract_id = resolve_contract(projector, contract)
         projector.catch_up(["sla"])
         with projector.reading("sla") as rows:
+            quarantine.check_contract(rows, "sla", contract_id)
             report = sla.contract_month_report(rows, contract_id, month, instant(now))
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
@@ -239,6 +255,7 @@ def statement(
         if issue:
             issue_statement(projector, contract_id, month, by)
         with projector.reading("hours") as rows:
+            quarantine.check_contract(rows, "hours", contract_id)
             shown = hours.issued_statement(rows, contract_id, month) or hours.statement(
                 rows, contract_id, month
             )

@@ -3,13 +3,14 @@ projection followers and the ticker), started and stopped with it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
 from ticketledger.api.access import AccessStore
-from ticketledger.api.http import contracts, tickets
+from ticketledger.api.http import contracts, health, tickets
 from ticketledger.api.http.deps import Services, known_query
 from ticketledger.api.http.problems import BodyLimit, install_problem_handlers
 from ticketledger.api.jobs.ticker import Ticker
@@ -17,6 +18,8 @@ from ticketledger.api.settings import Settings
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
+
+log = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings) -> Services:
@@ -47,7 +50,12 @@ def create_app(services_: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         projector = services_.projector
-        projector.catch_up()
+        try:
+            projector.catch_up()
+        except Exception:
+            # Whatever the log holds, the server starts: a projection that cannot
+            # catch up now is retried by its follower, and /health shows it.
+            log.exception("projections could not catch up at start-up; followers retry")
         if services_.followers:
             projector.start()
         ticker = Ticker(services_.ledger, projector)
@@ -74,6 +82,7 @@ def create_app(services_: Services) -> FastAPI:
     app.add_middleware(BodyLimit, limit=services_.body_limit_bytes)
     app.include_router(tickets.router)
     app.include_router(contracts.router)
+    app.include_router(health.router)
     return app
 
 
@@ -98,4 +107,5 @@ TAGS = [
     {"name": "contracts", "description": "Contracts and authorised requesters (admins)."},
     {"name": "reports", "description": "Queues, SLA reports, statements and the hour ledger."},
     {"name": "triage", "description": "Requests held because the sender is not authorised."},
+    {"name": "health", "description": "Database, projection positions and quarantine."},
 ]

@@ -27,7 +27,7 @@ from ticketledger.api.statements import entry_line, issue_month
 from ticketledger.domain.billing import Statement
 from ticketledger.domain.errors import HeldRequestNotFoundError
 from ticketledger.domain.vocabulary import Kind, Status
-from ticketledger.projections import deadlines, hours, queues, sla
+from ticketledger.projections import deadlines, hours, quarantine, queues, sla
 from ticketledger.service import commands as c
 
 router = APIRouter(responses=COMMON_RESPONSES)
@@ -116,6 +116,7 @@ def end(contract_id: ContractId, body: s.ContractDecision, do: AdminCommands) ->
 def list_contracts(read: Annotated[Reads, Depends(reads(*EVERYONE))]) -> list[dict[str, Any]]:
     with read.rows("ticket_state") as rows:
         found = rows.all("SELECT * FROM {contracts} ORDER BY customer, contract_id")
+        found = quarantine.visible(found, rows)
     return [row for row in found if read.caller.sees_customer(row["customer"])]
 
 
@@ -226,7 +227,7 @@ def work_queue(
     kind: Kind | None = None,
 ) -> list[dict[str, Any]]:
     with read.rows("queues") as rows:
-        return queues.work_queue(
+        found = queues.work_queue(
             rows,
             assignee=assignee,
             level=level,
@@ -234,6 +235,7 @@ def work_queue(
             status=None if status is None else status.value,
             kind=None if kind is None else kind.value,
         )
+        return quarantine.visible(found, rows)
 
 
 @router.get(
@@ -250,7 +252,8 @@ def upcoming_deadlines(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     with read.rows(deadlines.DeadlinesProjection.name) as rows:
-        return deadlines.upcoming(rows, agent=agent, customer=customer, until=until, limit=limit)
+        found = deadlines.upcoming(rows, agent=agent, customer=customer, until=until, limit=limit)
+        return quarantine.visible(found, rows)
 
 
 @router.get(
@@ -264,7 +267,7 @@ def off_hours_queue(
 ) -> list[dict[str, Any]]:
     at = read.instant(now)
     with read.rows("queues") as rows:
-        return queues.off_hours_queue(rows, at)
+        return quarantine.visible(queues.off_hours_queue(rows, at), rows)
 
 
 @router.get(
@@ -282,7 +285,9 @@ def sla_report(
     read.contract(contract_id)
     at = read.instant(now)
     report = read.settled(
-        "sla", lambda rows: sla.contract_month_report(rows, str(contract_id), month, at)
+        "sla",
+        lambda rows: sla.contract_month_report(rows, str(contract_id), month, at),
+        contract=contract_id,
     )
     return report.to_json()
 
@@ -310,7 +315,9 @@ def get_statement(
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     read.contract(contract_id)
-    shown = read.settled("hours", lambda rows: hours.statement(rows, str(contract_id), month))
+    shown = read.settled(
+        "hours", lambda rows: hours.statement(rows, str(contract_id), month), contract=contract_id
+    )
     headers = {"ETag": f'"{shown.digest()}"'}
     if format == "csv":
         return Response(shown.to_csv(), media_type="text/csv; charset=utf-8", headers=headers)
@@ -329,7 +336,11 @@ def statement_entries(
     read: Annotated[Reads, Depends(reads(*BILLING_READERS))],
 ) -> list[dict[str, Any]]:
     read.contract(contract_id)
-    found = read.settled("hours", lambda rows: hours.ledger_entries(rows, str(contract_id), month))
+    found = read.settled(
+        "hours",
+        lambda rows: hours.ledger_entries(rows, str(contract_id), month),
+        contract=contract_id,
+    )
     return [entry_line(entry) for entry in found]
 
 

@@ -36,7 +36,9 @@ from ticketledger.domain.errors import (
     DomainError,
     TicketNotFoundError,
 )
+from ticketledger.domain.numbering import ticket_id_for
 from ticketledger.domain.ticket import Ticket
+from ticketledger.projections import quarantine
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
 from ticketledger.service.commands import Command, ContractCommand, TicketCommand
@@ -347,22 +349,36 @@ class Reads(Calling):
             )
         return now
 
-    def settled(self, projection: str, query: Callable[[Rows], T]) -> T:
+    def settled(
+        self, projection: str, query: Callable[[Rows], T], *, contract: UUID | None = None
+    ) -> T:
         """Runs the query; if the projection does not know a contract the log
         holds (signed a moment ago), waits once for the log's head and reruns it."""
         try:
-            with self.rows(projection) as rows:
+            with self.rows(projection, contract=contract) as rows:
                 return query(rows)
         except KeyError:
             head = self.ledger.recorder.max_notification_id() or 0
             self.after = max(self.after or 0, head)
-        with self.rows(projection) as rows:
+        with self.rows(projection, contract=contract) as rows:
             return query(rows)
 
     @contextmanager
-    def rows(self, projection: str) -> Iterator[Rows]:
+    def rows(
+        self, projection: str, *, ticket: str | None = None, contract: UUID | None = None
+    ) -> Iterator[Rows]:
+        """The projection's rows, once it has reached `after`; reading one
+        ticket's or one contract's, refused while the projection holds it in
+        quarantine, as its rows may be stale."""
         self.wait_for(projection)
         with self.services.projector.reading(projection) as rows:
+            if ticket is not None:
+                ticket_id = ticket_id_for(ticket)
+                quarantine.check_ticket(
+                    rows, projection, ticket_id, lambda: self.ledger.contract_id_of(ticket_id)
+                )
+            if contract is not None:
+                quarantine.check_contract(rows, projection, contract)
             yield rows
 
     def wait_for(self, projection: str) -> None:

@@ -23,6 +23,7 @@ from ticketledger.domain.errors import (
     NotFoundError,
     VersionMismatchError,
 )
+from ticketledger.projections.quarantine import ProjectionQuarantinedError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ticketledger.dev/problems/"
@@ -130,6 +131,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def api(request: Request, error: ApiProblem) -> JSONResponse:
         return problem_response(
             error.status, error.code, error.detail, request.url.path, error.headers
+        )
+
+    @app.exception_handler(ProjectionQuarantinedError)
+    async def quarantined(request: Request, error: ProjectionQuarantinedError) -> JSONResponse:
+        # The record's error text stays with the operator (health, CLI).
+        detail = (
+            f"the {error.projection} projection cannot answer for this now: it stopped "
+            "following it at an event it could not apply; the operator sees it in /health"
+        )
+        return problem_response(
+            503, "projection_quarantined", detail, request.url.path, projection=error.projection
         )
 
     @app.exception_handler(RequestValidationError)

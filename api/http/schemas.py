@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -593,3 +593,34 @@ class TicketAsOf(BaseModel):
     state: dict[str, str | int | None]
     sla: SlaAt
     hours: HoursAt
+
+
+class QuarantinedItem(BaseModel):
+    """An aggregate a projection stopped following at an event it could not apply."""
+
+    projection: str
+    aggregate_id: str
+    contract_id: str | None
+    position: int
+    last_position: int
+    skipped_events: int
+    topic: str
+    error: str
+    quarantined_at: datetime
+
+
+class ProjectionHealth(BaseModel):
+    name: str
+    position: int
+    lag: int = Field(description="log positions written that this projection has not applied")
+    quarantined: int = Field(description="aggregates held in quarantine")
+    items: list[QuarantinedItem] | None = Field(
+        description="the quarantined aggregates: shown to admin, agent and auditor keys only"
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    database_reachable: bool
+    head: int | None = Field(description="the log's last position")
+    projections: list[ProjectionHealth]

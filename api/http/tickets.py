@@ -27,7 +27,7 @@ from ticketledger.api.http.problems import COMMON_RESPONSES, ApiProblem
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
-from ticketledger.projections import hours, sla, ticket_state
+from ticketledger.projections import hours, quarantine, sla, ticket_state
 from ticketledger.projections.store import unstamp, unstamp_or_none
 from ticketledger.replay import chronology as replay
 from ticketledger.replay.as_of import answer
@@ -273,7 +273,7 @@ def ticket_view(row: dict[str, Any], read: Reads) -> s.TicketView:
     response_model=s.TicketView,
 )
 def get_ticket(number: Number, read: TicketReads) -> JSONResponse:
-    with read.rows("ticket_state") as rows:
+    with read.rows("ticket_state", ticket=number) as rows:
         view = ticket_view(read.ticket_row(ticket_state.find_ticket(rows, number), number), read)
     return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{view.version}"'})
 
@@ -315,8 +315,9 @@ def list_tickets(
     )
     with read.rows("ticket_state") as rows:
         page = ticket_state.list_tickets(rows, filters, after=cursor, limit=limit)
+        shown = quarantine.visible(page.tickets, rows)
     return s.TicketPage(
-        tickets=[ticket_view(row, read) for row in page.tickets], next_cursor=page.next_cursor
+        tickets=[ticket_view(row, read) for row in shown], next_cursor=page.next_cursor
     )
 
 
@@ -363,7 +364,7 @@ def event_view(event: Any) -> s.EventView:
 )
 def ticket_sla(number: Number, read: TicketReads, now: NowQuery = None) -> dict[str, Any]:
     at = read.instant(now)
-    with read.rows("sla") as rows:
+    with read.rows("sla", ticket=number) as rows:
         read.ticket_row(sla.find_clocks(rows, number), number)
         return sla.ticket_sla(rows, number, at)
 
@@ -377,7 +378,7 @@ def ticket_sla(number: Number, read: TicketReads, now: NowQuery = None) -> dict[
 def pending_hours(
     number: Number, read: Annotated[Reads, Depends(reads(*HOUR_READERS))]
 ) -> list[s.PendingHours]:
-    with read.rows("hours") as rows:
+    with read.rows("hours", ticket=number) as rows:
         entries = hours.pending_hours(rows, read.ledger.ticket(number).id)
     return [
         s.PendingHours(

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections import deadlines
+from ticketledger.projections.quarantine import is_transient
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.outcomes import CommandResult
@@ -68,6 +69,12 @@ class Ticker:
             except DomainError as error:
                 # One ticket the rules cannot settle must not stop the others.
                 report.refused[ticket_id] = error.message
+                continue
+            except Exception as error:
+                if is_transient(error):
+                    raise  # the database, not the ticket: the next tick retries
+                log.exception("tick: the rules of ticket %s failed", ticket_id)
+                report.refused[ticket_id] = f"{type(error).__name__}: {error}"
                 continue
             if result is not None:
                 report.applied.append(result)

@@ -65,6 +65,11 @@ def checker(
     return check  # type: ignore[no-any-return]
 
 
+def takes_input(operation: Any) -> bool:
+    parts = (operation.path_parameters, operation.query, operation.headers, operation.body)
+    return any(len(part) for part in parts)
+
+
 def test_no_generated_request_gets_a_server_error_and_every_answer_matches_the_schema(
     ledger: TicketLedger,
 ) -> None:
@@ -78,6 +83,8 @@ def test_no_generated_request_gets_a_server_error_and_every_answer_matches_the_s
     failures: dict[str, str] = {}
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            if mode is GenerationMode.NEGATIVE and not takes_input(operation):
+                continue  # nothing a client sends could be invalid (GET /health)
             try:
                 checker(operation, mode, real, headers)()
             except (AssertionError, FailureGroup) as error:  # all operations, all failures

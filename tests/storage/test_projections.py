@@ -228,15 +228,19 @@ def test_a_page_that_skips_past_unapplied_events_applies_only_what_follows_the_p
     assert processor.dump() == rebuilt_rows(projector)["ticket_state"]
 
 
+class ProcessKilled(BaseException):
+    """Stands for kill -9 mid-page: not an error a projection could quarantine."""
+
+
 class CrashingProjection(TicketStateProjection):
-    """Fails on its n-th event, as a process killed mid-page would."""
+    """Stops on its n-th event, as a process killed mid-page would."""
 
     def __init__(self, crash_after: int) -> None:
         self.remaining = crash_after
 
     def apply(self, event: Any, rows: Rows, position: int) -> None:
         if self.remaining == 0:
-            raise RuntimeError("the follower died here")
+            raise ProcessKilled("the follower died here")
         self.remaining -= 1
         super().apply(event, rows, position)
 
@@ -248,7 +252,7 @@ def test_a_follower_restarted_after_a_crash_resumes_where_it_stopped(
     crashing = Projector(ledger, [CrashingProjection(crash_after=13)])
     processor = crashing.processor("ticket_state")
     assert processor.process(processor.read_page(0, limit=10)) == 10
-    with pytest.raises(RuntimeError, match="died"):
+    with pytest.raises(ProcessKilled, match="died"):
         processor.process_page()
     assert processor.position() == 10  # the failed page left nothing behind
 
