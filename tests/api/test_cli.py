@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import DemoCopy
+from tests.poison import open_poisoned_ticket
 from ticketledger.api.cli.main import app
+from ticketledger.domain.numbering import ticket_id_for
+from ticketledger.service.ledger import TicketLedger
 
 runner = CliRunner()
 
@@ -97,3 +101,19 @@ def test_a_rebuild_from_the_command_line_switches_to_a_new_generation(demo: Demo
     unknown = runner.invoke(app, ["rebuild", "nonsense", "--database-url", database_url])
     assert unknown.exit_code == 1
     assert "no projection nonsense" in unknown.output
+
+
+def test_project_and_audit_projections_name_what_a_projection_holds_in_quarantine(
+    ledger: TicketLedger, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, poisoned = open_poisoned_ticket(ledger, monkeypatch)
+    held = str(ticket_id_for(poisoned))
+    projected = runner.invoke(app, ["project", "--database-url", database_url])
+    assert projected.exit_code == 0, projected.output
+    lines = [line for line in projected.output.splitlines() if "QUARANTINED" in line]
+    assert sorted(line.split(":")[0] for line in lines) == ["deadlines", "queues", "sla"]
+    assert all(held in line and "SlaTargetUnreachableError" in line for line in lines)
+    audited = runner.invoke(app, ["audit-projections", "--database-url", database_url])
+    assert audited.exit_code == 1, audited.output
+    assert f"quarantined (live): {held}" in audited.output
+    assert f"quarantined (rebuilt): {held}" in audited.output

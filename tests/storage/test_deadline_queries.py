@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
@@ -534,6 +535,28 @@ def test_an_overdue_deadline_stays_listed_until_a_tick_applies_it(
     )
     assert projected(projector, until=clock()) == []
     assert Ticker(ledger, projector).tick().applied == []
+
+
+def test_a_tick_goes_on_past_a_ticket_whose_rules_fail_unexpectedly(
+    ledger: TicketLedger,
+    clock: ManualClock,
+    projector: Projector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    t = desk_of_two_customers(ledger, clock)
+    clock.set(at("2026-10-05 17:00"))
+    broken = ledger.ticket(t["diego_critical"]).id
+    rules = ledger.apply_due_rules
+
+    def apply_due_rules(ref: Any, **options: Any) -> Any:
+        if ref == broken:
+            raise RuntimeError("a defect met by this ticket alone")
+        return rules(ref, **options)
+
+    monkeypatch.setattr(ledger, "apply_due_rules", apply_due_rules)
+    report = Ticker(ledger, projector).tick()
+    assert report.refused == {str(broken): "RuntimeError: a defect met by this ticket alone"}
+    assert {r.number for r in report.applied} == {t["carla_high"], t["diego_moveis"]}
 
 
 # ----------------------------------------------------------------------- the command line
