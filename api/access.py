@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -24,6 +24,9 @@ from ticketledger.service.ledger import TicketLedger
 
 KEYS = "api_keys"
 IDEMPOTENCY = "api_idempotency"
+# How long an unanswered claim of an idempotency key holds before another
+# request with that key may take it over (README "Retries").
+CLAIM_LEASE = timedelta(seconds=30)
 TOKEN_PREFIX = "tl_"
 
 
@@ -157,29 +160,44 @@ class AccessStore:
 
     # Idempotency.
 
-    def claim(self, key_id: str, idempotency_key: str, fingerprint: str) -> dict[str, Any] | None:
-        """Claims the key for this request. Returns None when the claim is new,
-        else the existing record (its response is None while still running)."""
+    def claim(
+        self, key_id: str, idempotency_key: str, fingerprint: str, lease: timedelta = CLAIM_LEASE
+    ) -> dict[str, Any] | None:
+        """Claims the key for this request. Returns None when the claim is this
+        request's, else the existing record (status None while another request
+        runs). A claim still unanswered after `lease` belonged to a request that
+        died (a crash, a kill): this request takes it over."""
+        now = datetime.now(tz=UTC)
         with self.store.transaction(commit=True) as cursor:
+            params = {"key_id": key_id, "key": idempotency_key}
             claimed = self.store.fetch(
                 cursor,
                 f"INSERT INTO {self.idempotency} (key_id, idempotency_key, fingerprint, "
                 "created_at) VALUES (:key_id, :key, :fingerprint, :at) "
                 "ON CONFLICT (key_id, idempotency_key) DO NOTHING RETURNING key_id",
-                {
-                    "key_id": key_id,
-                    "key": idempotency_key,
-                    "fingerprint": fingerprint,
-                    "at": stamp(datetime.now(tz=UTC)),
-                },
+                {**params, "fingerprint": fingerprint, "at": stamp(now)},
             )
             if claimed:
+                return None
+            taken = self.store.fetch(
+                cursor,
+                f"UPDATE {self.idempotency} SET fingerprint = :fingerprint, created_at = :at "
+                "WHERE key_id = :key_id AND idempotency_key = :key AND status IS NULL "
+                "AND created_at < :expired RETURNING key_id",
+                {
+                    **params,
+                    "fingerprint": fingerprint,
+                    "at": stamp(now),
+                    "expired": stamp(now - lease),
+                },
+            )
+            if taken:
                 return None
             found = self.store.fetch(
                 cursor,
                 f"SELECT fingerprint, status, response FROM {self.idempotency} "
                 "WHERE key_id = :key_id AND idempotency_key = :key",
-                {"key_id": key_id, "key": idempotency_key},
+                params,
             )
         return found[0]
 

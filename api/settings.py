@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     tick_seconds: Annotated[float, Field(ge=0, le=86400)] = 60
     wait_seconds: Seconds = 5
     body_limit_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    # How long an unanswered Idempotency-Key claim holds before a retry may take it over.
+    idempotency_lease_seconds: Seconds = 30
 
     @classmethod
     def load(cls, **given: Any) -> Settings:

@@ -11,7 +11,8 @@ made due are applied in the same save (domain/deadlines.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import suppress
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -50,7 +51,14 @@ from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.triage import HeldRequest
 from ticketledger.service.commands import Command, TicketRef
 from ticketledger.service.handlers import COMMAND_HANDLERS
-from ticketledger.service.outcomes import CommandResult, Decision
+from ticketledger.service.outcomes import (
+    AlreadyAppliedError,
+    CommandResult,
+    Decision,
+    OutcomeDraft,
+    RequestKey,
+    StoredOutcome,
+)
 from ticketledger.service.storage import (
     DEFAULT_STORAGE,
     StorageOptions,
@@ -60,12 +68,23 @@ from ticketledger.service.storage import (
 from ticketledger.service.transcodings import register_ledger_transcodings
 
 A = TypeVar("A", bound=Aggregate)
+# The retry key of the command being handled in this thread, if it has one.
+_REQUEST: ContextVar[RequestKey | None] = ContextVar("ticketledger_request", default=None)
 MAX_ATTEMPTS = 20
 GOVERNING_TERMS_CACHED = 1024
 
 
 Decide = Callable[[], Decision]
 TicketAct = Callable[[Ticket, datetime], tuple[Aggregate, ...]]
+
+
+def outcome_of(decision: Decision, request: RequestKey | None) -> dict[str, OutcomeDraft]:
+    """The save's keyword for a keyed command: its recorder writes the outcome."""
+    if request is None:
+        return {}
+    subject = decision.subject
+    draft = OutcomeDraft(request, subject.id, subject.version, decision.number, decision.held)
+    return {"outcome": draft}
 
 
 class TicketLedger(Application[UUID]):
@@ -97,6 +116,23 @@ class TicketLedger(Application[UUID]):
     def handle(self, command: Command) -> CommandResult:
         """Runs the command through its one handler."""
         return COMMAND_HANDLERS[type(command)](self, command)
+
+    @contextmanager
+    def keyed(self, request: RequestKey | None) -> Iterator[None]:
+        """Commands handled inside run under a client's retry key: the first
+        save records the outcome in its events' own transaction, and a command
+        whose key an earlier attempt already recorded raises
+        AlreadyAppliedError with that outcome, writing nothing more."""
+        token = _REQUEST.set(request)
+        try:
+            yield
+        finally:
+            _REQUEST.reset(token)
+
+    def outcome_of(self, request: RequestKey) -> StoredOutcome | None:
+        """What the command sent with this key wrote, if it wrote anything."""
+        find = getattr(self.recorder, "find_outcome", None)
+        return None if find is None else find(request.scope, request.key)
 
     # Reading aggregates.
 
@@ -182,13 +218,18 @@ class TicketLedger(Application[UUID]):
         return decision.result(recordings)
 
     def _saved(self, decide: Decide) -> tuple[Decision, list[Any]]:
+        request = _REQUEST.get()
         for _ in range(MAX_ATTEMPTS):
             with recording_clock(self.clock):
                 decision = decide()
             try:
-                return decision, self.save(*decision.changed)
+                recordings = self.save(*decision.changed, **outcome_of(decision, request))
             except RecordConflictError:
+                if request is not None and (done := self.outcome_of(request)) is not None:
+                    raise AlreadyAppliedError(done) from None
                 continue
+            _REQUEST.set(None)  # the key's outcome is this first save's
+            return decision, recordings
         raise ConflictError("the ticket kept changing under this command; try again")
 
     def now(self, occurred_at: datetime | None) -> datetime:
@@ -230,8 +271,9 @@ class TicketLedger(Application[UUID]):
         except DomainError:
             # The command writes nothing, but what time had already done stands:
             # a reply refused because the ticket closed at its deadline leaves
-            # that closure recorded, as the ticker would have.
-            with suppress(DomainError):  # the refusal is the answer, whatever this gives
+            # that closure recorded, as the ticker would have. It is not the
+            # command's outcome, so it is saved without the command's key.
+            with self.keyed(None), suppress(DomainError):  # the refusal is the answer
                 self.apply_due_rules(ref, now=at)
             raise
 

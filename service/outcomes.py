@@ -36,3 +36,40 @@ class Decision:
         return CommandResult(
             self.subject.id, self.subject.version, position, self.number, self.held
         )
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """A client's retry key for one command: `scope` is who sent it (an API
+    key's id), `fingerprint` what it asked, so a key reused for another
+    request is told so rather than answered with another's outcome."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class OutcomeDraft:
+    """What the events' own transaction records beside them for a keyed
+    command: all of its result but the log position, known only once inserted."""
+
+    request: RequestKey
+    aggregate_id: UUID
+    version: int
+    number: str | None
+    held: bool
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    fingerprint: str
+    result: CommandResult
+
+
+class AlreadyAppliedError(Exception):
+    """A keyed command whose outcome another attempt has already recorded."""
+
+    def __init__(self, outcome: StoredOutcome) -> None:
+        super().__init__("this request was already applied")
+        self.outcome = outcome

@@ -26,6 +26,7 @@ from ticketledger.service.chain import (
     canonical_id,
     seal,
 )
+from ticketledger.service.outcomes import CommandResult, OutcomeDraft, StoredOutcome
 
 DEFAULT_SQLITE_FILE = "ticketledger.db"
 IMMUTABLE_MESSAGE = "ticketledger events are immutable"
@@ -34,6 +35,40 @@ DIGEST_COLUMNS = (
     "position BIGINT PRIMARY KEY, leaves BIGINT NOT NULL, root TEXT NOT NULL, "
     "made_at TEXT NOT NULL, made_by TEXT NOT NULL"
 )
+# A keyed command's outcome, written in its events' transaction: after a crash
+# at any instant a retry finds it, or finds that nothing was written.
+OUTCOMES_SUFFIX = "_outcomes"
+OUTCOME_COLUMNS = (
+    "scope TEXT NOT NULL, request_key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+    "aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, position BIGINT NOT NULL, "
+    "number TEXT, held INTEGER NOT NULL, PRIMARY KEY (scope, request_key)"
+)
+OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, position, number, held"
+
+
+def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...]:
+    request = draft.request
+    return (
+        request.scope,
+        request.key,
+        request.fingerprint,
+        str(draft.aggregate_id),
+        draft.version,
+        max(positions),
+        draft.number,
+        int(draft.held),
+    )
+
+
+def stored_outcome(row: Any) -> StoredOutcome:
+    result = CommandResult(
+        UUID(str(row["aggregate_id"])),
+        int(row["version"]),
+        int(row["position"]),
+        row["number"],
+        bool(row["held"]),
+    )
+    return StoredOutcome(str(row["fingerprint"]), result)
 
 
 def sqlite_refusals(table: str, key: tuple[str, ...]) -> list[str]:
@@ -66,11 +101,13 @@ class ImmutableSQLiteRecorder(SQLiteApplicationRecorder):
         # The base constructor builds the create statements, which name these.
         self.chain_table_name = events_table_name + CHAIN_SUFFIX
         self.digests_table_name = events_table_name + DIGESTS_SUFFIX
+        self.outcomes_table_name = events_table_name + OUTCOMES_SUFFIX
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         chain, digests = self.chain_table_name, self.digests_table_name
         return [
+            f"CREATE TABLE IF NOT EXISTS {self.outcomes_table_name} ({OUTCOME_COLUMNS})",
             *super().construct_create_table_statements(),
             *sqlite_refusals(self.events_table_name, ("originator_id", "originator_version")),
             f"CREATE TABLE IF NOT EXISTS {chain} (originator_id TEXT NOT NULL, "
@@ -103,7 +140,23 @@ class ImmutableSQLiteRecorder(SQLiteApplicationRecorder):
             "(originator_id, originator_version, notification_id, hash) VALUES (?, ?, ?, ?)",
             [(k.originator_id, k.version, k.position, k.hash) for k in links],
         )
+        draft = kwargs.get("outcome")
+        if isinstance(draft, OutcomeDraft):
+            c.execute(
+                f"INSERT INTO {self.outcomes_table_name} ({OUTCOME_NAMES}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                outcome_row(draft, positions),
+            )
         return positions
+
+    def find_outcome(self, scope: str, key: str) -> StoredOutcome | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT * FROM {self.outcomes_table_name} WHERE scope = ? AND request_key = ?",
+                (scope, key),
+            )
+            row = c.fetchone()
+        return None if row is None else stored_outcome(row)
 
 
 class ImmutablePostgresRecorder(PostgresApplicationRecorder):
@@ -115,10 +168,12 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.chain_table_name = self.events_table_name + CHAIN_SUFFIX
         self.digests_table_name = self.events_table_name + DIGESTS_SUFFIX
+        self.outcomes_table_name = self.events_table_name + OUTCOMES_SUFFIX
         # Positions are matched to events by key, not by the order RETURNING gives.
         self.insert_events_statement += SQL(", originator_id, originator_version")
         schema = Identifier(datastore.schema)
         chain, digests = Identifier(self.chain_table_name), Identifier(self.digests_table_name)
+        outcomes = Identifier(self.outcomes_table_name)
         refuse = Identifier(f"{self.events_table_name}_refuse_change")
         self.sql_create_statements += [
             SQL(
@@ -135,6 +190,9 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
             SQL("CREATE TABLE IF NOT EXISTS {schema}.{digests} ({columns})").format(
                 schema=schema, digests=digests, columns=SQL(DIGEST_COLUMNS)
             ),
+            SQL("CREATE TABLE IF NOT EXISTS {schema}.{outcomes} ({columns})").format(
+                schema=schema, outcomes=outcomes, columns=SQL(OUTCOME_COLUMNS)
+            ),
         ]
         for table in (self.events_table_name, self.chain_table_name, self.digests_table_name):
             self.sql_create_statements += postgres_refusals(datastore.schema, table, refuse)
@@ -146,9 +204,15 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {schema}.{chain} (originator_id, originator_version, notification_id, "
             "hash) VALUES (%s, %s, %s, %s)"
         ).format(schema=schema, chain=chain)
+        self.insert_outcome = SQL(
+            "INSERT INTO {schema}.{outcomes} ({names}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(schema=schema, outcomes=outcomes, names=SQL(OUTCOME_NAMES))
+        self.select_outcome = SQL(
+            "SELECT * FROM {schema}.{outcomes} WHERE scope = %s AND request_key = %s"
+        ).format(schema=schema, outcomes=outcomes)
 
     def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         returned = {
             (canonical_id(row["originator_id"]), row["originator_version"]): row["notification_id"]
@@ -162,7 +226,16 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         curs.executemany(
             self.insert_links, [(k.originator_id, k.version, k.position, k.hash) for k in links]
         )
+        draft = kwargs.get("outcome")
+        if isinstance(draft, OutcomeDraft):
+            curs.execute(self.insert_outcome, outcome_row(draft, positions))
         return positions
+
+    def find_outcome(self, scope: str, key: str) -> StoredOutcome | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_outcome, (scope, key))
+            row = curs.fetchone()
+        return None if row is None else stored_outcome(row)
 
     def create_table(self) -> None:
         """Workers starting together would race on CREATE OR REPLACE (deadlocks,

@@ -87,6 +87,13 @@ class Api:
     ledger: TicketLedger
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     contracts: dict[str, str] = field(default_factory=dict)
+    app: FastAPI | None = None
+
+    def app_services(self) -> Services:
+        """The running app's services, for a test that reaches behind the API."""
+        assert self.app is not None, "this client was made without its app"
+        found: Services = self.app.state.services
+        return found
 
     def headers(self, who: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
         found = {} if who is None else {"Authorization": f"Bearer {self.tokens[who]}"}

@@ -185,6 +185,6 @@ def api(ledger: TicketLedger, clock: ManualClock) -> Iterator[Api]:
     with its projection followers running inside."""
     app, tokens = make_app(ledger)
     with running(app) as base:
-        client = Api(base, tokens, clock, ledger)
+        client = Api(base, tokens, clock, ledger, app=app)
         yield client
         client.http.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 
@@ -34,6 +35,7 @@ def build_services(settings: Settings) -> Services:
         owns_ledger=True,
         tick_seconds=settings.ticker_period,
         body_limit_bytes=settings.body_limit_bytes,
+        claim_lease=timedelta(seconds=settings.idempotency_lease_seconds),
     )
 
 

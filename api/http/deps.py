@@ -22,7 +22,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ticketledger.api.access import AccessStore, Principal, Role
+from ticketledger.api.access import CLAIM_LEASE, AccessStore, Principal, Role
 from ticketledger.api.http.problems import (
     MAX_BODY_BYTES,
     PROBLEM_JSON,
@@ -43,7 +43,12 @@ from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
 from ticketledger.service.commands import Command, ContractCommand, TicketCommand
 from ticketledger.service.ledger import TicketLedger
-from ticketledger.service.outcomes import CommandResult
+from ticketledger.service.outcomes import (
+    AlreadyAppliedError,
+    CommandResult,
+    RequestKey,
+    StoredOutcome,
+)
 
 WAIT_SECONDS = 5.0
 MAX_LOOKAHEAD = timedelta(days=366)
@@ -70,6 +75,8 @@ class Services:
     # Seconds between ticks of the background ticker; None runs none.
     tick_seconds: float | None = None
     body_limit_bytes: int = MAX_BODY_BYTES
+    # How long an unanswered idempotency claim holds (api/access.py).
+    claim_lease: timedelta = CLAIM_LEASE
 
 
 def services(request: Request) -> Services:
@@ -138,15 +145,20 @@ async def idempotency(
             400, "invalid_idempotency_key", "Idempotency-Key is 1 to 255 printable ASCII characters"
         )
     body = await request.body()
+    precondition = request.headers.get("if-match", "")
+    seen = fingerprint_of(request.method, request.url.path, precondition, body)
+    return Idempotency(idempotency_key, seen)
+
+
+def fingerprint_of(method: str, path: str, precondition: str, body: bytes) -> str:
+    """What a request asks, whatever the spacing and key order of its JSON; the
+    same body with another precondition is another request."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):
         canonical = body
-    # The same body with another precondition is another request.
-    precondition = request.headers.get("if-match", "")
-    request_line = f"{request.method} {request.url.path}\n{precondition}\n"
-    seen = hashlib.sha256(request_line.encode() + canonical)
-    return Idempotency(idempotency_key, seen.hexdigest())
+    request_line = f"{method} {path}\n{precondition}\n"
+    return hashlib.sha256(request_line.encode() + canonical).hexdigest()
 
 
 def expected_version(
@@ -259,28 +271,29 @@ class Commands(Calling):
         return self.run(lambda: self.ledger.handle(command), status)
 
     def run(self, command: Callable[[], CommandResult], status: int = 200) -> JSONResponse:
-        """Runs the command once per idempotency key; a retry gets the first answer."""
+        """Runs the command once per idempotency key; a retry gets the first
+        answer. The outcome is recorded with the command's events, so a retry
+        after a crash at any instant finds it, or runs the command once."""
         access = self.services.access
+        request = None
         if self.retry is not None:
-            seen = access.claim(self.caller.key_id, self.retry.key, self.retry.fingerprint)
+            request = RequestKey(self.caller.key_id, self.retry.key, self.retry.fingerprint)
+            lease = self.services.claim_lease
+            seen = access.claim(self.caller.key_id, self.retry.key, self.retry.fingerprint, lease)
             if seen is not None:
-                return self.replay(seen)
+                return self.replay(seen, request)
         try:
-            result = command()
+            with self.ledger.keyed(request):
+                result = command()
+        except AlreadyAppliedError as done:
+            return self.replayed(done.outcome, status)
         except DomainError as error:
             return self.answer(domain_problem(error, self.path), None)
         except BaseException:
             if self.retry is not None:
                 access.release(self.caller.key_id, self.retry.key)
             raise
-        body = Accepted(
-            id=result.aggregate_id,
-            number=result.number,
-            version=result.version,
-            position=result.position,
-            held=result.held,
-        ).model_dump(mode="json")
-        return self.answer(body, 202 if result.held else status)
+        return self.answer(accepted(result), 202 if result.held else status)
 
     def answer(self, body: dict[str, Any], status: int | None) -> JSONResponse:
         status = status or int(body["status"])
@@ -288,24 +301,50 @@ class Commands(Calling):
             self.services.access.remember(self.caller.key_id, self.retry.key, status, body)
         return respond(body, status)
 
-    def replay(self, seen: dict[str, Any]) -> JSONResponse:
+    def replay(self, seen: dict[str, Any], request: RequestKey) -> JSONResponse:
+        """The answer to a retry whose key is claimed: the one remembered, the
+        outcome its command recorded, or 409 while it may still be running."""
+        self.check_same_request(str(seen["fingerprint"]))
+        if seen["status"] is None:
+            done = self.ledger.outcome_of(request)
+            if done is None:
+                raise ApiProblem(
+                    409,
+                    "idempotency_key_in_use",
+                    "a request with this Idempotency-Key is still running; retry shortly",
+                    {"Retry-After": "1"},
+                )
+            return self.replayed(done, None)
+        response = respond(json.loads(seen["response"]), int(seen["status"]))
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    def replayed(self, done: StoredOutcome, status: int | None) -> JSONResponse:
+        """A recorded outcome, remembered from now on as the key's answer."""
+        self.check_same_request(done.fingerprint)
+        result = done.result
+        response = self.answer(accepted(result), 202 if result.held else status or 200)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    def check_same_request(self, fingerprint: str) -> None:
         assert self.retry is not None
-        if seen["fingerprint"] != self.retry.fingerprint:
+        if fingerprint != self.retry.fingerprint:
             raise ApiProblem(
                 422,
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with another request; use a new key",
             )
-        if seen["status"] is None:
-            raise ApiProblem(
-                409,
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key is still running; retry shortly",
-                {"Retry-After": "1"},
-            )
-        response = respond(json.loads(seen["response"]), int(seen["status"]))
-        response.headers["Idempotent-Replayed"] = "true"
-        return response
+
+
+def accepted(result: CommandResult) -> dict[str, Any]:
+    return Accepted(
+        id=result.aggregate_id,
+        number=result.number,
+        version=result.version,
+        position=result.position,
+        held=result.held,
+    ).model_dump(mode="json")
 
 
 def respond(body: dict[str, Any], status: int) -> JSONResponse:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +15,9 @@ import httpx
 
 from tests.api_support import OWN, Api
 from tests.support import focco_terms
+from ticketledger.api.http.deps import fingerprint_of
+from ticketledger.service.commands import Comment
+from ticketledger.service.outcomes import RequestKey
 
 EVENT_OF = {
     "comments": "Ticket.Commented",
@@ -253,3 +259,53 @@ def test_odd_requests_are_refused_with_problems_not_server_errors(api: Api) -> N
     other = api.post("agent", path, {"text": "t"}, idempotency_key="p", if_match='"2"')
     assert first.status_code == 200
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+
+
+def died_holding(api: Api, who: str, key: str, path: str, body: dict[str, Any]) -> RequestKey:
+    """A request that claimed `key` and died unanswered (kill -9 of its
+    server): its claim stays, with nothing remembered."""
+    principal = api.app_services().access.authenticate(api.tokens[who])
+    assert principal is not None
+    fingerprint = fingerprint_of("POST", path, "", json.dumps(body).encode())
+    assert api.app_services().access.claim(principal.key_id, key, fingerprint) is None
+    return RequestKey(principal.key_id, key, fingerprint)
+
+
+def test_a_retry_after_a_server_died_having_applied_the_command_gets_its_outcome(
+    api: Api,
+) -> None:
+    api.sign_contracts()
+    number = api.open()["number"]
+    path, body = f"/tickets/{number}/comments", {"text": "called the customer"}
+    dead = died_holding(api, "agent", "call-1", path, body)
+    with api.ledger.keyed(dead):  # its command committed; its answer never left
+        applied = api.ledger.handle(Comment(ticket=number, text=body["text"], by="agent"))
+    retry = api.post("agent", path, body, idempotency_key="call-1")
+    assert retry.status_code == 200, retry.text
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert (retry.json()["version"], retry.json()["position"]) == (
+        applied.version,
+        applied.position,
+    )
+    again = api.post("agent", path, body, idempotency_key="call-1")
+    assert again.content == retry.content
+    assert api.ledger.ticket(number).version == applied.version
+
+
+def test_a_claim_left_by_a_dead_request_expires_and_the_retry_applies_the_command_once(
+    api: Api,
+) -> None:
+    api.sign_contracts()
+    number = api.open()["number"]
+    path, body = f"/tickets/{number}/comments", {"text": "called the customer"}
+    died_holding(api, "agent", "call-1", path, body)
+    early = api.post("agent", path, body, idempotency_key="call-1")
+    assert (early.status_code, early.json()["code"]) == (409, "idempotency_key_in_use")
+    assert early.headers["Retry-After"] == "1"
+    api.app_services().claim_lease = timedelta(milliseconds=50)
+    time.sleep(0.1)
+    retry = api.post("agent", path, body, idempotency_key="call-1")
+    assert retry.status_code == 200 and "Idempotent-Replayed" not in retry.headers
+    again = api.post("agent", path, body, idempotency_key="call-1")
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert api.ledger.ticket(number).version == 2
