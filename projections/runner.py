@@ -32,7 +32,18 @@ from ticketledger.service.ledger import TicketLedger
 
 PAGE_SIZE = 200
 POLL_SECONDS = 0.2
+# A follower whose database fails waits longer after each failure, up to this,
+# so that it resumes within two seconds of the database's return.
+MOST_BACKOFF_SECONDS = 2.0
 log = logging.getLogger(__name__)
+
+
+class FollowerFailingError(RuntimeError):
+    """A read waited on a projection whose follower cannot reach the log now."""
+
+    def __init__(self, projection: str, cause: BaseException) -> None:
+        super().__init__(f"projection {projection} cannot follow the log: {cause}")
+        self.projection, self.cause = projection, cause
 
 
 class ProjectionProcessor:
@@ -274,27 +285,31 @@ class Projector:
         deadline = time.monotonic() + timeout
         for name in names or self.projections:
             while self.processor(name).position() < position:
-                if name in self.errors:
-                    raise RuntimeError(f"projection {name} stopped: {self.errors[name]}")
                 if not self._threads:
                     self.processor(name).catch_up(position)
                     continue
                 if time.monotonic() > deadline:
+                    if name in self.errors:  # its follower may still recover: wait till then
+                        raise FollowerFailingError(name, self.errors[name])
                     raise TimeoutError(f"projection {name} has not reached position {position}")
                 time.sleep(0.01)
 
     def follow(self, name: str, poll: float = POLL_SECONDS) -> None:
-        """Runs until stop(): processes pages as the log grows."""
+        """Runs until stop(): processes pages as the log grows. While the
+        database fails, it waits longer after each failure (up to two seconds)
+        and resumes by itself once the database answers."""
+        backoff = poll
         while not self._stopping.is_set():
             try:
                 applied = self.processor(name).process_page()
-            except Exception as error:  # pragma: no cover - kept for the operator
-                log.exception("projection %s failed; retrying", name)
+            except Exception as error:
+                log.warning("projection %s cannot follow the log (%s); retrying", name, error)
                 self.errors[name] = error
-                applied = 0
-                self._stopping.wait(poll * 5)
-            else:
-                self.errors.pop(name, None)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, MOST_BACKOFF_SECONDS)
+                continue
+            self.errors.pop(name, None)
+            backoff = poll
             if not applied:
                 self._stopping.wait(poll)
 

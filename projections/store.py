@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 from ticketledger.domain.contract_state import ContractState
 from ticketledger.domain.terms import STORED
 from ticketledger.domain.ticket_state import TicketState
+from ticketledger.service.storage import once_more
 
 Dialect = Literal["sqlite", "postgres"]
 Datastore = SQLiteDatastore | PostgresDatastore
@@ -217,6 +218,10 @@ class SQLiteProjectionRecorder(SQLiteTrackingRecorder):
 
 
 class PostgresProjectionRecorder(PostgresTrackingRecorder):
+    max_tracking_id = once_more(PostgresTrackingRecorder.max_tracking_id)
+    insert_tracking = once_more(PostgresTrackingRecorder.insert_tracking)
+    has_tracking_id = once_more(PostgresTrackingRecorder.has_tracking_id)
+
     def __init__(self, datastore: PostgresDatastore, *, tracking_table: str, ddl: list[str]):
         super().__init__(datastore, tracking_table_name=tracking_table)
         self.sql_create_statements += [SQL(s) for s in ddl]  # type: ignore[misc]

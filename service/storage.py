@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, retry
 from psycopg.sql import SQL, Composed, Identifier
 
 from ticketledger.service.chain import (
@@ -44,6 +44,14 @@ OUTCOME_COLUMNS = (
     "number TEXT, held INTEGER NOT NULL, PRIMARY KEY (scope, request_key)"
 )
 OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, position, number, held"
+
+
+def once_more(method: Any) -> Any:
+    """The library retries a failed database call ten times, 0.2 s apart, each
+    attempt waiting up to the connect timeout for a connection: more than 20 s
+    while the database is down, where a request must answer 503 within about
+    two. One retry is enough to replace a connection the server dropped."""
+    return retry((InterfaceError, OperationalError), max_attempts=2, wait=0.05)(method.__wrapped__)
 
 
 def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...]:
@@ -164,6 +172,11 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
     function, so the links are written in the events' transaction once their
     log positions are known."""
 
+    insert_events = once_more(PostgresApplicationRecorder.insert_events)
+    select_events = once_more(PostgresApplicationRecorder.select_events)
+    select_notifications = once_more(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = once_more(PostgresApplicationRecorder.max_notification_id)
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.chain_table_name = self.events_table_name + CHAIN_SUFFIX
@@ -280,7 +293,7 @@ class StorageOptions:
 
     pool_size: int = 5
     pool_max_overflow: int = 10
-    connect_timeout: float = 10
+    connect_timeout: float = 1
     lock_timeout: float = 10
 
 

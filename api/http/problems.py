@@ -23,7 +23,8 @@ from ticketledger.domain.errors import (
     NotFoundError,
     VersionMismatchError,
 )
-from ticketledger.projections.quarantine import ProjectionQuarantinedError
+from ticketledger.projections.quarantine import TRANSIENT, ProjectionQuarantinedError
+from ticketledger.projections.runner import FollowerFailingError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ticketledger.dev/problems/"
@@ -31,6 +32,7 @@ TYPE_BASE = "https://ticketledger.dev/problems/"
 # what no command could need is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 2
 
 
 class Problem(BaseModel):
@@ -142,6 +144,30 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(
             503, "projection_quarantined", detail, request.url.path, projection=error.projection
+        )
+
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+        return problem_response(
+            503,
+            "database_unavailable",
+            "the ledger's database does not answer now; retry shortly (a command retried "
+            "with its Idempotency-Key is applied once)",
+            request.url.path,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for transient in TRANSIENT:
+        app.add_exception_handler(transient, unavailable)
+
+    @app.exception_handler(FollowerFailingError)
+    async def stalled(request: Request, error: FollowerFailingError) -> JSONResponse:
+        return problem_response(
+            503,
+            "projection_unavailable",
+            f"the {error.projection} projection cannot follow the log now; retry shortly",
+            request.url.path,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(RequestValidationError)
