@@ -185,11 +185,15 @@ def answer(
     if recorded_by is not None:
         contract = contract_as_recorded_by(ledger, contract_id, recorded_by)
         return as_recorded_by(events, contract, recorded_by)
-    contract = ledger.contract(contract_id)
     if occurred_by is not None:
-        return as_occurred_by(events, contract, occurred_by)
+        return as_occurred_by(events, ledger.contract(contract_id), occurred_by)
     assert version is not None
-    return at_version(events, contract, version)
+    # An answer about a version must not move as the contract changes later:
+    # its contract is the one recorded when that version was.
+    known = events[version - 1].timestamp if 1 <= version <= len(events) else None
+    if known is None:
+        return at_version(events, ledger.contract(contract_id), version)  # refused there
+    return at_version(events, contract_as_recorded_by(ledger, contract_id, known), version)
 
 
 def ticket_as_of(

@@ -27,9 +27,9 @@ from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.numbering import ticket_id_for
 from ticketledger.domain.sla import SlaClock, TicketClocks
 from ticketledger.domain.terms import ContractTerms
-from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.ticket import Ticket, is_internal, public_history
 from ticketledger.domain.ticket_state import TicketState, WorkEntry
-from ticketledger.domain.vocabulary import Kind, Visibility
+from ticketledger.domain.vocabulary import Kind
 
 if TYPE_CHECKING:
     from ticketledger.service.ledger import TicketLedger
@@ -462,7 +462,7 @@ def chronology(
 def step_of(
     event: Any, replay: Replay, changed: tuple[Change, ...], positions: Mapping[int, int]
 ) -> Step:
-    internal = isinstance(event, Ticket.Commented) and event.visibility is Visibility.INTERNAL
+    internal = is_internal(event)
     return Step(
         version=event.originator_version,
         position=positions.get(event.originator_version),
@@ -613,8 +613,14 @@ def ticket_events(ledger: TicketLedger, number: str) -> list[Any]:
     return events
 
 
-def ticket_chronology(ledger: TicketLedger, number: str) -> Chronology:
-    """The chronology of ticket `number` under its contract as the ledger holds it now."""
+def ticket_chronology(ledger: TicketLedger, number: str, *, public: bool = False) -> Chronology:
+    """The chronology of ticket `number` under its contract as the ledger holds
+    it now; `public`: of its public history, as its requester sees it."""
     events = ticket_events(ledger, number)
     contract = ledger.contract(events[0].contract_id)
-    return chronology(events, contract, positions=ledger.log_positions(events[0].originator_id))
+    positions = ledger.log_positions(events[0].originator_id)
+    if public:
+        shown = [e.originator_version for e in events if not is_internal(e)]
+        positions = {n: positions[v] for n, v in enumerate(shown, start=1) if v in positions}
+        events = public_history(events)
+    return chronology(events, contract, positions=positions)

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -35,9 +35,10 @@ from ticketledger.domain.errors import (
     ContractNotFoundError,
     DomainError,
     TicketNotFoundError,
+    VersionMismatchError,
 )
 from ticketledger.domain.numbering import ticket_id_for
-from ticketledger.domain.ticket import Ticket
+from ticketledger.domain.ticket import Ticket, public_version
 from ticketledger.projections import quarantine
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
@@ -240,11 +241,36 @@ class Commands(Calling):
     ) -> JSONResponse:
         """Gives a command on a ticket the caller may see. Only a requester sees
         less than every ticket, so only its commands load the ticket first."""
-        if self.caller.role is Role.REQUESTER:
-            self.ticket(number)
-        return self.handle(
-            command(ticket=number, expected_version=self.version, **self.who(occurred_at), **fields)
-        )
+        if self.caller.role is not Role.REQUESTER:
+            return self.handle(
+                command(
+                    ticket=number, expected_version=self.version, **self.who(occurred_at), **fields
+                )
+            )
+        expected = self.real_version(self.ticket(number))
+        given = command(ticket=number, expected_version=expected, **self.who(occurred_at), **fields)
+        return self.run(lambda: self.as_requester(given))
+
+    def real_version(self, ticket: Ticket) -> int | None:
+        """A requester's If-Match names the version it sees (of the public
+        history): the command then expects the ticket's version now."""
+        if self.version is None:
+            return None
+        seen = public_version(self.ledger.events.get(ticket.id))
+        if seen != self.version:
+            raise VersionMismatchError(
+                f"expected version {self.version}, but it is at version {seen}"
+            )
+        return ticket.version
+
+    def as_requester(self, command: Command) -> CommandResult:
+        try:
+            return self.ledger.handle(command)
+        except VersionMismatchError:
+            # Only an internal note can have landed since: say so without its numbers.
+            raise VersionMismatchError(
+                "the ticket changed as you sent this; read it again"
+            ) from None
 
     def on(
         self,
@@ -293,7 +319,15 @@ class Commands(Calling):
             if self.retry is not None:
                 access.release(self.caller.key_id, self.retry.key)
             raise
-        return self.answer(accepted(result), 202 if result.held else status)
+        return self.answer(accepted(self.as_seen(result)), 202 if result.held else status)
+
+    def as_seen(self, result: CommandResult) -> CommandResult:
+        """The result with the version its caller sees: a requester counts only
+        the public history."""
+        if self.caller.role is not Role.REQUESTER:
+            return result
+        events = self.ledger.events.get(result.aggregate_id, lte=result.version)
+        return replace(result, version=public_version(events))
 
     def answer(self, body: dict[str, Any], status: int | None) -> JSONResponse:
         status = status or int(body["status"])
@@ -322,7 +356,7 @@ class Commands(Calling):
     def replayed(self, done: StoredOutcome, status: int | None) -> JSONResponse:
         """A recorded outcome, remembered from now on as the key's answer."""
         self.check_same_request(done.fingerprint)
-        result = done.result
+        result = self.as_seen(done.result)
         response = self.answer(accepted(result), 202 if result.held else status or 200)
         response.headers["Idempotent-Replayed"] = "true"
         return response
@@ -425,8 +459,9 @@ class Reads(Calling):
             return
         head = self.ledger.recorder.max_notification_id() or 0
         if self.after > head:
+            # Where the log ends is not for every caller to learn.
             raise ApiProblem(
-                422, "position_not_written", f"the log ends at position {head}, not {self.after}"
+                422, "position_not_written", f"position {self.after} is not written yet"
             )
         try:
             self.services.projector.wait(self.after, [projection], self.services.wait_seconds)

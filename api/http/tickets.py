@@ -25,8 +25,8 @@ from ticketledger.api.http.deps import (
 )
 from ticketledger.api.http.problems import COMMON_RESPONSES, ApiProblem
 from ticketledger.domain.errors import TicketNotFoundError
-from ticketledger.domain.ticket import Ticket
-from ticketledger.domain.vocabulary import Kind, Priority, Status, Visibility
+from ticketledger.domain.ticket import is_internal, public_history
+from ticketledger.domain.vocabulary import Kind, Priority, Status
 from ticketledger.projections import hours, quarantine, sla, ticket_state
 from ticketledger.projections.store import unstamp, unstamp_or_none
 from ticketledger.replay import chronology as replay
@@ -263,7 +263,23 @@ def ticket_view(row: dict[str, Any], read: Reads) -> s.TicketView:
     view["work_minutes"] = int(row["work_microseconds"]) / 60_000_000
     if read.caller.role is Role.REQUESTER:
         view["comments"] = None
+        view.update(public_figures(read, UUID(str(row["ticket_id"])), int(row["version"])))
     return s.TicketView(**view)
+
+
+def public_figures(read: Reads, ticket_id: UUID, version: int) -> dict[str, Any]:
+    """Version, last activity and position as the requester sees them: of the
+    public events among the ticket's first `version`, so nothing moves when
+    only an internal note is added."""
+    events: list[Any] = list(read.ledger.events.get(ticket_id, lte=version))
+    public = [event for event in events if not is_internal(event)]
+    last = public[-1]
+    return {
+        "version": len(public),
+        "last_activity_at": last.occurred_at,
+        "last_activity_by": last.by,
+        "position": read.ledger.log_positions(ticket_id)[last.originator_version],
+    }
 
 
 @router.get(
@@ -329,16 +345,10 @@ def list_tickets(
 )
 def ticket_events(number: Number, read: TicketReads) -> list[s.EventView]:
     ticket = read.ticket(number)
-    hide_internal = read.caller.role is Role.REQUESTER
-    return [
-        event_view(event)
-        for event in read.ledger.events_of(ticket.id)
-        if not (hide_internal and is_internal(event))
-    ]
-
-
-def is_internal(event: Any) -> bool:
-    return isinstance(event, Ticket.Commented) and event.visibility is Visibility.INTERNAL
+    events = list(read.ledger.events_of(ticket.id))
+    if read.caller.role is Role.REQUESTER:
+        events = public_history(events)
+    return [event_view(event) for event in events]
 
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "occurred_at", "by")
@@ -410,7 +420,7 @@ LATER = "at most a year after the ledger's clock"
 def visible_events(read: Reads, number: str) -> list[Any]:
     events = replay.ticket_events(read.ledger, number)
     read.check_customer(events[0].customer, TicketNotFoundError(f"no ticket {number}"))
-    return events
+    return public_history(events) if read.caller.role is Role.REQUESTER else events
 
 
 @router.get(
@@ -425,7 +435,8 @@ def get_chronology(
     read: TicketReads,
     format: Annotated[Literal["json", "csv"], Query(examples=["csv"])] = "json",
 ) -> Response:
-    found = replay.ticket_chronology(read.ledger, number)
+    public = read.caller.role is Role.REQUESTER
+    found = replay.ticket_chronology(read.ledger, number, public=public)
     read.check_customer(found.customer, TicketNotFoundError(f"no ticket {number}"))
     if read.caller.role is Role.REQUESTER:
         found = found.as_seen_by_requester()

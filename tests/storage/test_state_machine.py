@@ -5,7 +5,7 @@ written; and the ticket reloaded from storage equals the one in memory."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -105,6 +105,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.reader = TicketLedger(database_url=self.database_url, clock=self.clock)
         self.models: dict[UUID, TicketModel] = {}
         self.exception_ticket: UUID | None = None
+        self.work_started: dict[UUID, datetime] = {}
         self.contract_id = UUID(int=0)
         self.terms = ContractTerms.model_validate(focco_terms(**QUIET_RULES))
 
@@ -360,6 +361,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def effect(m: TicketModel) -> None:
             m.work[entry_id] = (duration, False)
+            self.work_started[entry_id] = started
             m.take_up()
 
         command = lambda: self.ledger.handle(
@@ -380,7 +382,16 @@ class LedgerMachine(RuleBasedStateMachine):
         model = self.models[ticket]
         entry = data.draw(st.sampled_from(sorted(model.work)))
         duration = timedelta(minutes=minutes)
-        expected = errors.NothingChangedError if model.work[entry] == (duration, caused) else None
+        started = self.work_started[entry]
+        more_off_hours = self.off_hours(started, duration) > self.off_hours(
+            started, model.work[entry][0]
+        )
+        authorised = any(a <= started for a in model.authorisations)
+        expected = (
+            (errors.InvalidCommandError if started + duration > self.clock() else None)
+            or (errors.OffHoursNotAuthorisedError if more_off_hours and not authorised else None)
+            or (errors.NothingChangedError if model.work[entry] == (duration, caused) else None)
+        )
 
         def effect(m: TicketModel) -> None:
             m.work[entry] = (duration, caused)
@@ -396,6 +407,11 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         )
         self.attempt(ticket, expected, command, effect)
+
+    def off_hours(self, started: datetime, duration: timedelta) -> timedelta:
+        """Billable off-hours time of work: the contract's coverage is standard."""
+        calendar = self.terms.business_calendar
+        return duration - calendar.business_time_between(started, started + duration)
 
     @rule(ticket=tickets)
     def authorise_off_hours(self, ticket: UUID) -> None:
