@@ -14,10 +14,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ticketledger.domain.addresses import address_identity, stored_identity
 from ticketledger.domain.billing import check_month, first_day, month_of, next_month
 from ticketledger.domain.contract_state import (
     ContractState,
-    normalise_requester,
     superseded,
 )
 from ticketledger.domain.errors import (
@@ -157,13 +157,13 @@ class Contract(RecordsInOrder, Aggregate):
             )
 
     def authorise_requester(self, requester: str, by: str, occurred_at: datetime) -> None:
-        requester = normalise_requester(requester)
+        requester = address_identity(requester)
         if requester in self.state.authorised_requesters:
             raise NothingChangedError(f"{requester} is already authorised")
         self._record(self.RequesterAuthorised, occurred_at, requester=requester, by=by)
 
     def revoke_requester(self, requester: str, reason: str, by: str, occurred_at: datetime) -> None:
-        requester = normalise_requester(requester)
+        requester = address_identity(requester)
         if requester not in self.state.authorised_requesters and not self.state.is_authorised(
             requester
         ):
@@ -329,19 +329,22 @@ def changed(event: Any, state: ContractState) -> ContractState:
 
 @changed.register
 def _requester_authorised(e: Contract.RequesterAuthorised, s: ContractState) -> ContractState:
+    # Events stored before today's normalisation fold into today's identities.
+    who = stored_identity(e.requester)
     return replace(
         s,
-        authorised_requesters=s.authorised_requesters | {e.requester},
-        denied_addresses=s.denied_addresses - {e.requester},
+        authorised_requesters=s.authorised_requesters | {who},
+        denied_addresses=s.denied_addresses - {who},
     )
 
 
 @changed.register
 def _requester_revoked(e: Contract.RequesterRevoked, s: ContractState) -> ContractState:
-    s = replace(s, authorised_requesters=s.authorised_requesters - {e.requester})
-    if s.is_authorised(e.requester):
+    who = stored_identity(e.requester)
+    s = replace(s, authorised_requesters=s.authorised_requesters - {who})
+    if s.admits(who):
         # Still let in through an authorised domain: denied by name.
-        return replace(s, denied_addresses=s.denied_addresses | {e.requester})
+        return replace(s, denied_addresses=s.denied_addresses | {who})
     return s
 
 

@@ -18,19 +18,11 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from ticketledger.domain.addresses import address_identity
 from ticketledger.domain.billing import Buckets, first_day, split_entry, warranty_covers
-from ticketledger.domain.errors import ContractNotStartedError, InvalidCommandError
+from ticketledger.domain.errors import ContractNotStartedError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import ContractStanding, Kind
-
-
-def normalise_requester(requester: str) -> str:
-    """An address (ana@acme.com) or a whole domain (@acme.com), lower-cased."""
-    value = requester.strip().lower()
-    local, at, domain = value.rpartition("@")
-    if not at or not domain or "." not in domain or " " in value or local.count("@"):
-        raise InvalidCommandError(f"not an e-mail address or @domain: {requester!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -110,11 +102,17 @@ class ContractState:
         )
 
     def is_authorised(self, requester: str) -> bool:
-        address = normalise_requester(requester)
-        if address in self.denied_addresses:
+        """Whether the sender may open tickets: refused with InvalidCommandError
+        when the address is no address (domain/addresses.py)."""
+        return self.admits(address_identity(requester))
+
+    def admits(self, identity: str) -> bool:
+        """Whether an address's identity is let in: by name, or through its
+        domain unless denied by name."""
+        if identity in self.denied_addresses:
             return False
-        return address in self.authorised_requesters or (
-            "@" + address.rpartition("@")[2] in self.authorised_requesters
+        return identity in self.authorised_requesters or (
+            "@" + identity.rpartition("@")[2] in self.authorised_requesters
         )
 
 
