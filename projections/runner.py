@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -192,12 +192,13 @@ class ProjectionProcessor:
     def process_page(self, limit: int = PAGE_SIZE) -> int:
         return self.process(self.read_page(self.position(), limit))
 
-    def catch_up(self, until: int | None = None) -> int:
+    def catch_up(self, until: int | None = None, stop: Callable[[], bool] = lambda: False) -> int:
         """Processes pages up to and including position `until` (the log's head
-        when not given), never beyond it. Returns how many events were applied."""
+        when not given), never beyond it, or until `stop()` says so between two
+        pages. Returns how many events were applied."""
         target = (self.ledger.recorder.max_notification_id() or 0) if until is None else until
         applied, position = 0, self.position()
-        while position < target:
+        while position < target and not stop():
             page = self.read_page(position, stop=target)
             if not page:
                 break
@@ -273,8 +274,14 @@ class Projector:
 
     # Keeping up.
 
-    def catch_up(self, names: Sequence[str] | None = None) -> dict[str, int]:
-        return {name: self.processor(name).catch_up() for name in names or self.projections}
+    def catch_up(
+        self, names: Sequence[str] | None = None, stop: Callable[[], bool] = lambda: False
+    ) -> dict[str, int]:
+        """Brings each projection up to the log's head, or as far as it got
+        when `stop()` turned true (checked between pages)."""
+        return {
+            name: self.processor(name).catch_up(stop=stop) for name in names or self.projections
+        }
 
     def position(self, name: str) -> int:
         return self.processor(name).position()

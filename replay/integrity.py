@@ -111,7 +111,7 @@ class Scan:
             originator_id,
             version,
             topic,
-            event.state,
+            payload_bytes(event.state),
         )
         self.pure[originator_id] = pure
         self.frontier.append(pure)
@@ -144,9 +144,13 @@ class Scan:
             originator_id,
             version,
             event.topic,
-            event.state,
+            payload_bytes(event.state),
         )
-        if recomputed != link.hash and version == expected_version:
+        if not isinstance(event.state, bytes | bytearray | memoryview):
+            # The ledger writes bytes only: a payload of another type was put there.
+            kind = type(event.state).__name__
+            self.found(event.id, "altered", f"{what} holds a {kind} payload, not stored bytes")
+        elif recomputed != link.hash and version == expected_version:
             self.found(event.id, "altered", f"{what} does not match its chain link")
         self.stored[originator_id], self.versions[originator_id] = link.hash, version
 
@@ -334,3 +338,11 @@ def read_digests(path: Path) -> list[Digest]:
 
 def digests_document(digests: Sequence[Digest]) -> str:
     return json.dumps({"digests": [d.to_json() for d in digests]}, indent=2) + "\n"
+
+
+def payload_bytes(state: object) -> bytes:
+    """A stored payload as the bytes it hashes as; one changed to text (SQLite
+    keeps any type in any column) hashes as its UTF-8, and is reported."""
+    if isinstance(state, bytes | bytearray | memoryview):
+        return bytes(state)
+    return str(state).encode("utf-8")

@@ -128,11 +128,13 @@ def project(
     if follow:
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     with opened_projector(database_url) as projector:
-        applied = projector.catch_up(selected)
+        typer.echo(f"catching up {', '.join(selected)}")
+        # A SIGTERM during the first catch-up stops it at the next page, cleanly.
+        applied = projector.catch_up(selected, stop=lambda: bool(stopping))
         for name in selected:
             typer.echo(f"{name}: applied {applied[name]}, at {projector.position(name)}")
         show_quarantined(projector, selected)
-        if not follow:
+        if not follow or stopping:
             return
         projector.start(selected)
         following = where(settings_from(database_url=database_url))

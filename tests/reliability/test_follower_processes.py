@@ -45,20 +45,28 @@ def spawn_follower(database_url: str) -> Iterator[Spawn]:
         process.wait()
 
 
-def following(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def following(process: subprocess.Popen[bytes], timeout: float = 60) -> list[bytes]:
     """Waits until the follower says it follows: from then on SIGTERM stops it
-    cleanly (before, the interpreter may not even have started). Its output is
-    read on a thread, which keeps reading so the pipe never fills."""
-    said = threading.Event()
+    cleanly (before, the interpreter may not even have started)."""
+    return said(process, b"following ", timeout)
+
+
+def said(process: subprocess.Popen[bytes], prefix: bytes, timeout: float = 60) -> list[bytes]:
+    """Waits until the process prints a line starting with `prefix`; returns
+    the list its output lines keep arriving in. The output is read on a
+    thread, which keeps reading so the pipe never fills."""
+    heard, lines = threading.Event(), []
 
     def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            if line.startswith(b"following "):
-                said.set()
+            lines.append(line)
+            if line.startswith(prefix):
+                heard.set()
 
     threading.Thread(target=read, daemon=True).start()
-    assert said.wait(timeout), "the follower did not start following"
+    assert heard.wait(timeout), f"the process never said {prefix!r}"
+    return lines
 
 
 def caught_up(projector: Projector, timeout: float = 60) -> None:
@@ -113,3 +121,18 @@ def test_a_tracking_table_another_process_creates_during_our_check_is_kept(
     looked.create_table()
     assert looked.max_tracking_id("__migration__") == 1
     datastore.close()
+
+
+def test_a_follower_stopped_during_its_first_catch_up_stops_cleanly_at_a_page(
+    ledger: TicketLedger, clock: ManualClock, spawn_follower: Spawn
+) -> None:
+    open_some_tickets(ledger, clock, count=150)  # pages of 200 events for five projections
+    head = ledger.recorder.max_notification_id() or 0
+    process = spawn_follower()
+    lines = said(process, b"catching up")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    time.sleep(0.2)  # the reader thread takes the last lines
+    reached = [int(line.rsplit(b" at ", 1)[1]) for line in lines if b": applied " in line]
+    assert len(reached) == len(all_projections()) and min(reached) < head
+    assert not any(line.startswith(b"following ") for line in lines)

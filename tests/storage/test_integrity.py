@@ -160,6 +160,29 @@ def test_an_altered_payload_is_named_at_its_event(ledger, clock, db: Database) -
     assert f"{ticket} version 3 (ticketledger:Ticket.AgentReplied)" in found.message
 
 
+def test_a_payload_changed_to_text_is_reported_altered_by_the_command_line(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """SQLite keeps any type in any column: a payload rewritten as text is
+    tampering the ledger never does, reported, never a traceback. (A
+    PostgreSQL bytea column holds bytes only, so there it cannot happen.)"""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = TicketLedger(database_url=url, clock=clock)
+    try:
+        ticket = history(ledger, clock)
+        db = Database(url)
+        db.drop_triggers(db.events)
+        db.run(f"UPDATE {db.events} SET state = CAST(state AS TEXT) WHERE {db.key(ticket, 3)}")
+    finally:
+        ledger.close()
+    verified = CliRunner().invoke(app, ["verify", "--database-url", url])
+    assert verified.exit_code == 1, verified.output
+    assert "Traceback" not in verified.output and "altered" in verified.output
+    assert f"{ticket} version 3 (ticketledger:Ticket.AgentReplied) holds a str payload" in (
+        verified.output
+    )
+
+
 def test_a_deleted_event_is_named_where_it_stood(ledger, clock, db: Database) -> None:
     ticket = history(ledger, clock)
     position = db.position_of(ticket, 4)
