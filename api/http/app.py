@@ -8,12 +8,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from ticketledger.api.access import AccessStore
 from ticketledger.api.http import contracts, health, tickets
 from ticketledger.api.http.deps import Services, known_query
-from ticketledger.api.http.problems import BodyLimit, install_problem_handlers
+from ticketledger.api.http.problems import (
+    COMMAND_RESPONSES,
+    AllowedMethods,
+    BodyLimit,
+    install_problem_handlers,
+)
 from ticketledger.api.jobs.ticker import Ticker
 from ticketledger.api.settings import Settings
 from ticketledger.projections.catalog import all_projections
@@ -82,10 +88,26 @@ def create_app(services_: Services) -> FastAPI:
     app.state.services = services_
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=services_.body_limit_bytes)
-    app.include_router(tickets.router)
-    app.include_router(contracts.router)
-    app.include_router(health.router)
+    app.add_middleware(AllowedMethods, routes=api_routes())
+    for router in ROUTERS:
+        declare_command_responses(router)
+        app.include_router(router)
     return app
+
+
+ROUTERS = (tickets.router, contracts.router, health.router)
+
+
+def declare_command_responses(router: APIRouter) -> None:
+    """A command also answers 400 (its headers), 409 (its rules), 412 (a stale
+    If-Match) and 413 (its body); a read none of these."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ()):
+            route.responses = {**COMMAND_RESPONSES, **route.responses}
+
+
+def api_routes() -> list[APIRoute]:
+    return [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
 
 
 DESCRIPTION = """

@@ -8,6 +8,7 @@ a missing thing is 404, a state that forbids the command is 409, a stale
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketledger.domain.errors import (
@@ -62,11 +65,20 @@ TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-# Documented on every operation, so clients and schemathesis know each shape.
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": TITLES[status], "content": {PROBLEM_JSON: {}}}
-    for status in (400, 401, 403, 404, 409, 412, 413, 422, 503)
-}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": Problem, "description": TITLES[status], "content": {PROBLEM_JSON: {}}}
+        for status in statuses
+    }
+
+
+# What each operation can answer, so clients and schemathesis know each shape:
+# every operation the refusals of keys, roles, bad input and an unavailable
+# database; a command also those of its headers, its body and its rules.
+COMMON_RESPONSES = problem_responses(401, 403, 404, 422, 503)
+COMMAND_RESPONSES = problem_responses(400, 409, 412, 413)
 
 
 class ApiProblem(Exception):
@@ -240,4 +252,28 @@ class BodyLimit:
         response = problem_response(
             413, "body_too_large", f"request bodies are limited to {self.limit} bytes"
         )
+        await response(scope, receive, send)
+
+
+class AllowedMethods:
+    """Answers OPTIONS with every method the path takes: routers answer for
+    the first route that matches the path alone, which names only its own."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        methods = {"OPTIONS"}
+        for route in self.routes:
+            match, _ = route.matches({**scope, "method": "GET"})
+            if match is not Match.NONE:
+                methods |= set(getattr(route, "methods", None) or ())
+        if methods == {"OPTIONS"}:
+            await self.app(scope, receive, send)  # no such path: the app's own 404
+            return
+        allow = ", ".join(sorted(methods))
+        response = Response(status_code=204, headers={"Allow": allow})
         await response(scope, receive, send)

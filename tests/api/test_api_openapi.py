@@ -39,7 +39,11 @@ def test_every_operation_has_a_summary_documented_problems_and_example_requests(
         if path == "/health":  # public: a key only adds the quarantined items
             assert operation.get("security") == [{}, {"ApiKey": []}], where
             continue
-        assert {"401", "403", "404", "422"} <= set(operation["responses"]), where
+        declared = set(operation["responses"])
+        assert {"401", "403", "404", "422", "503"} <= declared, where
+        # A read claims none of a command's refusals; a command claims them all.
+        command_only = {"400", "409", "412", "413"}
+        assert command_only <= declared if method == "post" else not command_only & declared, where
         assert operation.get("security") == [{"ApiKey": []}], where
         body = operation.get("requestBody")
         if body is not None:
@@ -91,3 +95,12 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Any) -> None:
     refused = CliRunner().invoke(cli, ["serve", "--workers", "2", "--database-url", url])
     assert refused.exit_code == 1
     assert "PostgreSQL" in refused.output
+
+
+def test_options_names_every_method_a_path_takes(api: Any) -> None:
+    answered = api.http.options(api.base + "/tickets")
+    assert answered.status_code == 204
+    assert set(answered.headers["Allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
+    only_get = api.http.options(api.base + "/health")
+    assert set(only_get.headers["Allow"].split(", ")) == {"GET", "OPTIONS"}
+    assert api.http.options(api.base + "/nowhere").status_code == 404
