@@ -136,6 +136,8 @@ async def idempotency(
             description="makes the command safe to retry: the same key and body return the "
             "first response and write nothing more",
             examples=["b3f1c2d4-retry-1"],
+            # Documented, not enforced here: the refusal is ours (400), not FastAPI's.
+            json_schema_extra={"pattern": IDEMPOTENCY_KEY.pattern},
         ),
     ] = None,
 ) -> Idempotency | None:
@@ -168,6 +170,7 @@ def expected_version(
         Header(
             description="the version (ETag) the command expects; a stale one answers 412",
             examples=['"4"'],
+            json_schema_extra={"pattern": r'^\s*("?\d{1,18}"?|\*)\s*$'},
         ),
     ] = None,
 ) -> int | None:
