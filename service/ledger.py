@@ -260,7 +260,13 @@ class TicketLedger(Application[UUID]):
         at = self.now(occurred_at)
 
         def decide() -> Decision:
+            nonlocal at
             ticket, history = self._ticket_with_history(ref)
+            if occurred_at is None:
+                # Read first, then "now": every event read was written before
+                # this instant, so a command decided again after a concurrent
+                # write never lands before that write.
+                at = self.now(None)
             self.check_version(ticket, expected_version)
             self._apply_due_rules(ticket, history, at)
             others = act(ticket, at)
