@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     pool_size: Annotated[int, Field(ge=1, le=100)] = 5
     pool_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
-    connect_timeout: Seconds = 1
+    connect_timeout: Seconds = 2
     lock_timeout: Seconds = 10
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from ticketledger.domain.addresses import address_identity
 from ticketledger.domain.billing import Buckets, first_day, split_entry, warranty_covers
+from ticketledger.domain.canonical import CanonicalSet
 from ticketledger.domain.errors import ContractNotStartedError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import ContractStanding, Kind
@@ -33,12 +34,12 @@ class ContractState:
 
     terms_history: tuple[tuple[date, ContractTerms], ...]
     last_occurred_at: datetime
-    authorised_requesters: frozenset[str] = frozenset()
-    denied_addresses: frozenset[str] = frozenset()
+    authorised_requesters: CanonicalSet[str] = frozenset()
+    denied_addresses: CanonicalSet[str] = frozenset()
     standing: ContractStanding = ContractStanding.ACTIVE
     standing_changes: tuple[tuple[datetime, ContractStanding], ...] = ()
     off_hours_exception_tickets: tuple[UUID, ...] = ()
-    issued_months: frozenset[str] = frozenset()
+    issued_months: CanonicalSet[str] = frozenset()
 
     @property
     def terms(self) -> ContractTerms:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
+from ticketledger.domain.canonical import CanonicalSet
 from ticketledger.domain.terms import ClosurePeriods
 from ticketledger.domain.vocabulary import (
     Channel,
@@ -100,7 +101,7 @@ class TicketState:
     rating: Rating | None = None
     links: Mapping[UUID, tuple[str, LinkKind]] = field(default_factory=dict)
     closure_notice_at: datetime | None = None
-    sla_warnings: frozenset[SlaWarning] = frozenset()
+    sla_warnings: CanonicalSet[SlaWarning] = frozenset()
 
     @property
     def is_final(self) -> bool:

@@ -6,8 +6,10 @@ in the event's own transaction (service/chain.py)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,8 +18,9 @@ from uuid import UUID
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from eventsourcing.utils import get_topic, retry
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool import PoolTimeout
 
 from ticketledger.service.chain import (
     CHAIN_SUFFIX,
@@ -50,8 +53,21 @@ def once_more(method: Any) -> Any:
     """The library retries a failed database call ten times, 0.2 s apart, each
     attempt waiting up to the connect timeout for a connection: more than 20 s
     while the database is down, where a request must answer 503 within about
-    two. One retry is enough to replace a connection the server dropped."""
-    return retry((InterfaceError, OperationalError), max_attempts=2, wait=0.05)(method.__wrapped__)
+    two. A call that failed on a connection the server dropped is tried once
+    more, on a fresh one; one that already waited out the timeout is not."""
+    inner = method.__wrapped__
+
+    @wraps(inner)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return inner(*args, **kwargs)
+        except (InterfaceError, OperationalError) as error:
+            if isinstance(error.__cause__, PoolTimeout):
+                raise
+            time.sleep(0.05)
+            return inner(*args, **kwargs)
+
+    return call
 
 
 def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...]:
@@ -293,7 +309,7 @@ class StorageOptions:
 
     pool_size: int = 5
     pool_max_overflow: int = 10
-    connect_timeout: float = 1
+    connect_timeout: float = 2
     lock_timeout: float = 10
 
 
