@@ -55,6 +55,13 @@ class VersionMismatchError(ConflictError):
     code = "version_mismatch"
 
 
+class KeptChangingError(ConflictError):
+    """Concurrent writers kept changing the aggregate while the command was
+    decided again and again: nothing was written, and a retry may succeed."""
+
+    code = "kept_changing"
+
+
 class SlaTargetUnreachableError(ConflictError):
     """The contract's business hours cannot bring an SLA clock to its target:
     terms stored before their ranges were checked (domain/terms.py)."""

@@ -30,11 +30,11 @@ from pydantic import ValidationError
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.deadlines import Watch, apply_due, watch_of
 from ticketledger.domain.errors import (
-    ConflictError,
     ContractNotFoundError,
     DomainError,
     HeldRequestNotFoundError,
     InvalidContractTermsError,
+    KeptChangingError,
     TicketNotFoundError,
     VersionMismatchError,
 )
@@ -230,7 +230,7 @@ class TicketLedger(Application[UUID]):
                 continue
             _REQUEST.set(None)  # the key's outcome is this first save's
             return decision, recordings
-        raise ConflictError("the ticket kept changing under this command; try again")
+        raise KeptChangingError("the ticket kept changing under this command; try again")
 
     def now(self, occurred_at: datetime | None) -> datetime:
         """The command's instant, refused before any work when it lies ahead of

@@ -34,6 +34,7 @@ from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import (
     ContractNotFoundError,
     DomainError,
+    KeptChangingError,
     TicketNotFoundError,
     VersionMismatchError,
 )
@@ -316,6 +317,13 @@ class Commands(Calling):
                 result = command()
         except AlreadyAppliedError as done:
             return self.replayed(done.outcome, status)
+        except KeptChangingError as error:
+            # Nothing was written and a retry may succeed: not the key's answer.
+            if self.retry is not None:
+                access.release(self.caller.key_id, self.retry.key)
+            problem = respond(domain_problem(error, self.path), 409)
+            problem.headers["Retry-After"] = "1"
+            return problem
         except DomainError as error:
             return self.answer(domain_problem(error, self.path), None)
         except BaseException:

@@ -36,7 +36,7 @@ class Load:
     sent: list[str] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
-    refused: Counter[int] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)  # by problem code
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -93,7 +93,7 @@ def write(base: str, token: str, path: str, load: Load, writer: int, stop: threa
                 if answer.status_code == 200:
                     load.acknowledged.append(key)
                 else:
-                    load.refused[answer.status_code] += 1
+                    load.refused[answer.json().get("code", str(answer.status_code))] += 1
 
 
 def retry(base: str, token: str, path: str, key: str, timeout: float = 30) -> httpx.Response:
@@ -151,5 +151,7 @@ def test_a_server_killed_under_load_loses_nothing_and_every_key_resolves_once(
         f"events stored {sum(stored.values())}, lost {len(lost)}, duplicated {len(duplicated)}"
     )
     assert load.acknowledged and not lost and not duplicated
-    assert not load.refused  # a comment is never refused for racing another
+    # A comment is never refused for racing another, but after twenty tries on a
+    # ticket that kept changing it is answered 409 kept_changing, writing nothing.
+    assert set(load.refused) <= {"kept_changing"}
     assert set(stored) == set(load.acknowledged) | set(load.in_flight)
