@@ -790,17 +790,24 @@ def is_internal(event: Any) -> bool:
     return isinstance(event, Ticket.Commented) and event.visibility is Visibility.INTERNAL
 
 
+def public_events(events: Iterable[Any]) -> list[Any]:
+    """The events a requester sees, as stored (with their own versions)."""
+    return [event for event in events if not is_internal(event)]
+
+
 def public_history(events: Iterable[Any]) -> list[Any]:
     """The ticket's history as its requester sees it: without internal events,
     numbered 1, 2, 3... so that neither gaps nor counts betray them. Internal
     comments change no rule, so this history folds into the same public state."""
-    public = [event for event in events if not is_internal(event)]
-    return [replace(event, originator_version=n) for n, event in enumerate(public, start=1)]
+    return [
+        replace(event, originator_version=n)
+        for n, event in enumerate(public_events(events), start=1)
+    ]
 
 
 def public_version(events: Iterable[Any]) -> int:
     """The version a requester sees after these events."""
-    return sum(1 for event in events if not is_internal(event))
+    return len(public_events(events))
 
 
 def opened(e: Ticket.Opened) -> TicketState:

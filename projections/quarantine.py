@@ -163,7 +163,7 @@ def check_ticket(
 ) -> None:
     """Refuses to read a ticket's rows when this projection holds the ticket
     or its contract; `contract_of` is asked only when something is held."""
-    entries_held = held_entries(rows, projection)
+    entries_held = entries(rows, projection)
     if not entries_held:
         return
     wanted = {str(ticket_id), str(contract_of())}
@@ -174,14 +174,8 @@ def check_contract(rows: Rows, projection: str, contract_id: object) -> None:
     """Refuses to read a contract's rows (a statement, a report) when this
     projection holds the contract or any of its tickets."""
     wanted = str(contract_id)
-    held = held_entries(rows, projection)
+    held = entries(rows, projection)
     _refuse(projection, [e for e in held if wanted in (e.aggregate_id, e.contract_id)])
-
-
-def held_entries(rows: Rows, projection: str) -> list[Quarantined]:
-    if not rows.one("SELECT 1 AS held FROM {quarantine} LIMIT 1"):
-        return []
-    return entries(rows, projection)
 
 
 def _refuse(projection: str, held: list[Quarantined]) -> None:

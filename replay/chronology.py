@@ -27,7 +27,7 @@ from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.numbering import ticket_id_for
 from ticketledger.domain.sla import SlaClock, TicketClocks
 from ticketledger.domain.terms import ContractTerms
-from ticketledger.domain.ticket import Ticket, is_internal, public_history
+from ticketledger.domain.ticket import Ticket, is_internal, public_events, public_history
 from ticketledger.domain.ticket_state import TicketState, WorkEntry
 from ticketledger.domain.vocabulary import Kind
 
@@ -620,7 +620,7 @@ def ticket_chronology(ledger: TicketLedger, number: str, *, public: bool = False
     contract = ledger.contract(events[0].contract_id)
     positions = ledger.log_positions(events[0].originator_id)
     if public:
-        shown = [e.originator_version for e in events if not is_internal(e)]
+        shown = [e.originator_version for e in public_events(events)]
         positions = {n: positions[v] for n, v in enumerate(shown, start=1) if v in positions}
         events = public_history(events)
     return chronology(events, contract, positions=positions)

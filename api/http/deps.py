@@ -271,7 +271,7 @@ class Commands(Calling):
         try:
             return self.ledger.handle(command)
         except VersionMismatchError:
-            # Only an internal note can have landed since: say so without its numbers.
+            # Something landed since the check; its version numbers are the desk's.
             raise VersionMismatchError(
                 "the ticket changed as you sent this; read it again"
             ) from None

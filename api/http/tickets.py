@@ -25,7 +25,7 @@ from ticketledger.api.http.deps import (
 )
 from ticketledger.api.http.problems import COMMON_RESPONSES, ApiProblem
 from ticketledger.domain.errors import TicketNotFoundError
-from ticketledger.domain.ticket import is_internal, public_history
+from ticketledger.domain.ticket import public_events, public_history
 from ticketledger.domain.vocabulary import Kind, Priority, Status
 from ticketledger.projections import hours, quarantine, sla, ticket_state
 from ticketledger.projections.store import unstamp, unstamp_or_none
@@ -271,8 +271,7 @@ def public_figures(read: Reads, ticket_id: UUID, version: int) -> dict[str, Any]
     """Version, last activity and position as the requester sees them: of the
     public events among the ticket's first `version`, so nothing moves when
     only an internal note is added."""
-    events: list[Any] = list(read.ledger.events.get(ticket_id, lte=version))
-    public = [event for event in events if not is_internal(event)]
+    public = public_events(read.ledger.events.get(ticket_id, lte=version))
     last = public[-1]
     return {
         "version": len(public),
