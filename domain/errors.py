@@ -117,7 +117,7 @@ class DuplicateWorkEntryError(ConflictError):
     code = "duplicate_work_entry"
 
 
-class WorkEntryNotFoundError(InvalidCommandError):
+class WorkEntryNotFoundError(NotFoundError):
     code = "work_entry_not_found"
 
 

@@ -25,6 +25,9 @@ from ticketledger.domain.calendar import BusinessCalendar
 from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, WarrantyKind
 
 MACHINE_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+# The zones a contract may name, as its OpenAPI schema lists them.
+ZONES = sorted(zoneinfo.available_timezones() - MACHINE_DEPENDENT_ZONES)
+DIVISORS_OF_AN_HOUR = tuple(n for n in range(1, 61) if 60 % n == 0)
 STORED = "stored"
 
 
@@ -252,17 +255,22 @@ class ContractTerms(Frozen):
     customer: Annotated[str, Field(min_length=1, max_length=200)]
     plan: Annotated[str, Field(min_length=1, max_length=100)]
     agreement: Agreement = Agreement.HELP_DESK
-    timezone: str
+    timezone: Annotated[str, Field(json_schema_extra=lambda schema: schema.update(enum=ZONES))]
     business_hours: OpeningHours
     coverage: Coverage = Coverage.STANDARD
     coverage_hours: OpeningHours | None = None
-    sla: dict[Priority, SlaTarget]
+    sla: Annotated[
+        dict[Priority, SlaTarget],
+        Field(json_schema_extra={"required": [p.value for p in Priority]}),
+    ]
     monthly_fee: Money = Decimal("0")
     monthly_hours: HourAmount = Decimal("0")
     hourly_rate: Money
     off_hours_multiplier: Annotated[Decimal, Field(ge=1, le=10)] = Decimal("1.5")
     off_hours_rate: Money | None = None
-    rounding_minutes: Annotated[int, Field(ge=1, le=60)] = 1
+    rounding_minutes: Annotated[
+        int, Field(ge=1, le=60, json_schema_extra={"enum": list(DIVISORS_OF_AN_HOUR)})
+    ] = 1
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     addon_24x7_share: Annotated[Decimal, Field(gt=0, le=1)] | None = None
     off_hours_exceptions: (

@@ -9,13 +9,16 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from ticketledger.api.access import AccessStore
 from ticketledger.api.http import contracts, health, tickets
 from ticketledger.api.http.deps import Services, known_query
+from ticketledger.api.http.openapi import install_openapi
 from ticketledger.api.http.problems import (
     COMMAND_RESPONSES,
+    WAITING_RESPONSES,
     AllowedMethods,
     BodyLimit,
     install_problem_handlers,
@@ -92,6 +95,7 @@ def create_app(services_: Services) -> FastAPI:
     for router in ROUTERS:
         declare_command_responses(router)
         app.include_router(router)
+    install_openapi(app)
     return app
 
 
@@ -100,10 +104,21 @@ ROUTERS = (tickets.router, contracts.router, health.router)
 
 def declare_command_responses(router: APIRouter) -> None:
     """A command also answers 400 (its headers), 409 (its rules), 412 (a stale
-    If-Match) and 413 (its body); a read none of these."""
+    If-Match) and 413 (its body); a read that waits for `after=` 409 (a
+    position not written yet); another read none of these."""
     for route in router.routes:
-        if isinstance(route, APIRoute) and "POST" in (route.methods or ()):
+        if not isinstance(route, APIRoute):
+            continue
+        if "POST" in (route.methods or ()):
             route.responses = {**COMMAND_RESPONSES, **route.responses}
+        elif takes_query(route.dependant, "after"):
+            route.responses = {**WAITING_RESPONSES, **route.responses}
+
+
+def takes_query(dependant: Dependant, name: str) -> bool:
+    return any(q.name == name for q in dependant.query_params) or any(
+        takes_query(d, name) for d in dependant.dependencies
+    )
 
 
 def api_routes() -> list[APIRoute]:

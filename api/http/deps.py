@@ -470,9 +470,10 @@ class Reads(Calling):
             return
         head = self.ledger.recorder.max_notification_id() or 0
         if self.after > head:
-            # Where the log ends is not for every caller to learn.
+            # Where the log ends is not for every caller to learn. A well-formed
+            # position the log has not reached conflicts with its state: 409.
             raise ApiProblem(
-                422, "position_not_written", f"position {self.after} is not written yet"
+                409, "position_not_written", f"position {self.after} is not written yet"
             )
         try:
             self.services.projector.wait(self.after, [projection], self.services.wait_seconds)
@@ -506,7 +507,10 @@ def reads(*roles: Role) -> Callable[..., Reads]:
 
 NowQuery = Annotated[
     Instant | None,
-    Query(description="evaluate at this instant, aware ISO 8601 (default: now)"),
+    Query(
+        description="evaluate at this instant, aware ISO 8601, at most a year after "
+        "the ledger's clock (default: now)"
+    ),
 ]
 
 

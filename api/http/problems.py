@@ -79,6 +79,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # database; a command also those of its headers, its body and its rules.
 COMMON_RESPONSES = problem_responses(401, 403, 404, 422, 503)
 COMMAND_RESPONSES = problem_responses(400, 409, 412, 413)
+WAITING_RESPONSES = problem_responses(409)
 
 
 class ApiProblem(Exception):

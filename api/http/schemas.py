@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -23,20 +23,27 @@ from ticketledger.domain.vocabulary import (
 
 NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6}$"
 MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+# What the OpenAPI document states of every instant: its written year is in range.
+INSTANT_PATTERN = r"^2[0-9]{3}-"
 ALLOWED_CONTROLS = frozenset("\n\r\t")
 
 
 def in_ledger_range(value: datetime) -> datetime:
-    # Instants far outside the ledger's life overflow once moved to UTC.
-    if not EARLIEST <= value <= LATEST:
+    # Instants far outside the ledger's life overflow once moved to UTC. The
+    # year is read as written, so that the rule is the pattern clients are shown.
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError("instants lie between the years 2000 and 2999")
     return value
 
 
 Instant = Annotated[
-    AwareDatetime, AfterValidator(in_ledger_range), Field(examples=["2026-10-05T09:30:00-03:00"])
+    AwareDatetime,
+    AfterValidator(in_ledger_range),
+    Field(
+        examples=["2026-10-05T09:30:00-03:00"],
+        json_schema_extra={"pattern": INSTANT_PATTERN},
+    ),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]

@@ -185,7 +185,7 @@ def test_bad_requests_get_problem_details_never_a_server_error(api: Api) -> None
     typo = api.get("agent", "/tickets", stauts="open")
     assert (typo.status_code, typo.json()["code"]) == (422, "unknown_parameter")
     ahead = api.get("agent", f"/tickets/{number}", after=10**9)
-    assert (ahead.status_code, ahead.json()["code"]) == (422, "position_not_written")
+    assert (ahead.status_code, ahead.json()["code"]) == (409, "position_not_written")
     for response in (huge, broken, control, naive, etag, typo, ahead):
         assert response.headers["content-type"] == "application/problem+json"
     assert api.ledger.ticket(number).version == 1

@@ -75,5 +75,5 @@ def test_a_position_beyond_the_log_is_refused_without_saying_where_the_log_ends(
     opened = api.open()
     head = api.ledger.recorder.max_notification_id()
     refused = api.get("requester", f"/tickets/{opened['number']}", after=10**9)
-    assert (refused.status_code, refused.json()["code"]) == (422, "position_not_written")
+    assert (refused.status_code, refused.json()["code"]) == (409, "position_not_written")
     assert str(head) not in refused.json()["detail"]

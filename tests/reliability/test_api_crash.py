@@ -40,12 +40,13 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(database_url: str, port: int, **settings: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "TICKETLEDGER_DATABASE_URL": database_url,
         "TICKETLEDGER_IDEMPOTENCY_LEASE_SECONDS": "1",
         "TICKETLEDGER_TICK_SECONDS": "0",
+        **{f"TICKETLEDGER_{name.upper()}": value for name, value in settings.items()},
     }
     command = [sys.executable, "-c", CLI, "serve", "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -59,6 +60,13 @@ def servers() -> Iterator[list[subprocess.Popen[bytes]]]:
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+def start_server(servers: list[subprocess.Popen[bytes]], database_url: str, **settings: str) -> str:
+    """A `serve` process on a free port, started (not yet answering): its base URL."""
+    port = free_port()
+    servers.append(serve(database_url, port, **settings))
+    return f"http://127.0.0.1:{port}"
 
 
 def until_up(base: str, timeout: float = 60) -> None:

@@ -1,5 +1,5 @@
-"""Writers racing on the same tickets through a real server process, with and
-without If-Match, and clients whose responses are lost (they time out and
+"""Writers racing on the same tickets through two real server processes on one
+database, with and without If-Match, and clients whose responses are lost (they time out and
 retry with the same key): every acknowledged command is stored once, the
 hours projection holds exactly the acknowledged work, `verify` and
 `audit-projections` find nothing. The long variant (scripts/reliability)
@@ -18,8 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.poison import open_healthy_ticket, open_on
-from tests.reliability.pg_cluster import free_port
-from tests.reliability.test_api_crash import LOAD_SECONDS, WRITERS, serve, servers, until_up
+from tests.reliability.test_api_crash import LOAD_SECONDS, WRITERS, servers, start_server, until_up
 from ticketledger.api.access import AccessStore, Role
 from ticketledger.domain.ticket import Ticket
 from ticketledger.projections import hours
@@ -116,17 +115,18 @@ def test_racing_writers_and_lost_responses_store_each_acknowledged_command_once(
     contract_id, first = open_healthy_ticket(ledger)
     numbers = [first, open_on(ledger, contract_id, "ana@serra.com.br")]
     _, token = AccessStore(ledger).create_key(Role.AGENT, name="racer")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    servers.append(serve(database_url, port))
-    until_up(base)
+    # Two processes writing to one database race in its transactions, not in
+    # one process's locks.
+    bases = [start_server(servers, database_url) for _ in range(2)]
+    for base in bases:
+        until_up(base)
 
     tally, until = Tally(), time.monotonic() + LOAD_SECONDS * 2
     threads = [
-        threading.Thread(target=racer, args=(base, token, numbers, tally, w, until))
+        threading.Thread(target=racer, args=(bases[w % 2], token, numbers, tally, w, until))
         for w in range(WRITERS)
     ] + [
-        threading.Thread(target=forgetful, args=(base, token, numbers[0], tally, w, until))
+        threading.Thread(target=forgetful, args=(bases[w % 2], token, numbers[0], tally, w, until))
         for w in range(2)
     ]
     for thread in threads:
@@ -154,7 +154,8 @@ def test_racing_writers_and_lost_responses_store_each_acknowledged_command_once(
             for e in hours.pending_hours(rows, ledger.ticket(n).id)
         )
     print(
-        f"racing writers: sent {tally.sent}, acknowledged {sum(tally.acknowledged.values())}, "
+        f"racing writers (2 server processes): sent {tally.sent}, "
+        f"acknowledged {sum(tally.acknowledged.values())}, "
         f"answers {dict(tally.statuses)}, responses lost and retried {tally.lost_responses}, "
         f"work entries {work}, events stored {sum(stored.values()) + work}, lost {len(lost)}, "
         f"duplicated {len(duplicated)}"
