@@ -56,8 +56,9 @@ def on_contract(act: Callable[[Contract, Any, datetime], None]) -> Handler:
     """A handler for a command on one contract, at the command's instant."""
 
     def handler(ledger: TicketLedger, cmd: Any) -> CommandResult:
-        at = ledger.now(cmd.occurred_at)
-        return ledger.on_contract(cmd.contract_id, cmd.expected_version, lambda k: act(k, cmd, at))
+        return ledger.on_contract(
+            cmd.contract_id, cmd.expected_version, cmd.occurred_at, lambda k, at: act(k, cmd, at)
+        )
 
     return handler
 
@@ -76,21 +77,21 @@ handles(c.EndContract)(on_contract(lambda k, cmd, at: k.end(cmd.reason, cmd.by, 
 @handles(c.ChangePlan)
 def change_plan(ledger: TicketLedger, cmd: c.ChangePlan) -> CommandResult:
     terms = ledger.validate_terms(cmd.terms)
-    at = ledger.now(cmd.occurred_at)
     return ledger.on_contract(
         cmd.contract_id,
         cmd.expected_version,
-        lambda k: k.change_plan(terms, cmd.effective_on, cmd.reason, cmd.by, at),
+        cmd.occurred_at,
+        lambda k, at: k.change_plan(terms, cmd.effective_on, cmd.reason, cmd.by, at),
     )
 
 
 @handles(c.IssueStatement)
 def issue_statement(ledger: TicketLedger, cmd: c.IssueStatement) -> CommandResult:
-    at = ledger.now(cmd.occurred_at)
     return ledger.on_contract(
         cmd.contract_id,
         cmd.expected_version,
-        lambda k: k.issue_statement(
+        cmd.occurred_at,
+        lambda k, at: k.issue_statement(
             month=cmd.month,
             through_position=cmd.through_position,
             total=cmd.total,
@@ -110,12 +111,15 @@ def open_ticket(ledger: TicketLedger, cmd: c.OpenTicket) -> CommandResult:
     """An authorised requester's ticket opens; anyone else's is held."""
     by = cmd.by or cmd.requester
 
+    ledger.now(cmd.occurred_at)  # a future instant is refused before any read
+
     def decide() -> Decision:
-        at = ledger.now(cmd.occurred_at)
+        # Read, then "now": nothing read was written after the opening's instant.
         contract = ledger.contract(cmd.contract_id)
+        year, numbering, at = ledger.numbering_then_now(cmd.occurred_at)
         contract.check_serves(at)
         if contract.state.is_authorised(cmd.requester):
-            numbering, ticket = opened(ledger, contract, request_of(cmd), by, at)
+            numbering, ticket = opened(contract, request_of(cmd), by, at, (year, numbering))
             return Decision(ticket, (numbering, ticket), number=ticket.state.number)
         held = HeldRequest.hold(
             contract_id=cmd.contract_id,
@@ -141,11 +145,18 @@ def request_of(request: c.OpenTicket | HeldRequest) -> dict[str, Any]:
 
 
 def opened(
-    ledger: TicketLedger, contract: Contract, request: dict[str, Any], by: str, at: datetime
+    contract: Contract,
+    request: dict[str, Any],
+    by: str,
+    at: datetime,
+    numbered: tuple[int, TicketNumbering | None],
 ) -> tuple[TicketNumbering, Ticket]:
+    """The ticket, numbered in the year the ledger recorded its opening in
+    (UTC), and the numbering that issued its number."""
     contract.check_warranty(request["kind"], at)
     sla.check_clocks_can_run(contract.state.terms_at(at), request["priority"], at)
-    numbering = numbering_of(ledger, by, at)
+    year, numbering = numbered
+    numbering = numbering or TicketNumbering.start(year, by, at)
     number, ticket_id = numbering.issue(by, at)
     ticket = Ticket.open(
         ticket_id=ticket_id,
@@ -159,26 +170,22 @@ def opened(
     return numbering, ticket
 
 
-def numbering_of(ledger: TicketLedger, by: str, at: datetime) -> TicketNumbering:
-    """Numbers follow the year the ledger recorded the opening in (UTC)."""
-    year = ledger.clock().year
-    return ledger.numbering(year) or TicketNumbering.start(year, by, at)
-
-
 @handles(c.ReleaseHeldRequest)
 def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> CommandResult:
     """Opens the held request once its sender has been authorised."""
 
+    ledger.now(cmd.occurred_at)  # a future instant is refused before any read
+
     def decide() -> Decision:
-        at = ledger.now(cmd.occurred_at)
         held = ledger.held_request(cmd.held_id)
         ledger.check_version(held, cmd.expected_version)
         held.check_undecided()
         assert held.contract_id is not None
         contract = ledger.contract(held.contract_id)
+        year, numbering, at = ledger.numbering_then_now(cmd.occurred_at)
         contract.check_serves(at)
         contract.check_authorised(held.requester)
-        numbering, ticket = opened(ledger, contract, request_of(held), cmd.by, at)
+        numbering, ticket = opened(contract, request_of(held), cmd.by, at, (year, numbering))
         held.release(ticket.id, ticket.state.number, cmd.by, at)
         return Decision(ticket, (numbering, ticket, held), number=ticket.state.number)
 
@@ -187,6 +194,8 @@ def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> Com
 
 @handles(c.DiscardHeldRequest)
 def discard_held_request(ledger: TicketLedger, cmd: c.DiscardHeldRequest) -> CommandResult:
+    ledger.now(cmd.occurred_at)  # a future instant is refused before any read
+
     def decide() -> Decision:
         held = ledger.held_request(cmd.held_id)
         ledger.check_version(held, cmd.expected_version)

@@ -236,10 +236,27 @@ class TicketLedger(Application[UUID]):
         """The command's instant, refused before any work when it lies ahead of
         the ledger's clock: what a command costs must not depend on how far
         ahead a client dates it (the due rules would be folded up to then)."""
-        recorded = self.clock()
+        return self._instant(self.clock(), occurred_at)
+
+    @staticmethod
+    def _instant(recorded: datetime, occurred_at: datetime | None) -> datetime:
         if occurred_at is None:
             return recorded
         return check_not_ahead(check_aware(occurred_at, "occurred_at"), recorded)
+
+    def numbering_then_now(
+        self, occurred_at: datetime | None
+    ) -> tuple[int, TicketNumbering | None, datetime]:
+        """The numbering of the year (UTC) the ledger records an opening in, read
+        before that instant is taken, so that no number read was issued after
+        it; with the instant the opening occurred at."""
+        year = self.clock().year
+        while True:
+            numbering = self.numbering(year)
+            recorded = self.clock()
+            if recorded.year == year:  # else the year turned while reading
+                return year, numbering, self._instant(recorded, occurred_at)
+            year = recorded.year
 
     @staticmethod
     def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
@@ -287,12 +304,18 @@ class TicketLedger(Application[UUID]):
         self,
         contract_id: UUID,
         expected_version: int | None,
-        act: Callable[[Contract], None],
+        occurred_at: datetime | None,
+        act: Callable[[Contract, datetime], None],
     ) -> CommandResult:
+        """Runs `act` on the contract at the command's instant, taken after the
+        contract is read (as `on_ticket` does)."""
+        self.now(occurred_at)  # a future instant is refused before any read
+
         def decide() -> Decision:
             contract = self.contract(contract_id)
+            at = self.now(occurred_at)
             self.check_version(contract, expected_version)
-            act(contract)
+            act(contract, at)
             return Decision(contract, (contract,))
 
         return self.run(decide)

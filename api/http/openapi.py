@@ -15,6 +15,13 @@ from fastapi import FastAPI
 # a JSON Schema string is; naming them here makes generators drop the pattern.
 PRINTABLE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 STATED_ELSEWHERE = ("enum", "const", "pattern", "format", "$ref")
+# What a client does next with what a command answers: the OpenAPI links from
+# opening a ticket (its number) and signing a contract (its id) to every
+# operation on that ticket or contract.
+LINKS = (
+    ("/tickets", "201", "/tickets/{number}", "number", "$response.body#/number"),
+    ("/contracts", "201", "/contracts/{contract_id}", "contract_id", "$response.body#/id"),
+)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -28,6 +35,7 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def state_enforced_rules(document: dict[str, Any]) -> None:
+    link_operations(document)
     components = document.get("components", {}).get("schemas", {})
     for operation in operations(document):
         for parameter in operation.get("parameters", []):
@@ -36,6 +44,20 @@ def state_enforced_rules(document: dict[str, Any]) -> None:
         for content in body.values():
             for name in referenced(content.get("schema", {}), components):
                 printable(components[name])
+
+
+def link_operations(document: dict[str, Any]) -> None:
+    paths = document.get("paths", {})
+    for source, status, prefix, name, value in LINKS:
+        response = paths[source]["post"]["responses"][status]
+        links = response.setdefault("links", {})
+        for path, item in paths.items():
+            if path == prefix or (path.startswith(prefix + "/") and path.count("{") == 1):
+                for operation in (op for method, op in item.items() if method != "parameters"):
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": {f"path.{name}": value},
+                    }
 
 
 def operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
