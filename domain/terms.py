@@ -25,10 +25,16 @@ from ticketledger.domain.calendar import BusinessCalendar
 from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, WarrantyKind
 
 MACHINE_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
-# The zones a contract may name, as its OpenAPI schema lists them.
-ZONES = sorted(zoneinfo.available_timezones() - MACHINE_DEPENDENT_ZONES)
+
 DIVISORS_OF_AN_HOUR = tuple(n for n in range(1, 61) if 60 % n == 0)
 STORED = "stored"
+
+
+@lru_cache(maxsize=1)
+def zones() -> list[str]:
+    """The zones a contract may name, as its JSON schema lists them: read from
+    the zone database only when a schema is built, not at every import."""
+    return sorted(zoneinfo.available_timezones() - MACHINE_DEPENDENT_ZONES)
 
 
 @lru_cache(maxsize=256)
@@ -255,7 +261,7 @@ class ContractTerms(Frozen):
     customer: Annotated[str, Field(min_length=1, max_length=200)]
     plan: Annotated[str, Field(min_length=1, max_length=100)]
     agreement: Agreement = Agreement.HELP_DESK
-    timezone: Annotated[str, Field(json_schema_extra=lambda schema: schema.update(enum=ZONES))]
+    timezone: Annotated[str, Field(json_schema_extra=lambda schema: schema.update(enum=zones()))]
     business_hours: OpeningHours
     coverage: Coverage = Coverage.STANDARD
     coverage_hours: OpeningHours | None = None

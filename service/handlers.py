@@ -111,15 +111,13 @@ def open_ticket(ledger: TicketLedger, cmd: c.OpenTicket) -> CommandResult:
     """An authorised requester's ticket opens; anyone else's is held."""
     by = cmd.by or cmd.requester
 
-    ledger.now(cmd.occurred_at)  # a future instant is refused before any read
-
     def decide() -> Decision:
         # Read, then "now": nothing read was written after the opening's instant.
         contract = ledger.contract(cmd.contract_id)
-        year, numbering, at = ledger.numbering_then_now(cmd.occurred_at)
+        numbering, at = numbering_then_now(ledger, cmd.occurred_at, by)
         contract.check_serves(at)
         if contract.state.is_authorised(cmd.requester):
-            numbering, ticket = opened(contract, request_of(cmd), by, at, (year, numbering))
+            ticket = opened(contract, request_of(cmd), by, at, numbering)
             return Decision(ticket, (numbering, ticket), number=ticket.state.number)
         held = HeldRequest.hold(
             contract_id=cmd.contract_id,
@@ -144,19 +142,21 @@ def request_of(request: c.OpenTicket | HeldRequest) -> dict[str, Any]:
     )
 
 
+def numbering_then_now(
+    ledger: TicketLedger, occurred_at: datetime | None, by: str
+) -> tuple[TicketNumbering, datetime]:
+    """The numbering of the year (UTC) the ledger records the opening in, started
+    with the year's first ticket, and the opening's instant, taken after it."""
+    year, numbering, at = ledger.numbering_then_now(occurred_at)
+    return numbering or TicketNumbering.start(year, by, at), at
+
+
 def opened(
-    contract: Contract,
-    request: dict[str, Any],
-    by: str,
-    at: datetime,
-    numbered: tuple[int, TicketNumbering | None],
-) -> tuple[TicketNumbering, Ticket]:
-    """The ticket, numbered in the year the ledger recorded its opening in
-    (UTC), and the numbering that issued its number."""
+    contract: Contract, request: dict[str, Any], by: str, at: datetime, numbering: TicketNumbering
+) -> Ticket:
+    """The ticket, numbered by `numbering`."""
     contract.check_warranty(request["kind"], at)
     sla.check_clocks_can_run(contract.state.terms_at(at), request["priority"], at)
-    year, numbering = numbered
-    numbering = numbering or TicketNumbering.start(year, by, at)
     number, ticket_id = numbering.issue(by, at)
     ticket = Ticket.open(
         ticket_id=ticket_id,
@@ -167,14 +167,12 @@ def opened(
         occurred_at=at,
         **request,
     )
-    return numbering, ticket
+    return ticket
 
 
 @handles(c.ReleaseHeldRequest)
 def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> CommandResult:
     """Opens the held request once its sender has been authorised."""
-
-    ledger.now(cmd.occurred_at)  # a future instant is refused before any read
 
     def decide() -> Decision:
         held = ledger.held_request(cmd.held_id)
@@ -182,10 +180,10 @@ def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> Com
         held.check_undecided()
         assert held.contract_id is not None
         contract = ledger.contract(held.contract_id)
-        year, numbering, at = ledger.numbering_then_now(cmd.occurred_at)
+        numbering, at = numbering_then_now(ledger, cmd.occurred_at, cmd.by)
         contract.check_serves(at)
         contract.check_authorised(held.requester)
-        numbering, ticket = opened(contract, request_of(held), cmd.by, at, (year, numbering))
+        ticket = opened(contract, request_of(held), cmd.by, at, numbering)
         held.release(ticket.id, ticket.state.number, cmd.by, at)
         return Decision(ticket, (numbering, ticket, held), number=ticket.state.number)
 
@@ -194,8 +192,6 @@ def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> Com
 
 @handles(c.DiscardHeldRequest)
 def discard_held_request(ledger: TicketLedger, cmd: c.DiscardHeldRequest) -> CommandResult:
-    ledger.now(cmd.occurred_at)  # a future instant is refused before any read
-
     def decide() -> Decision:
         held = ledger.held_request(cmd.held_id)
         ledger.check_version(held, cmd.expected_version)

@@ -114,7 +114,9 @@ class TicketLedger(Application[UUID]):
     # Commands.
 
     def handle(self, command: Command) -> CommandResult:
-        """Runs the command through its one handler."""
+        """Runs the command through its one handler, once its instant is known
+        not to lie ahead of the ledger's clock: refused before any read."""
+        self.now(command.occurred_at)
         return COMMAND_HANDLERS[type(command)](self, command)
 
     @contextmanager
@@ -309,7 +311,6 @@ class TicketLedger(Application[UUID]):
     ) -> CommandResult:
         """Runs `act` on the contract at the command's instant, taken after the
         contract is read (as `on_ticket` does)."""
-        self.now(occurred_at)  # a future instant is refused before any read
 
         def decide() -> Decision:
             contract = self.contract(contract_id)

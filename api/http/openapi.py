@@ -37,7 +37,7 @@ def install_openapi(app: FastAPI) -> None:
 def state_enforced_rules(document: dict[str, Any]) -> None:
     link_operations(document)
     components = document.get("components", {}).get("schemas", {})
-    for operation in operations(document):
+    for _, operation in operations(document):
         for parameter in operation.get("parameters", []):
             drop_null(parameter["schema"])
         body = operation.get("requestBody", {}).get("content", {})
@@ -51,18 +51,17 @@ def link_operations(document: dict[str, Any]) -> None:
     for source, status, prefix, name, value in LINKS:
         response = paths[source]["post"]["responses"][status]
         links = response.setdefault("links", {})
-        for path, item in paths.items():
+        for path, operation in operations(document):
             if path == prefix or (path.startswith(prefix + "/") and path.count("{") == 1):
-                for operation in (op for method, op in item.items() if method != "parameters"):
-                    links[operation["operationId"]] = {
-                        "operationId": operation["operationId"],
-                        "parameters": {f"path.{name}": value},
-                    }
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {f"path.{name}": value},
+                }
 
 
-def operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for path in document.get("paths", {}).values():
-        yield from (op for method, op in path.items() if method != "parameters")
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, item in document.get("paths", {}).items():
+        yield from ((path, op) for method, op in item.items() if method != "parameters")
 
 
 def drop_null(schema: dict[str, Any]) -> None:
