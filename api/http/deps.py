@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -516,7 +517,9 @@ NowQuery = Annotated[
 
 def known_query(request: Request) -> None:
     """Refuses query parameters the operation does not take, so a typo such as
-    `?stauts=open` is an error rather than a silently unfiltered answer."""
+    `?stauts=open` is an error rather than a silently unfiltered answer, and a
+    parameter given twice, which no operation takes: `?after=1&after=9` would
+    otherwise be read as whichever came last."""
     route = request.scope.get("route")
     if route is None or not hasattr(route, "dependant"):
         return
@@ -525,6 +528,12 @@ def known_query(request: Request) -> None:
     if unknown:
         raise ApiProblem(
             422, "unknown_parameter", f"this operation takes no parameter {', '.join(unknown)}"
+        )
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, times in given.items() if times > 1)
+    if repeated:
+        raise ApiProblem(
+            422, "repeated_parameter", f"give each parameter once: {', '.join(repeated)}"
         )
 
 

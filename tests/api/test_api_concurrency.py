@@ -184,9 +184,11 @@ def test_bad_requests_get_problem_details_never_a_server_error(api: Api) -> None
     assert (etag.status_code, etag.json()["code"]) == (400, "invalid_if_match")
     typo = api.get("agent", "/tickets", stauts="open")
     assert (typo.status_code, typo.json()["code"]) == (422, "unknown_parameter")
+    twice = api.get("agent", "/tickets", status=["open", "resolved"])
+    assert (twice.status_code, twice.json()["code"]) == (422, "repeated_parameter")
     ahead = api.get("agent", f"/tickets/{number}", after=10**9)
     assert (ahead.status_code, ahead.json()["code"]) == (409, "position_not_written")
-    for response in (huge, broken, control, naive, etag, typo, ahead):
+    for response in (huge, broken, control, naive, etag, typo, twice, ahead):
         assert response.headers["content-type"] == "application/problem+json"
     assert api.ledger.ticket(number).version == 1
 
