@@ -1,6 +1,8 @@
 """Human ticket numbers: one numbering aggregate per year issues 2026-000001,
 2026-000002, ... Two concurrent opens both try to write the same next version
-of this aggregate; the store refuses one, which retries with the next number."""
+of this aggregate; the store refuses one, which retries with the next number.
+The ledger snapshots it (service.ledger), so an opening reads a snapshot and
+the few numbers issued since, not the whole year."""
 
 from __future__ import annotations
 
@@ -48,11 +50,13 @@ class TicketNumbering(Aggregate):
         ticket_id: UUID
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.issued.append(self.ticket_id)
+            aggregate.issued += 1
 
     def __init__(self) -> None:
+        # A count, not the list of tickets: the state (and its snapshot) stays
+        # the same size however many tickets the year has opened.
         self.year = 0
-        self.issued: list[UUID] = []
+        self.issued = 0
 
     @classmethod
     def start(cls, year: int, by: str, occurred_at: datetime) -> TicketNumbering:
@@ -62,7 +66,12 @@ class TicketNumbering(Aggregate):
 
     @property
     def next_number(self) -> str:
-        return format_number(self.year, len(self.issued) + 1)
+        return format_number(self.year, self.issued + 1)
+
+    @property
+    def ticket_ids(self) -> list[UUID]:
+        """The year's tickets in the order their numbers were issued."""
+        return [ticket_id_for(format_number(self.year, n)) for n in range(1, self.issued + 1)]
 
     def issue(self, by: str, occurred_at: datetime) -> tuple[str, UUID]:
         number = self.next_number

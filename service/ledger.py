@@ -10,6 +10,7 @@ made due are applied in the same save (domain/deadlines.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -24,7 +25,7 @@ from eventsourcing.application import (
     project_aggregate,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError
+from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordConflictError
 from pydantic import ValidationError
 
 from ticketledger.domain.contract import Contract
@@ -72,6 +73,10 @@ A = TypeVar("A", bound=Aggregate)
 _REQUEST: ContextVar[RequestKey | None] = ContextVar("ticketledger_request", default=None)
 MAX_ATTEMPTS = 20
 GOVERNING_TERMS_CACHED = 1024
+# Every so many numbers issued, the year's numbering is snapshotted: an opening
+# then reads at most this many events, whatever the year's count of tickets.
+NUMBERING_SNAPSHOT_INTERVAL = 20
+log = logging.getLogger(__name__)
 
 
 Decide = Callable[[], Decision]
@@ -89,6 +94,7 @@ def outcome_of(decision: Decision, request: RequestKey | None) -> dict[str, Outc
 
 class TicketLedger(Application[UUID]):
     name = "TicketLedger"
+    snapshotting_intervals = {TicketNumbering: NUMBERING_SNAPSHOT_INTERVAL}
 
     def __init__(
         self,
@@ -135,6 +141,20 @@ class TicketLedger(Application[UUID]):
         """What the command sent with this key wrote, if it wrote anything."""
         find = getattr(self.recorder, "find_outcome", None)
         return None if find is None else find(request.scope, request.key)
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: Any = project_aggregate,
+    ) -> None:
+        """A snapshot is taken after its command was saved, and is only a
+        shortcut for reading: failing to write one must not make a stored
+        command look failed (nor, as a conflict, be decided again)."""
+        try:
+            super().take_snapshot(aggregate_id, version, projector_func)
+        except PersistenceError:
+            log.warning("no snapshot of %s at version %s", aggregate_id, version, exc_info=True)
 
     # Reading aggregates.
 
@@ -183,7 +203,7 @@ class TicketLedger(Application[UUID]):
 
     def ticket_ids(self, year: int) -> list[UUID]:
         numbering = self.numbering(year)
-        return [] if numbering is None else list(numbering.issued)
+        return [] if numbering is None else numbering.ticket_ids
 
     def _get(
         self,
