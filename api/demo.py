@@ -51,6 +51,7 @@ from ticketledger.service.ledger import TicketLedger
 DEMO_START = datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
 DEMO_END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 TICKETS_PER_CONTRACT = 55
+OTHER_TICKETS_PER_CONTRACT = 15  # warranty and pay-per-use contracts see fewer
 PRIORITY_WEIGHTS = {Priority.CRITICAL: 6, Priority.HIGH: 20, Priority.MEDIUM: 50, Priority.LOW: 24}
 AGENTS = ["carla.souza", "diego.pereira", "lucia.fernandez", "marcos.lima"]
 Action = Callable[[TicketLedger, UUID], Any]
@@ -338,7 +339,14 @@ class DemoReport:
     held: int
 
 
-def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> DemoReport:
+def load_demo(
+    ledger: TicketLedger,
+    clock: SimulatedClock,
+    seed: int = 2026,
+    tickets_per_contract: int = TICKETS_PER_CONTRACT,
+) -> DemoReport:
+    """The demo desk; the benchmark scales it by `tickets_per_contract` (a
+    help-desk contract's count; the others' shrink in proportion)."""
     rng = random.Random(seed)
     clock.now = DEMO_START - timedelta(days=200)
     contracts: list[tuple[UUID, ContractTerms, list[str]]] = []
@@ -350,7 +358,7 @@ def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> 
                 AuthoriseRequester(contract_id=contract_id, requester=requester, by="admin")
             )
         contracts.append((contract_id, terms, requesters))
-    stories = plan_stories(rng, contracts)
+    stories = plan_stories(rng, contracts, tickets_per_contract)
     steps = sorted(step for story in stories for step in story.steps if step.at <= DEMO_END)
     refused: Counter[str] = Counter()
     ticket_of: dict[int, UUID] = {}
@@ -368,11 +376,14 @@ def load_demo(ledger: TicketLedger, clock: SimulatedClock, seed: int = 2026) -> 
 
 
 def plan_stories(
-    rng: random.Random, contracts: list[tuple[UUID, ContractTerms, list[str]]]
+    rng: random.Random,
+    contracts: list[tuple[UUID, ContractTerms, list[str]]],
+    per_contract: int = TICKETS_PER_CONTRACT,
 ) -> list[Story]:
     stories: list[Story] = []
+    others = max(1, per_contract * OTHER_TICKETS_PER_CONTRACT // TICKETS_PER_CONTRACT)
     for position, (contract_id, terms, requesters) in enumerate(contracts):
-        count = TICKETS_PER_CONTRACT if terms.agreement is Agreement.HELP_DESK else 15
+        count = per_contract if terms.agreement is Agreement.HELP_DESK else others
         for _ in range(count):
             priority = rng.choices(list(PRIORITY_WEIGHTS), list(PRIORITY_WEIGHTS.values()))[0]
             requester = person(rng, requesters[0])

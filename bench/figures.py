@@ -1,0 +1,292 @@
+"""Each figure of the table: what the ledger does, what the raw database does
+in its place, and the bound the ratio must meet."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.databases import Database
+from bench.dataset import Desk
+from bench.measure import Figure, Spread, interleaved
+from bench.server import CONSTANT_PATH, serving
+from ticketledger.api.access import AccessStore, Role
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
+from ticketledger.replay.chronology import ticket_chronology
+
+RAW_TABLE = "bench_raw_rows"
+
+
+def events_table(desk: Desk) -> str:
+    recorder: Any = desk.ledger.recorder  # the library's recorders name it; not in its protocol
+    return str(recorder.events_table_name)
+
+
+def typical_state(raw: Any, desk: Desk) -> bytes:
+    """A payload the size of the desk's average stored event."""
+    row = raw.execute(f"SELECT avg(length(state)) FROM {events_table(desk)}").fetchone()
+    return b"x" * int(row[0] or 500)
+
+
+def commands_per_second(desk: Desk, database: Database, rounds: int, reps: int) -> Figure:
+    def ledger() -> int:
+        for _ in range(reps):
+            number = desk.open()
+            desk.reply(number)
+            desk.log_work(number)
+        return 3 * reps
+
+    with closing(database.raw()) as raw:
+        insert = raw_inserts(raw, desk, database)
+
+        def baseline() -> int:
+            for _ in range(3 * reps):
+                insert()
+            return 3 * reps
+
+        ours, theirs = interleaved(ledger, baseline, rounds)
+    return Figure(
+        "commands_per_second",
+        "commands/s, one caller (open, reply, log work)",
+        "single-row INSERT + COMMIT of an event-sized row, same driver",
+        "/s",
+        ours,
+        theirs,
+        0.6,
+    )
+
+
+def raw_inserts(raw: Any, desk: Desk, database: Database) -> Any:
+    key = "INTEGER PRIMARY KEY" if database.engine == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    blob = "BLOB" if database.engine == "sqlite" else "BYTEA"
+    raw.execute(
+        f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (id {key}, "
+        f"originator_id TEXT, originator_version INTEGER, topic TEXT, state {blob})"
+    )
+    state = typical_state(raw, desk)
+    p = database.placeholder
+    statement = (
+        f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) "
+        f"VALUES ({p}, {p}, {p}, {p})"
+    )
+    version = iter(range(1, 10**9))
+
+    def insert() -> None:
+        if database.engine == "sqlite":
+            raw.execute("BEGIN")
+            raw.execute(statement, ("bench", next(version), "bench:Row", state))
+            raw.execute("COMMIT")
+        else:  # autocommit: the statement is its own transaction
+            raw.execute(statement, ("bench", next(version), "bench:Row", state))
+
+    return insert
+
+
+def reply_on_a_long_history(desk: Desk, rounds: int, reps: int) -> Figure:
+    long_ticket = desk.long_ticket
+    shorts = iter([desk.ticket_with_events(10) for _ in range(rounds * reps)])
+
+    def on_long() -> int:
+        for _ in range(reps):
+            desk.reply(long_ticket)
+        return reps
+
+    def on_short() -> int:
+        for _ in range(reps):
+            desk.reply(next(shorts))
+        return reps
+
+    ours, theirs = interleaved(on_long, on_short, rounds)
+    return Figure(
+        "reply_history",
+        f"a reply on a ticket with {desk.long_events} events",
+        "a reply on a ticket with 10 events",
+        "ms",
+        ours,
+        theirs,
+        1.25,
+    )
+
+
+def opening_after_a_year(desk: Desk, small: Desk, rounds: int, reps: int) -> Figure:
+    def on(which: Desk) -> Any:
+        def open_some() -> int:
+            for _ in range(reps):
+                which.open()
+            return reps
+
+        return open_some
+
+    ours, theirs = interleaved(on(desk), on(small), rounds)
+    return Figure(
+        "open_ticket_history",
+        f"open_ticket with {desk.tickets} tickets opened this year",
+        f"open_ticket with {small.tickets} (and the ones this figure opens)",
+        "ms",
+        ours,
+        theirs,
+        1.25,
+    )
+
+
+def rebuild_all_projections(desk: Desk, database: Database, rounds: int) -> Figure:
+    projector = Projector(desk.ledger, all_projections())
+    events = desk.ledger.recorder.max_notification_id() or 0
+
+    def rebuild() -> int:
+        for projection in all_projections():
+            projector.rebuild(projection.name)
+        return events
+
+    with closing(database.raw()) as raw:
+
+        def scan() -> int:
+            rows = raw.execute(f"SELECT state FROM {events_table(desk)}").fetchall()
+            for (state,) in rows:
+                json.loads(bytes(state))
+            return len(rows)
+
+        ours, theirs = interleaved(rebuild, scan, rounds)
+    return Figure(
+        "rebuild_events_per_second",
+        f"rebuild of all projections, {events} events",
+        "SELECT of every event + JSON decode",
+        "/s",
+        ours,
+        theirs,
+        0.3,
+    )
+
+
+def chronology_of_a_long_ticket(desk: Desk, database: Database, rounds: int) -> Figure:
+    number = desk.long_ticket
+    ticket_id = desk.ledger.ticket(number).id
+    key: Any = ticket_id.hex if database.engine == "sqlite" else ticket_id
+    statement = (
+        f"SELECT state FROM {events_table(desk)} WHERE originator_id = "
+        f"{database.placeholder} ORDER BY originator_version"
+    )
+    with closing(database.raw()) as raw:
+
+        def rows() -> int:
+            for (state,) in raw.execute(statement, (key,)).fetchall():
+                json.loads(bytes(state))
+            return 1
+
+        ours, theirs = interleaved(
+            lambda: bool(ticket_chronology(desk.ledger, number)), rows, rounds
+        )
+    return Figure(
+        "chronology_1000_events",
+        f"chronology of a ticket of {desk.long_events}+ events",
+        "SELECT of its rows + JSON decode",
+        "ms",
+        ours,
+        theirs,
+        3.0,
+    )
+
+
+def cli_start(desk: Desk, database: Database, rounds: int) -> Figure:
+    number = desk.open()
+    script = Path(sys.executable).parent / "ticketledger"
+    show = [str(script), "show", number, "--database-url", database.url]
+    imports = [sys.executable, "-c", "import eventsourcing, pydantic, psycopg"]
+
+    def run(command: list[str]) -> Any:
+        def once() -> int:
+            subprocess.run(command, check=True, capture_output=True)
+            return 1
+
+        return once
+
+    ours, theirs = interleaved(run(show), run(imports), rounds)
+    return Figure(
+        "cli_show_start",
+        "`ticketledger show` of a ticket, process start to exit",
+        'python -c "import eventsourcing, pydantic, psycopg"',
+        "ms",
+        ours,
+        theirs,
+        2.0,
+    )
+
+
+def get_ticket_at_32_connections(
+    desk: Desk, database: Database, rounds: int, seconds: float
+) -> list[Figure]:
+    """GET a ticket from 32 clients at once, beside the same app's constant
+    route: throughput, and the 99th percentile of latency."""
+    number = desk.open()
+    token = AccessStore(desk.ledger).create_key(Role.AGENT, name="benchmark")[1]
+    with serving(database.url, free_port()) as base:
+        ticket = Load(base, f"/tickets/{number}", token, seconds)
+        constant = Load(base, CONSTANT_PATH, token, seconds)
+        ticket.run()  # warms the server's caches and connection pool
+        rates = interleaved(ticket.run, constant.run, rounds)
+    p99 = (Spread(tuple(ticket.p99s)), Spread(tuple(constant.p99s)))
+    what = "GET a ticket, 32 connections"
+    return [
+        Figure("get_ticket_32", what, "a constant route of the same app", "/s", *rates, 0.5),
+        Figure("get_ticket_32_p99", f"{what}: p99", "the constant route's p99", "ms", *p99, 2.0),
+    ]
+
+
+CONNECTIONS = 32
+
+
+@dataclass
+class Load:
+    """CONNECTIONS clients, each on its own keep-alive connection, asking for
+    `path` for `seconds`; every answer must be a 200."""
+
+    base: str
+    path: str
+    token: str
+    seconds: float
+    p99s: list[float] = field(default_factory=list)
+
+    def run(self) -> int:
+        latencies: list[float] = []
+        lock = threading.Lock()
+        until = time.perf_counter() + self.seconds
+        threads = [
+            threading.Thread(target=self.client, args=(until, latencies, lock))
+            for _ in range(CONNECTIONS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        latencies.sort()
+        self.p99s.append(latencies[int(len(latencies) * 0.99)])
+        return len(latencies)
+
+    def client(self, until: float, latencies: list[float], lock: threading.Lock) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        mine: list[float] = []
+        with httpx.Client(base_url=self.base, headers=headers, timeout=30) as http:
+            while (started := time.perf_counter()) < until:
+                answer = http.get(self.path)
+                mine.append(time.perf_counter() - started)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"GET {self.path}: {answer.status_code} {answer.text}")
+        with lock:
+            latencies.extend(mine)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

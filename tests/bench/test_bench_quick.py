@@ -1,0 +1,41 @@
+"""The benchmark's smoke run (`python -m bench --quick`): it completes on both
+databases and writes every figure beside its baseline. No figure is judged
+here: what they must reach is the full run's business (README "Performance")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES = {
+    "commands_per_second",
+    "reply_history",
+    "open_ticket_history",
+    "chronology_1000_events",
+    "rebuild_events_per_second",
+    "cli_show_start",
+    "get_ticket_32",
+    "get_ticket_32_p99",
+}
+
+
+def test_the_quick_benchmark_writes_every_figure_with_its_baseline_on_both_databases(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "results.json"
+    command = [sys.executable, "-m", "bench", "--quick", "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert set(results["engines"]) == {"postgresql", "sqlite"}
+    assert results["environment"]["packages"]["eventsourcing"].startswith("9.5")
+    for engine, measured in results["engines"].items():
+        assert measured["tickets"] > 0 and measured["events"] > measured["tickets"], engine
+        assert {f["name"] for f in measured["figures"]} == FIGURES
+        for figure in measured["figures"]:
+            assert figure["ledger"]["median"] > 0 and figure["raw"]["median"] > 0, figure
+            assert figure["ratio"] > 0 and isinstance(figure["met"], bool), figure
+    assert "| figure |" in done.stdout
