@@ -6,7 +6,7 @@ that has opened ten tickets this year."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from ticketledger.api.demo import TICKETS_PER_CONTRACT, SimulatedClock, load_demo
@@ -28,6 +28,7 @@ MONDAY_MORNING = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 REQUESTER = "ana.ribeiro@moveisserra.com.br"
 AGENT = "carla.souza"
 WORK = timedelta(minutes=1)
+MORNING_ENDS = time(14, 50)  # UTC: 11:50 in Caxias do Sul
 # The demo's help-desk contracts open this many tickets each at scale 1 (the
 # demo's own count); the scale is the desk's count of tickets over the number
 # at scale 1.
@@ -42,6 +43,18 @@ class SteppingClock(SimulatedClock):
     def __call__(self) -> datetime:
         self.now += timedelta(milliseconds=1)
         return self.now
+
+    def pass_work(self) -> datetime:
+        """Lets a minute of work pass, from the next business morning on if the
+        morning is over (the desk lunches at 12:00 in Caxias do Sul)."""
+        if (self.now + WORK).time() >= MORNING_ENDS:
+            next_day = self.now.date() + timedelta(days=1)
+            while next_day.weekday() >= 5:
+                next_day += timedelta(days=1)
+            self.now = datetime.combine(next_day, MONDAY_MORNING.timetz())
+        started = self.now
+        self.now += WORK
+        return started
 
 
 @dataclass
@@ -84,8 +97,7 @@ class Desk:
     def log_work(self, number: str) -> None:
         """A minute's work from now, logged once the minute has passed: the
         desk's morning moves a minute per entry."""
-        started = self.clock.now
-        self.clock.now += WORK
+        started = self.clock.pass_work()
         self.ledger.handle(
             LogWork(ticket=number, agent=AGENT, started_at=started, duration=WORK, by=AGENT)
         )
