@@ -29,7 +29,7 @@ from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordCo
 from pydantic import ValidationError
 
 from ticketledger.domain.contract import Contract
-from ticketledger.domain.deadlines import Watch, apply_due, watch_of
+from ticketledger.domain.deadlines import Watch, apply_due
 from ticketledger.domain.errors import (
     ContractNotFoundError,
     DomainError,
@@ -51,6 +51,7 @@ from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.triage import HeldRequest
 from ticketledger.service.commands import Command, TicketRef
+from ticketledger.service.folds import TicketFolds
 from ticketledger.service.handlers import COMMAND_HANDLERS
 from ticketledger.service.outcomes import (
     AlreadyAppliedError,
@@ -111,6 +112,7 @@ class TicketLedger(Application[UUID]):
         self._contracts_seen: LRUCache[tuple[UUID, int], Contract] = LRUCache(
             GOVERNING_TERMS_CACHED
         )
+        self._folds = TicketFolds(self._events_after, self.governing_terms)
         super().__init__(env={**persistence_env(database_url, storage), **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -166,14 +168,17 @@ class TicketLedger(Application[UUID]):
         message = f"no ticket {ref}"
         return self._get(ticket_id, Ticket, TicketNotFoundError, message, version, projector)
 
-    def _ticket_with_history(self, ref: TicketRef) -> tuple[Ticket, list[Any]]:
-        """The ticket and the events it was built from, read once."""
+    def _folded_ticket(self, ref: TicketRef) -> tuple[Ticket, Watch, ContractTerms]:
+        """The ticket as every stored event leaves it (the command's own to
+        change), the rules' watch of it, and its terms."""
         ticket_id = ref if isinstance(ref, UUID) else ticket_id_for(ref)
-        history = list(self.events.get(ticket_id))
-        ticket = project_aggregate(None, history) if history else None
-        if not isinstance(ticket, Ticket):
+        found = self._folds.read(ticket_id)
+        if found is None:
             raise TicketNotFoundError(f"no ticket {ref}")
-        return ticket, history
+        return found
+
+    def _events_after(self, aggregate_id: UUID, version: int | None) -> list[Any]:
+        return list(self.events.get(aggregate_id, gt=version))
 
     def contract(self, contract_id: UUID, version: int | None = None) -> Contract:
         message = f"no contract {contract_id}"
@@ -300,14 +305,14 @@ class TicketLedger(Application[UUID]):
 
         def decide() -> Decision:
             nonlocal at
-            ticket, history = self._ticket_with_history(ref)
+            ticket, watch, terms = self._folded_ticket(ref)
             if occurred_at is None:
                 # Read first, then "now": every event read was written before
                 # this instant, so a command decided again after a concurrent
                 # write never lands before that write.
                 at = self.now(None)
             self.check_version(ticket, expected_version)
-            self._apply_due_rules(ticket, history, at)
+            self._apply_due_rules(ticket, watch, terms, at)
             others = act(ticket, at)
             return Decision(ticket, (ticket, *others), number=ticket.state.number)
 
@@ -353,8 +358,8 @@ class TicketLedger(Application[UUID]):
         at = self.now(now)
 
         def decide() -> Decision:
-            ticket, history = self._ticket_with_history(ref)
-            self._apply_due_rules(ticket, history, at)
+            ticket, watch, terms = self._folded_ticket(ref)
+            self._apply_due_rules(ticket, watch, terms, at)
             return Decision(ticket, (ticket,), number=ticket.state.number)
 
         decision, recordings = self._saved(decide)
@@ -362,15 +367,12 @@ class TicketLedger(Application[UUID]):
 
     def watch(self, ref: TicketRef) -> tuple[Watch, ContractTerms]:
         """What the rules know of the ticket, and the terms it is governed by."""
-        return self._watched(*self._ticket_with_history(ref))
+        _, watch, terms = self._folded_ticket(ref)
+        return watch, terms
 
-    def _watched(self, ticket: Ticket, history: list[Any]) -> tuple[Watch, ContractTerms]:
-        terms = self.governing_terms(ticket)
-        return watch_of(history, terms), terms
-
-    def _apply_due_rules(self, ticket: Ticket, history: list[Any], now: datetime) -> None:
-        watch, terms = self._watched(ticket, history)
-        apply_due(ticket, watch, terms, now)
+    @staticmethod
+    def _apply_due_rules(ticket: Ticket, watch: Watch, terms: ContractTerms, at: datetime) -> None:
+        apply_due(ticket, watch, terms, at)
 
     def governing_terms(self, ticket: Ticket) -> ContractTerms:
         """The terms in force when the ticket opened, under the contract as the

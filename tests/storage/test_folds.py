@@ -1,0 +1,110 @@
+"""A command continues a ticket's fold from where the ledger last read it: it
+reads only the events stored since, by this ledger or another, and what it
+decides on is always what the whole log folds into."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.poison import HEALTHY_REQUESTER, open_healthy_ticket
+from tests.support import ManualClock
+from ticketledger.domain import errors
+from ticketledger.domain.deadlines import watch_of
+from ticketledger.domain.numbering import ticket_id_for
+from ticketledger.domain.vocabulary import Status
+from ticketledger.service.commands import (
+    AcceptResolution,
+    Comment,
+    ReplyAsAgent,
+    ReplyAsRequester,
+    ResolveTicket,
+)
+from ticketledger.service.ledger import TicketLedger
+
+LedgerFactory = Callable[..., TicketLedger]
+
+
+def rows_read(ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch, number: str) -> Counter[str]:
+    read = Counter[str]()
+    select = ledger.recorder.select_events
+
+    def counted(originator_id: Any, **kwargs: Any) -> Any:
+        rows = select(originator_id, **kwargs)
+        if originator_id == ticket_id_for(number):
+            read["events"] += len(rows)
+        return rows
+
+    monkeypatch.setattr(ledger.recorder, "select_events", counted)
+    return read
+
+
+def comment(ledger: TicketLedger, number: str, text: str = "PLC firmware suspected") -> int:
+    return ledger.handle(Comment(ticket=number, text=text, by="carla")).version
+
+
+def fresh_fold(ledger: TicketLedger, number: str) -> Any:
+    """The ticket's watch folded from its whole stored history, by nobody's cache."""
+    history = list(ledger.events_of(ticket_id_for(number)))
+    return watch_of(history, ledger.governing_terms(ledger.ticket(number)))
+
+
+def test_a_command_on_a_long_ticket_reads_only_the_events_stored_since_the_last(
+    ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, number = open_healthy_ticket(ledger)
+    for _ in range(40):
+        comment(ledger, number)
+    read = rows_read(ledger, monkeypatch, number)
+    version = ledger.handle(ReplyAsAgent(ticket=number, message="On it.", by="carla")).version
+    assert version == 42 and read["events"] <= 1
+
+
+def test_a_command_continues_from_what_another_ledger_stored_meanwhile(
+    make_ledger: LedgerFactory,
+) -> None:
+    ours, theirs = make_ledger(), make_ledger()
+    _, number = open_healthy_ticket(ours)
+    comment(ours, number)
+    for _ in range(3):
+        seen = comment(theirs, number)
+    answer = ReplyAsAgent(ticket=number, message="On it.", by="carla", expected_version=seen)
+    assert ours.handle(answer).version == seen + 1
+    watch, _ = ours.watch(number)
+    assert watch.state.comments == 4 and watch == fresh_fold(ours, number)
+
+
+def test_a_refused_command_leaves_nothing_of_itself_in_the_next_commands_fold(
+    ledger: TicketLedger,
+) -> None:
+    _, number = open_healthy_ticket(ledger)
+    with pytest.raises(errors.DomainError):
+        ledger.handle(AcceptResolution(ticket=number, by=HEALTHY_REQUESTER))
+    comment(ledger, number)
+    watch, _ = ledger.watch(number)
+    assert watch == fresh_fold(ledger, number) and watch.state.status is not Status.CLOSED
+
+
+def test_the_fold_a_command_decides_on_is_the_logs_after_a_day_of_commands(
+    ledger: TicketLedger, clock: ManualClock
+) -> None:
+    _, number = open_healthy_ticket(ledger)
+    steps = [
+        ReplyAsAgent(ticket=number, message="On it.", by="carla"),
+        Comment(ticket=number, text="firmware", by="carla"),
+        ReplyAsRequester(ticket=number, message="Still down.", by=HEALTHY_REQUESTER),
+        ResolveTicket(ticket=number, resolution="Rolled back.", by="carla"),
+    ]
+    for step in steps:
+        clock.advance(timedelta(minutes=17))
+        ledger.handle(step)
+        watch, _ = ledger.watch(number)
+        assert watch == fresh_fold(ledger, number)
+    clock.advance(timedelta(days=30))  # long past the acceptance period: it is deemed
+    ledger.apply_due_rules(number)
+    watch, _ = ledger.watch(number)
+    assert watch == fresh_fold(ledger, number) and watch.state.status is Status.CLOSED
