@@ -225,9 +225,14 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         ]
         for table in (self.events_table_name, self.chain_table_name, self.digests_table_name):
             self.sql_create_statements += postgres_refusals(datastore.schema, table, refuse)
+        # Each aggregate's last link by one step down its key, not by reading
+        # every link of its history (DISTINCT ON did): a save's cost must not
+        # grow with the aggregate's events.
         self.select_previous_links = SQL(
-            "SELECT DISTINCT ON (originator_id) originator_id, hash FROM {schema}.{chain} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC"
+            "SELECT ids.originator_id, last.hash FROM unnest(%s::text[]) AS ids(originator_id) "
+            "CROSS JOIN LATERAL (SELECT hash FROM {schema}.{chain} AS c "
+            "WHERE c.originator_id = ids.originator_id "
+            "ORDER BY c.originator_version DESC LIMIT 1) AS last"
         ).format(schema=schema, chain=chain)
         self.insert_links = SQL(
             "INSERT INTO {schema}.{chain} (originator_id, originator_version, notification_id, "

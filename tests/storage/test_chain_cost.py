@@ -1,0 +1,66 @@
+"""A save links each new event to its aggregate's last link, found by one step
+down the chain's key: what the database reads for it does not grow with the
+aggregate's history."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from tests.poison import open_healthy_ticket
+from ticketledger.domain.numbering import ticket_id_for
+from ticketledger.service.commands import Comment
+from ticketledger.service.ledger import TicketLedger
+
+EVENTS = 60
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for inner in node.get("Plans", []):
+        yield from plan_nodes(inner)
+
+
+def chain_rows_read_on_postgres(ledger: TicketLedger, database_url: str, ticket: str) -> int:
+    recorder: Any = ledger.recorder
+    schema = database_url.split("schema=")[1]
+    with psycopg.connect(database_url.split("?")[0], autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        statement = b"EXPLAIN (ANALYZE, FORMAT JSON) " + recorder.select_previous_links.as_bytes(
+            conn
+        )
+        ((plan,),) = conn.execute(statement, ([str(ticket_id_for(ticket))],)).fetchall()
+    nodes = plan_nodes(plan[0]["Plan"])
+    chain = recorder.chain_table_name
+    return sum(
+        int(n["Actual Rows"]) * int(n["Actual Loops"])
+        for n in nodes
+        if n.get("Relation Name") == chain or chain in str(n.get("Index Name", ""))
+    )
+
+
+def sqlite_plan(database_url: str, chain: str) -> str:
+    statement = (
+        f"EXPLAIN QUERY PLAN SELECT hash FROM {chain} WHERE originator_id = ? "
+        "ORDER BY originator_version DESC LIMIT 1"
+    )
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
+        return " ".join(str(row[-1]) for row in conn.execute(statement, ("x",)).fetchall())
+
+
+def test_finding_a_tickets_last_link_reads_one_link_however_long_its_chain(
+    ledger: TicketLedger, database_url: str
+) -> None:
+    _, number = open_healthy_ticket(ledger)
+    for n in range(EVENTS):
+        ledger.handle(Comment(ticket=number, text=f"note {n}", by="carla"))
+    recorder: Any = ledger.recorder
+    if database_url.startswith("sqlite"):
+        plan = sqlite_plan(database_url, recorder.chain_table_name)
+        # Down the key's index, stopping at the first row: no sort of the chain.
+        assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, plan
+        return
+    assert chain_rows_read_on_postgres(ledger, database_url, number) == 1
