@@ -47,38 +47,28 @@ class TicketFolds:
         None when no ticket has that id."""
         known = self._known(ticket_id)
         newer = list(self._read_events(ticket_id, None if known is None else known.ticket.version))
-        if known is None:
-            folded = self._from_history(newer)
-            if folded is None:
+        if not newer:
+            if known is None:
                 return None
+            return deepcopy(known.ticket), known.watch, self._terms_of(known.ticket)
+        ticket = project_aggregate(None if known is None else deepcopy(known.ticket), newer)
+        if not isinstance(ticket, Ticket):
+            return None
+        terms = self._terms_of(ticket)
+        if known is None:
+            watch = watch_of(newer, terms)
         else:
-            folded = self._folded_on(known, newer)
-        terms = self._terms_of(folded.ticket)
-        if newer:
-            self._remember(ticket_id, folded)
-        return deepcopy(folded.ticket), folded.watch, terms
+            watch = known.watch
+            for event in newer:
+                watch = watch.after(event, terms)
+        self._remember(ticket_id, Folded(ticket, watch))
+        return deepcopy(ticket), watch, terms
 
     def _known(self, ticket_id: UUID) -> Folded | None:
         try:
             return self._folded.get(ticket_id)
         except KeyError:
             return None
-
-    def _from_history(self, history: list[Any]) -> Folded | None:
-        ticket = project_aggregate(None, history) if history else None
-        if not isinstance(ticket, Ticket):
-            return None
-        return Folded(ticket, watch_of(history, self._terms_of(ticket)))
-
-    def _folded_on(self, known: Folded, newer: list[Any]) -> Folded:
-        if not newer:
-            return known
-        ticket = project_aggregate(deepcopy(known.ticket), newer)
-        assert isinstance(ticket, Ticket)
-        terms, watch = self._terms_of(ticket), known.watch
-        for event in newer:
-            watch = watch.after(event, terms)
-        return Folded(ticket, watch)
 
     def _remember(self, ticket_id: UUID, folded: Folded) -> None:
         """Keeps the newer of two folds read at once by two threads."""

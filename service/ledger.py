@@ -312,7 +312,7 @@ class TicketLedger(Application[UUID]):
                 # write never lands before that write.
                 at = self.now(None)
             self.check_version(ticket, expected_version)
-            self._apply_due_rules(ticket, watch, terms, at)
+            apply_due(ticket, watch, terms, at)
             others = act(ticket, at)
             return Decision(ticket, (ticket, *others), number=ticket.state.number)
 
@@ -359,7 +359,7 @@ class TicketLedger(Application[UUID]):
 
         def decide() -> Decision:
             ticket, watch, terms = self._folded_ticket(ref)
-            self._apply_due_rules(ticket, watch, terms, at)
+            apply_due(ticket, watch, terms, at)
             return Decision(ticket, (ticket,), number=ticket.state.number)
 
         decision, recordings = self._saved(decide)
@@ -369,10 +369,6 @@ class TicketLedger(Application[UUID]):
         """What the rules know of the ticket, and the terms it is governed by."""
         _, watch, terms = self._folded_ticket(ref)
         return watch, terms
-
-    @staticmethod
-    def _apply_due_rules(ticket: Ticket, watch: Watch, terms: ContractTerms, at: datetime) -> None:
-        apply_due(ticket, watch, terms, at)
 
     def governing_terms(self, ticket: Ticket) -> ContractTerms:
         """The terms in force when the ticket opened, under the contract as the

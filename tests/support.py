@@ -1,11 +1,37 @@
-"""Test helpers: a clock the tests move by hand, and contract terms modelled on the seeds."""
+"""Test helpers: a clock the tests move by hand, contract terms modelled on the
+seeds, and a count of the stored events a ledger reads."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from ticketledger.domain.vocabulary import Priority
+
+if TYPE_CHECKING:  # the pure tier imports these helpers without the storage tier
+    import pytest
+
+    from ticketledger.service.ledger import TicketLedger
+
+
+def rows_read(
+    ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch, aggregate: UUID
+) -> Counter[str]:
+    """Counts, under "events", the stored events of `aggregate` the ledger
+    reads from now on."""
+    read = Counter[str]()
+    select = ledger.recorder.select_events
+
+    def counted(originator_id: Any, **kwargs: Any) -> Any:
+        rows = select(originator_id, **kwargs)
+        if originator_id == aggregate:
+            read["events"] += len(rows)
+        return rows
+
+    monkeypatch.setattr(ledger.recorder, "select_events", counted)
+    return read
 
 
 class ManualClock:

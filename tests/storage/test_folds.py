@@ -4,7 +4,6 @@ decides on is always what the whole log folds into."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.poison import HEALTHY_REQUESTER, open_healthy_ticket
-from tests.support import ManualClock
+from tests.support import ManualClock, rows_read
 from ticketledger.domain import errors
 from ticketledger.domain.deadlines import watch_of
 from ticketledger.domain.numbering import ticket_id_for
@@ -27,20 +26,6 @@ from ticketledger.service.commands import (
 from ticketledger.service.ledger import TicketLedger
 
 LedgerFactory = Callable[..., TicketLedger]
-
-
-def rows_read(ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch, number: str) -> Counter[str]:
-    read = Counter[str]()
-    select = ledger.recorder.select_events
-
-    def counted(originator_id: Any, **kwargs: Any) -> Any:
-        rows = select(originator_id, **kwargs)
-        if originator_id == ticket_id_for(number):
-            read["events"] += len(rows)
-        return rows
-
-    monkeypatch.setattr(ledger.recorder, "select_events", counted)
-    return read
 
 
 def comment(ledger: TicketLedger, number: str, text: str = "PLC firmware suspected") -> int:
@@ -59,7 +44,7 @@ def test_a_command_on_a_long_ticket_reads_only_the_events_stored_since_the_last(
     _, number = open_healthy_ticket(ledger)
     for _ in range(40):
         comment(ledger, number)
-    read = rows_read(ledger, monkeypatch, number)
+    read = rows_read(ledger, monkeypatch, ticket_id_for(number))
     version = ledger.handle(ReplyAsAgent(ticket=number, message="On it.", by="carla")).version
     assert version == 42 and read["events"] <= 1
 

@@ -5,39 +5,24 @@ be written costs a later opening some reading, never the opening that saved."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
 from eventsourcing.persistence import OperationalError
 
 from tests.poison import HEALTHY_REQUESTER, open_healthy_ticket, open_on
+from tests.support import rows_read
 from ticketledger.domain.numbering import format_number, numbering_id, ticket_id_for
 from ticketledger.service.ledger import NUMBERING_SNAPSHOT_INTERVAL, TicketLedger
 
 YEARS_OPENINGS = 3 * NUMBERING_SNAPSHOT_INTERVAL + 7
 
 
-def numbering_rows_read(ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts the rows of the 2026 numbering each later read returns."""
-    read = Counter[str]()
-    select = ledger.recorder.select_events
-
-    def counted(originator_id: Any, **kwargs: Any) -> Any:
-        rows = select(originator_id, **kwargs)
-        if originator_id == numbering_id(2026):
-            read["events"] += len(rows)
-        return rows
-
-    monkeypatch.setattr(ledger.recorder, "select_events", counted)
-    return read
-
-
 def test_an_opening_reads_no_more_of_the_numbering_after_many_tickets_than_on_the_first(
     ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     contract_id, _ = open_healthy_ticket(ledger)
-    read = numbering_rows_read(ledger, monkeypatch)
+    read = rows_read(ledger, monkeypatch, numbering_id(2026))
     open_on(ledger, contract_id, HEALTHY_REQUESTER)
     on_the_first_day = read["events"]
     for _ in range(YEARS_OPENINGS):

@@ -24,6 +24,7 @@ from ticketledger.projections.base import ContractChange
 from ticketledger.projections.queues import QueueProjection
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
+from ticketledger.service import ledger as ledger_module
 from ticketledger.service.commands import Escalate, ReplyAsAgent
 from ticketledger.service.ledger import TicketLedger
 
@@ -84,7 +85,7 @@ def test_later_events_of_a_quarantined_ticket_pass_by_and_are_counted(
     with monkeypatch.context() as older:
         # The ledger that stored the ticket did not run its clocks either.
         older.setattr(TicketLedger, "_folded_ticket", lambda s, ref: (s.ticket(ref), None, None))
-        older.setattr(TicketLedger, "_apply_due_rules", lambda *a: None)
+        older.setattr(ledger_module, "apply_due", lambda *a: None)
         ledger.handle(ReplyAsAgent(ticket=poisoned, message="Looking at it", by="diego"))
         ledger.handle(Escalate(ticket=poisoned, reason="needs a specialist", by="diego"))
     projector.catch_up()
