@@ -18,7 +18,7 @@ import httpx
 
 from bench.databases import Database
 from bench.dataset import Desk
-from bench.measure import Figure, Spread, interleaved
+from bench.measure import Action, Figure, Spread, interleaved, repeated
 from bench.server import CONSTANT_PATH, serving
 from ticketledger.api.access import AccessStore, Role
 from ticketledger.projections.catalog import all_projections
@@ -48,13 +48,7 @@ def commands_per_second(desk: Desk, database: Database, rounds: int, reps: int) 
         return 3 * reps
 
     with closing(database.raw()) as raw:
-        insert = raw_inserts(raw, desk, database)
-
-        def baseline() -> int:
-            for _ in range(3 * reps):
-                insert()
-            return 3 * reps
-
+        baseline = repeated(3 * reps, raw_inserts(raw, desk, database))
         ours, theirs = interleaved(ledger, baseline, rounds)
     return Figure(
         "commands_per_second",
@@ -97,16 +91,8 @@ def reply_on_a_long_history(desk: Desk, rounds: int, reps: int) -> Figure:
     long_ticket = desk.long_ticket
     shorts = iter([desk.ticket_with_events(10) for _ in range(rounds * reps)])
 
-    def on_long() -> int:
-        for _ in range(reps):
-            desk.reply(long_ticket)
-        return reps
-
-    def on_short() -> int:
-        for _ in range(reps):
-            desk.reply(next(shorts))
-        return reps
-
+    on_long = repeated(reps, lambda: desk.reply(long_ticket))
+    on_short = repeated(reps, lambda: desk.reply(next(shorts)))
     ours, theirs = interleaved(on_long, on_short, rounds)
     return Figure(
         "reply_history",
@@ -120,15 +106,7 @@ def reply_on_a_long_history(desk: Desk, rounds: int, reps: int) -> Figure:
 
 
 def opening_after_a_year(desk: Desk, small: Desk, rounds: int, reps: int) -> Figure:
-    def on(which: Desk) -> Any:
-        def open_some() -> int:
-            for _ in range(reps):
-                which.open()
-            return reps
-
-        return open_some
-
-    ours, theirs = interleaved(on(desk), on(small), rounds)
+    ours, theirs = interleaved(repeated(reps, desk.open), repeated(reps, small.open), rounds)
     return Figure(
         "open_ticket_history",
         f"open_ticket with {desk.tickets} tickets opened this year",
@@ -184,9 +162,8 @@ def chronology_of_a_long_ticket(desk: Desk, database: Database, rounds: int) -> 
                 json.loads(bytes(state))
             return 1
 
-        ours, theirs = interleaved(
-            lambda: bool(ticket_chronology(desk.ledger, number)), rows, rounds
-        )
+        chronology = repeated(1, lambda: ticket_chronology(desk.ledger, number))
+        ours, theirs = interleaved(chronology, rows, rounds)
     return Figure(
         "chronology_1000_events",
         f"chronology of a ticket of {desk.long_events}+ events",
@@ -204,12 +181,8 @@ def cli_start(desk: Desk, database: Database, rounds: int) -> Figure:
     show = [str(script), "show", number, "--database-url", database.url]
     imports = [sys.executable, "-c", "import eventsourcing, pydantic, psycopg"]
 
-    def run(command: list[str]) -> Any:
-        def once() -> int:
-            subprocess.run(command, check=True, capture_output=True)
-            return 1
-
-        return once
+    def run(command: list[str]) -> Action:
+        return repeated(1, lambda: subprocess.run(command, check=True, capture_output=True))
 
     ours, theirs = interleaved(run(show), run(imports), rounds)
     return Figure(

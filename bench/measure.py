@@ -39,6 +39,17 @@ def in_unit(seconds_per_operation: float, unit: str) -> float:
     return round(1 / seconds_per_operation, 1)  # operations per second
 
 
+def repeated(times: int, operation: Callable[[], object]) -> Action:
+    """The action of doing `operation` `times` times."""
+
+    def action() -> int:
+        for _ in range(times):
+            operation()
+        return times
+
+    return action
+
+
 def per_operation(action: Action) -> float:
     started = time.perf_counter()
     count = action()

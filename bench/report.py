@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 from importlib.metadata import version
 from typing import Any
 
-from bench.measure import Figure, in_unit
+from bench.measure import Figure, Spread, in_unit
 
 PACKAGES = ("eventsourcing", "psycopg", "pydantic", "fastapi", "uvicorn")
 
@@ -22,16 +21,16 @@ def table(engine: str, found: list[Figure]) -> str:
     for figure in found:
         bound = "≤" if figure.unit == "ms" else "≥"
         lines.append(
-            f"| {figure.what} | {cell(figure, figure.ours.rounds)} | "
-            f"{figure.baseline}: {cell(figure, figure.theirs.rounds)} | "
+            f"| {figure.what} | {cell(figure, figure.ours)} | "
+            f"{figure.baseline}: {cell(figure, figure.theirs)} | "
             f"{figure.ratio:.2f} | {bound} {figure.target} | {'yes' if figure.met else 'NO'} |"
         )
     return "\n".join(lines)
 
 
-def cell(figure: Figure, rounds: tuple[float, ...]) -> str:
-    shown = sorted(in_unit(r, figure.unit) for r in rounds)
-    median = in_unit(statistics.median(rounds), figure.unit)
+def cell(figure: Figure, spread: Spread) -> str:
+    shown = sorted(in_unit(r, figure.unit) for r in spread.rounds)
+    median = in_unit(spread.median, figure.unit)
     return f"{median:g} {figure.unit} ({shown[0]:g} to {shown[-1]:g})"
 
 
