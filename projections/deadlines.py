@@ -97,7 +97,7 @@ class DeadlinesProjection(KeepsContracts):
                 "position": position,
             },
         )
-        rows.execute("DELETE FROM {deadlines} WHERE ticket_id = :t", {"t": ticket_id})
+        rows.delete("deadlines", ticket_id=ticket_id)
         for deadline in deadlines(watch, terms):
             rows.put("deadlines", deadline_row(watch, deadline))
 

@@ -27,10 +27,20 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from ticketledger.projections import quarantine
 from ticketledger.projections.base import Projection
-from ticketledger.projections.store import ProjectionRecorder, ProjectionStore, Rows
+from ticketledger.projections.store import (
+    PageRows,
+    ProjectionRecorder,
+    ProjectionStore,
+    Rows,
+    Table,
+)
 from ticketledger.service.ledger import TicketLedger
 
 PAGE_SIZE = 200
+# Catching up (a rebuild, a follower far behind) takes larger pages: each page
+# costs a transaction, a lock and a bulk write whatever its size, and its rows
+# kept in memory are bounded by it.
+CATCH_UP_PAGE_SIZE = 1000
 POLL_SECONDS = 0.2
 # A follower whose database fails waits longer after each failure, up to this,
 # so that it resumes within two seconds of the database's return.
@@ -74,7 +84,10 @@ class ProjectionProcessor:
         return statements
 
     def rows(self, cursor: Any) -> Rows:
-        return Rows(cursor, self.store, self.prefix, self.tables)
+        return Rows(cursor, *self.rows_of())
+
+    def rows_of(self) -> tuple[ProjectionStore, str, tuple[Table, ...]]:
+        return self.store, self.prefix, self.tables
 
     @contextmanager
     def reading(self) -> Any:
@@ -131,7 +144,10 @@ class ProjectionProcessor:
             fresh = [n for n in notifications if n.id > position]
             if not fresh:
                 return 0
-            rows = self.rows(cursor)
+            # A page applied whole keeps its rows in memory and writes them in
+            # bulk; applied event by event, each event's writes go at once, so
+            # that a savepoint rolled back takes exactly that event's with it.
+            rows = self.rows(cursor) if careful else PageRows(cursor, *self.rows_of())
             rows.held = quarantine.held_ids(rows)
             for notification in fresh:
                 if str(notification.originator_id) in rows.held:
@@ -141,6 +157,8 @@ class ProjectionProcessor:
                     self._apply_or_quarantine(cursor, rows, notification, contract_id)
                 else:
                     self._apply(rows, notification)
+            if isinstance(rows, PageRows):
+                rows.flush()
             tracking = Tracking(self.ledger.name, fresh[-1].id)
             self.store.insert_tracking(self.recorder, cursor, tracking)
             return len(fresh)
@@ -199,7 +217,7 @@ class ProjectionProcessor:
         target = (self.ledger.recorder.max_notification_id() or 0) if until is None else until
         applied, position = 0, self.position()
         while position < target and not stop():
-            page = self.read_page(position, stop=target)
+            page = self.read_page(position, CATCH_UP_PAGE_SIZE, stop=target)
             if not page:
                 break
             applied += self.process(page)

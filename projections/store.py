@@ -11,11 +11,11 @@ transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -36,6 +36,7 @@ DDL_LOCK = 0x70726F6A646C  # serialises projection DDL across processes
 PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 COLUMN_TYPES = frozenset({"TEXT", "BIGINT", "INTEGER"})
+STAMP_LENGTH = len("2026-01-01T00:00:00.000000Z")
 
 
 def micros(duration: timedelta) -> int:
@@ -53,7 +54,9 @@ def stamp(instant: datetime) -> str:
 
 
 def unstamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    if len(text) != STAMP_LENGTH or text[-1] != "Z":
+        raise ValueError(f"not a stamp: {text!r}")
+    return datetime.fromisoformat(text)
 
 
 def stamp_or_none(instant: datetime | None) -> str | None:
@@ -109,9 +112,25 @@ class Table:
         if not set(self.key) <= set(names) or any(not set(i) <= set(names) for i in self.indexes):
             raise ValueError(f"{self.name}: key and indexes must name its columns")
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c for c, _ in self.columns)
+
+    @cached_property
+    def column_set(self) -> frozenset[str]:
+        return frozenset(self.column_names)
+
+    @cached_property
+    def upsert(self) -> str:
+        """Inserts a row, or replaces the one with its key."""
+        names = self.column_names
+        updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in self.key)
+        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        return (
+            f"INSERT INTO {{{self.name}}} ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + c for c in names)}) "
+            f"ON CONFLICT ({', '.join(self.key)}) {conflict}"
+        )
 
     def ddl(self, qualified: str, index_prefix: str) -> list[str]:
         columns = ", ".join(
@@ -144,10 +163,15 @@ class Rows:
         return self.store.qualify(f"{self.prefix}_{table}")
 
     def sql(self, text: str) -> str:
-        text = PLACEHOLDER.sub(lambda m: self.qualified(m.group(1)), text)
-        if self.store.dialect == "postgres":
-            text = PARAM.sub(lambda m: f"%({m.group(1)})s", text)
-        return text
+        # A projection sends the same few statements for every event: each is
+        # translated once per generation.
+        translated = self.store.translated.get((self.prefix, text))
+        if translated is None:
+            translated = PLACEHOLDER.sub(lambda m: self.qualified(m.group(1)), text)
+            if self.store.dialect == "postgres":
+                translated = PARAM.sub(lambda m: f"%({m.group(1)})s", translated)
+            self.store.translated[(self.prefix, text)] = translated
+        return translated
 
     def execute(self, text: str, params: Mapping[str, Any] | None = None) -> None:
         self.cursor.execute(self.sql(text), dict(params or {}))
@@ -166,28 +190,158 @@ class Rows:
 
     def put(self, table: str, row: Mapping[str, Any]) -> None:
         """Inserts the row, or replaces the one with the same key."""
-        spec = self.tables[table]
-        names = spec.column_names
-        missing = set(names) - set(row)
-        if missing or set(row) - set(names):
-            raise KeyError(f"{table}: row columns differ from the table's: {sorted(missing)}")
-        updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in spec.key)
-        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        self.execute(
-            f"INSERT INTO {{{table}}} ({', '.join(names)}) "
-            f"VALUES ({', '.join(':' + c for c in names)}) "
-            f"ON CONFLICT ({', '.join(spec.key)}) {conflict}",
-            row,
-        )
+        self.execute(self.upsert(table, row), row)
 
-    def delete(self, table: str, **key: Any) -> None:
-        where = " AND ".join(f"{k} = :{k}" for k in key)
-        self.execute(f"DELETE FROM {{{table}}} WHERE {where}", key)
+    def upsert(self, table: str, row: Mapping[str, Any]) -> str:
+        spec = self.tables[table]
+        if row.keys() != spec.column_set:
+            missing = spec.column_set - set(row)
+            raise KeyError(f"{table}: row columns differ from the table's: {sorted(missing)}")
+        return spec.upsert
+
+    def delete(self, table: str, **columns: Any) -> None:
+        """Deletes the rows with these column values (the whole key, or part)."""
+        self.execute(self.deletion(table, columns), columns)
+
+    @staticmethod
+    def deletion(table: str, columns: Mapping[str, Any]) -> str:
+        where = " AND ".join(f"{k} = :{k}" for k in columns)
+        return f"DELETE FROM {{{table}}} WHERE {where}"
 
     def dump(self, table: str) -> list[dict[str, Any]]:
         """Every row in key order: what rebuild-equals-incremental compares."""
         spec = self.tables[table]
         return self.all(f"SELECT * FROM {{{table}}} ORDER BY {', '.join(spec.key)}")
+
+
+Key = tuple[Any, ...]
+Kept = tuple[int, dict[str, Any] | None]  # when it was read or written, and the row
+
+
+class PageRows(Rows):
+    """Rows for applying one page of the log: rows read by their key are kept,
+    and rows written are kept and sent to the database in bulk when the page
+    ends (`flush`), one statement per table and kind instead of one per event.
+
+    A projection always reads what it wrote: a read by key answers from what
+    the page keeps, and a statement in the projection's own SQL first sends
+    what the page holds for the tables it names (and forgets those tables'
+    rows if it writes). The page's transaction commits only after the flush,
+    with the tracking position, so a page is never applied in part."""
+
+    def __init__(self, cursor: Any, store: ProjectionStore, prefix: str, tables: Sequence[Table]):
+        super().__init__(cursor, store, prefix, tables)
+        self.kept: dict[str, dict[Key, Kept]] = {t: {} for t in self.tables}
+        self.pending: dict[str, set[Key]] = {t: set() for t in self.tables}
+        # Deletions by part of a key: for each set of columns, the values
+        # deleted and when; a row kept from before such a deletion is gone.
+        self.sweeps: dict[str, dict[tuple[str, ...], dict[Key, int]]] = {t: {} for t in self.tables}
+        self.ticks = 0
+
+    def tick(self) -> int:
+        self.ticks += 1
+        return self.ticks
+
+    def key_of(self, table: str, columns: Mapping[str, Any]) -> Key | None:
+        spec = self.tables[table]
+        if len(columns) != len(spec.key) or set(columns) != set(spec.key):
+            return None
+        return tuple(columns[c] for c in spec.key)
+
+    def get(self, table: str, **key: Any) -> dict[str, Any] | None:
+        found = self.key_of(table, key)
+        if found is None:
+            self.flush((table,))
+            return super().get(table, **key)
+        known, row = self._kept(table, found)
+        if not known:
+            row = None if self._swept_at(table, found) else self._stored(table, key)
+            self.kept[table][found] = (self.tick(), row)
+        return None if row is None else dict(row)
+
+    def _stored(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        # Nothing of this key waits to be sent: the database's row is the row.
+        where = " AND ".join(f"{k} = :{k}" for k in key)
+        Rows.execute(self, f"SELECT * FROM {{{table}}} WHERE {where}", key)
+        found = self.cursor.fetchall()
+        return dict(found[0]) if found else None
+
+    def _kept(self, table: str, key: Key) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the page knows the row of this key, and the row (None when
+        there is none)."""
+        kept = self.kept[table].get(key)
+        if kept is None:
+            return False, None
+        when, row = kept
+        return True, None if self._swept_at(table, key) > when else row
+
+    def _swept_at(self, table: str, key: Key) -> int:
+        names = self.tables[table].key
+        found = 0
+        for columns, swept in self.sweeps[table].items():
+            values = tuple(key[names.index(c)] for c in columns)
+            found = max(found, swept.get(values, 0))
+        return found
+
+    def put(self, table: str, row: Mapping[str, Any]) -> None:
+        self.upsert(table, row)  # checks the columns now, not at the flush
+        key = tuple(row[c] for c in self.tables[table].key)
+        self.kept[table][key] = (self.tick(), dict(row))
+        self.pending[table].add(key)
+
+    def delete(self, table: str, **columns: Any) -> None:
+        key = self.key_of(table, columns)
+        if key is not None:
+            self.kept[table][key] = (self.tick(), None)
+            self.pending[table].add(key)
+        elif set(columns) <= set(self.tables[table].key):
+            names = tuple(c for c in self.tables[table].key if c in columns)
+            values = tuple(columns[c] for c in names)
+            self.sweeps[table].setdefault(names, {})[values] = self.tick()
+        else:
+            self.flush((table,))
+            super().delete(table, **columns)
+            self.kept[table].clear()
+
+    def execute(self, text: str, params: Mapping[str, Any] | None = None) -> None:
+        named = [t for t in PLACEHOLDER.findall(text) if t in self.tables]
+        self.flush(named)
+        super().execute(text, params)
+        if not text.lstrip().upper().startswith("SELECT"):
+            for table in named:
+                self.kept[table].clear()
+
+    def flush(self, tables: Iterable[str] | None = None) -> None:
+        """Sends what the page holds for these tables (all when not named)."""
+        for table in self.tables if tables is None else tables:
+            self._flush_table(table)
+
+    def _flush_table(self, table: str) -> None:
+        names = self.tables[table].key
+        for columns, swept in self.sweeps[table].items():
+            deleted = [dict(zip(columns, values, strict=True)) for values in swept]
+            if deleted:
+                self.cursor.executemany(self.sql(self.deletion(table, deleted[0])), deleted)
+        gone: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
+        for key in self.pending[table]:
+            row = self._kept(table, key)[1]
+            if row is None:
+                gone.append(dict(zip(names, key, strict=True)))
+            else:
+                kept.append(row)
+        if self.sweeps[table]:
+            now = self.tick()
+            kept_rows = self.kept[table]
+            for key, (when, _) in list(kept_rows.items()):
+                if self._swept_at(table, key) > when:
+                    kept_rows[key] = (now, None)
+        self.sweeps[table].clear()
+        self.pending[table].clear()
+        if gone:
+            self.cursor.executemany(self.sql(self.deletion(table, gone[0])), gone)
+        if kept:
+            self.cursor.executemany(self.sql(self.upsert(table, kept[0])), kept)
 
 
 class SQLiteProjectionRecorder(SQLiteTrackingRecorder):
@@ -243,6 +397,7 @@ class ProjectionStore:
 
     def __init__(self, datastore: Datastore) -> None:
         self.datastore = datastore
+        self.translated: dict[tuple[str, str], str] = {}
         self.dialect: Dialect = "sqlite" if isinstance(datastore, SQLiteDatastore) else "postgres"
         self._create_generations_table()
 
