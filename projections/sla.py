@@ -203,7 +203,8 @@ def clock_view(clock: SlaClock, terms: ContractTerms, now: datetime) -> dict[str
         "due_at": iso_or_none(clock.due_at),
         "at_risk_at": iso_or_none(clock.at_risk_at),
         "stopped_at": iso_or_none(clock.stopped_at),
-        "status": sla.status_at(clock, terms, now).value,
+        # The clock advanced to `now` stands as the clock would at `now`.
+        "status": sla.status_at(moved, terms, now).value,
     }
 
 

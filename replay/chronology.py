@@ -139,7 +139,8 @@ class ClockFigures:
             elapsed=moved.elapsed,
             paused=moved.paused,
             due_at=clock.due_at if running else None,
-            status=sla.status_at(clock, terms, at).value,
+            # The clock advanced to `at` stands as the clock would at `at`.
+            status=sla.status_at(moved, terms, at).value,
         )
 
     def to_json(self) -> dict[str, Plain]:
