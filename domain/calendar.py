@@ -27,8 +27,6 @@ from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 __all__ = ["BusinessCalendar"]
 
 Interval = tuple[datetime, datetime]
@@ -389,7 +387,7 @@ def _from_epoch(epoch_second: int) -> datetime:
 
 @lru_cache(maxsize=512)
 def _country_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+    return frozenset(country_holidays(country, subdivision, year))
 
 
 # -------------------------------------------------------------------- interval arithmetic
@@ -570,8 +568,16 @@ def _check_holiday_source(country: object, subdivision: object) -> None:
     if subdivision is not None and (not isinstance(subdivision, str) or not subdivision):
         raise ValueError(f"holidays_subdivision must be a subdivision code, got {subdivision!r}")
     try:
-        holidays.country_holidays(country, subdiv=subdivision, years=())
+        country_holidays(country, subdivision, ())
     except NotImplementedError as exc:
         raise ValueError(
             f"unknown holidays country/subdivision {country!r}/{subdivision!r}: {exc}"
         ) from exc
+
+
+def country_holidays(country: str, subdivision: str | None, years: Any) -> Any:
+    # The holidays package loads every country's calendar when imported (tens
+    # of milliseconds): only a walk over a calendar with a country pays for it.
+    import holidays
+
+    return holidays.country_holidays(country, subdiv=subdivision, years=years)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -50,9 +50,7 @@ from ticketledger.domain.numbering import TicketNumbering, numbering_id, ticket_
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.triage import HeldRequest
-from ticketledger.service.commands import Command, TicketRef
 from ticketledger.service.folds import TicketFolds
-from ticketledger.service.handlers import COMMAND_HANDLERS
 from ticketledger.service.outcomes import (
     AlreadyAppliedError,
     CommandResult,
@@ -68,6 +66,9 @@ from ticketledger.service.storage import (
     persistence_env,
 )
 from ticketledger.service.transcodings import register_ledger_transcodings
+
+if TYPE_CHECKING:
+    from ticketledger.service.commands import Command, TicketRef
 
 A = TypeVar("A", bound=Aggregate)
 # The retry key of the command being handled in this thread, if it has one.
@@ -125,6 +126,10 @@ class TicketLedger(Application[UUID]):
         """Runs the command through its one handler, once its instant is known
         not to lie ahead of the ledger's clock: refused before any read."""
         self.now(command.occurred_at)
+        # The commands and their handlers load with the first command, not with
+        # every query (a `ticketledger show` runs none).
+        from ticketledger.service.handlers import COMMAND_HANDLERS
+
         return COMMAND_HANDLERS[type(command)](self, command)
 
     @contextmanager

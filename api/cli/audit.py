@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketledger.api.cli.reports import DatabaseOption, chosen, opened_projector
+from ticketledger.api.cli.options import DatabaseOption
+from ticketledger.api.cli.reports import chosen, opened_projector
 from ticketledger.replay.projection_audit import (
     Difference,
     Missing,

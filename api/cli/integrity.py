@@ -10,7 +10,7 @@ from uuid import UUID
 
 import typer
 
-from ticketledger.api.cli.reports import (
+from ticketledger.api.cli.options import (
     ContractOption,
     DatabaseOption,
     JsonOption,
@@ -18,9 +18,8 @@ from ticketledger.api.cli.reports import (
     StatementFormat,
     fail,
     opened_ledger,
-    render_statement,
-    resolve_contract,
 )
+from ticketledger.api.cli.reports import render_statement, resolve_contract
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector

@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from ticketledger.api.cli.reports import DatabaseOption, JsonOption, fail, opened_ledger
+from ticketledger.api.cli.options import DatabaseOption, JsonOption, fail, opened_ledger
 from ticketledger.domain.errors import DomainError
 from ticketledger.replay.as_of import TicketAsOf, ticket_as_of
 from ticketledger.replay.chronology import (

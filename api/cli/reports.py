@@ -14,71 +14,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from ticketledger.api.settings import Settings
+from ticketledger.api.cli.options import (
+    ContractOption,
+    DatabaseOption,
+    JsonOption,
+    MonthOption,
+    NowOption,
+    StatementFormat,
+    fail,
+    opened_ledger,
+    settings_from,
+    where,
+)
 from ticketledger.api.statements import entry_line, issue_month
 from ticketledger.domain.errors import DomainError
 from ticketledger.projections import hours, quarantine, queues, sla
 from ticketledger.projections.catalog import all_projections, projection_names
 from ticketledger.projections.runner import Projector
-from ticketledger.service.ledger import TicketLedger
-from ticketledger.service.storage import persistence_env
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="postgresql://user@host:5432/db?schema=s or sqlite:///file.db "
-        "(default: TICKETLEDGER_DATABASE_URL, else ./ticketledger.db)",
-    ),
-]
-NowOption = Annotated[
-    datetime | None,
-    typer.Option(
-        "--now",
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"],
-        help="the instant to evaluate at, ISO 8601 with offset (default: now)",
-    ),
-]
-ContractOption = Annotated[
-    str, typer.Option("--contract", help="the contract's id, or its customer's name")
-]
-MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM in the contract's time zone")]
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
-StatementFormat = Annotated[
-    str, typer.Option("--format", help="json, csv or table", case_sensitive=False)
-]
-
-
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def settings_from(**options: Any) -> Settings:
-    """The command's one Settings: the environment's, with the options given."""
-    try:
-        return Settings.load(**options)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise fail(f"invalid settings: {problems}") from None
-
-
-def ledger_for(settings: Settings, **options: Any) -> TicketLedger:
-    return TicketLedger(database_url=settings.database_url, storage=settings.storage, **options)
-
-
-@contextmanager
-def opened_ledger(database_url: str | None) -> Iterator[TicketLedger]:
-    """A ledger for one command, closed however the command ends."""
-    ledger = ledger_for(settings_from(database_url=database_url))
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 @contextmanager
@@ -304,13 +257,6 @@ def render_statement(shown: Any, output: str) -> str:
     if output == "csv":
         return str(shown.to_csv()).rstrip("\n")
     return str(shown.render_table())
-
-
-def where(settings: Settings) -> str:
-    env = persistence_env(settings.database_url)
-    if env["PERSISTENCE_MODULE"].endswith("sqlite"):
-        return f"SQLite file {env['SQLITE_DBNAME']}"
-    return f"PostgreSQL {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
 
 
 def register(app: typer.Typer) -> None:

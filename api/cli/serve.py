@@ -11,13 +11,7 @@ import typer
 import uvicorn
 
 from ticketledger.api.access import AccessStore, Role
-from ticketledger.api.cli.reports import (
-    DatabaseOption,
-    fail,
-    opened_ledger,
-    settings_from,
-    where,
-)
+from ticketledger.api.cli.options import DatabaseOption, fail, opened_ledger, settings_from, where
 from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.storage import persistence_env
 

@@ -10,14 +10,8 @@ from typing import Annotated
 
 import typer
 
-from ticketledger.api.cli.reports import (
-    DatabaseOption,
-    JsonOption,
-    NowOption,
-    fail,
-    instant,
-    opened_projector,
-)
+from ticketledger.api.cli.options import DatabaseOption, JsonOption, NowOption, fail
+from ticketledger.api.cli.reports import instant, opened_projector
 from ticketledger.api.jobs.ticker import Ticker, TickReport
 from ticketledger.projections import deadlines
 
