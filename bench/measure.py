@@ -33,10 +33,18 @@ class Spread:
         }
 
 
-def in_unit(seconds_per_operation: float, unit: str) -> float:
+# Units where less is better: time per operation, and memory (kept as MiB).
+LESS_IS_BETTER = frozenset({"ms", "MiB"})
+
+
+def in_unit(value: float, unit: str) -> float:
+    """A spread's value as its unit shows it: seconds per operation in "ms" or
+    in operations per second ("/s"); memory in "MiB" as it is."""
     if unit == "ms":
-        return round(seconds_per_operation * 1000, 3)
-    return round(1 / seconds_per_operation, 1)  # operations per second
+        return round(value * 1000, 3)
+    if unit == "MiB":
+        return round(value, 1)
+    return round(1 / value, 1)  # operations per second
 
 
 def repeated(times: int, operation: Callable[[], object]) -> Action:
@@ -70,10 +78,10 @@ def interleaved(ledger: Action, baseline: Action, rounds: int) -> tuple[Spread, 
 class Figure:
     """One figure of the table: the ledger's operation beside its baseline.
 
-    `unit` is "ms" (time per operation, lower is better) or "/s" (operations per
-    second, higher is better); `ratio` is the ledger's figure over the
-    baseline's, and `target` the bound it must meet (at least, for "/s"; at
-    most, for "ms")."""
+    `unit` is "ms" (time per operation, lower is better), "MiB" (memory, lower
+    is better) or "/s" (operations per second, higher is better); `ratio` is
+    the ledger's figure over the baseline's, and `target` the bound it must
+    meet (at least, for "/s"; at most, for the others)."""
 
     name: str
     what: str
@@ -85,13 +93,17 @@ class Figure:
 
     @property
     def ratio(self) -> float:
-        if self.unit == "ms":
+        if self.unit in LESS_IS_BETTER:
             return self.ours.median / self.theirs.median
         return self.theirs.median / self.ours.median
 
     @property
+    def at_most(self) -> bool:
+        return self.unit in LESS_IS_BETTER
+
+    @property
     def met(self) -> bool:
-        return self.ratio <= self.target if self.unit == "ms" else self.ratio >= self.target
+        return self.ratio <= self.target if self.at_most else self.ratio >= self.target
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +115,6 @@ class Figure:
             "raw": self.theirs.to_json(self.unit),
             "ratio": round(self.ratio, 3),
             "target": self.target,
-            "target_is": "at most" if self.unit == "ms" else "at least",
+            "target_is": "at most" if self.at_most else "at least",
             "met": self.met,
         }

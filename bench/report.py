@@ -19,7 +19,7 @@ def table(engine: str, found: list[Figure]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for figure in found:
-        bound = "≤" if figure.unit == "ms" else "≥"
+        bound = "≤" if figure.at_most else "≥"
         lines.append(
             f"| {figure.what} | {cell(figure, figure.ours)} | "
             f"{figure.baseline}: {cell(figure, figure.theirs)} | "
