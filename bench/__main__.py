@@ -6,8 +6,6 @@ baseline (interleaved, several rounds), prints the table and writes the JSON."""
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ from bench import figures
 from bench.databases import ENGINES, server_version, throwaway
 from bench.dataset import demo_desk, small_desk
 from bench.measure import Figure
-from bench.report import environment, table
+from bench.report import run_and_write, table
 
 
 @dataclass(frozen=True)
@@ -88,14 +86,12 @@ def measure(engine: str, budget: Budget, place: Path) -> dict[str, Any]:
 def main() -> None:
     args = arguments()
     budget = budget_of(args)
-    results: dict[str, Any] = {"budget": vars(budget), "environment": environment()}
-    with tempfile.TemporaryDirectory(prefix="tl-bench-") as place:
-        results["engines"] = {
-            engine: measure(engine, budget, Path(place)) for engine in args.engines.split(",")
-        }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written {args.out}")
+    run_and_write(
+        {"budget": vars(budget)},
+        args.engines,
+        lambda engine, place: measure(engine, budget, place),
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import tempfile
+from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from bench.measure import Figure, Spread, in_unit
@@ -43,3 +47,19 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": {name: version(name) for name in PACKAGES},
     }
+
+
+def run_and_write(
+    heading: dict[str, Any],
+    engines: str,
+    measure: Callable[[str, Path], dict[str, Any]],
+    out: Path,
+) -> None:
+    """Measures on each engine (its throwaway files in one temporary folder),
+    then writes the JSON: `heading`, the environment and every engine's figures."""
+    results: dict[str, Any] = {**heading, "environment": environment()}
+    with tempfile.TemporaryDirectory(prefix="tl-bench-") as place:
+        results["engines"] = {engine: measure(engine, Path(place)) for engine in engines.split(",")}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {out}")

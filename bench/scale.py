@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
@@ -28,7 +27,7 @@ from bench.databases import Database, server_version, throwaway
 from bench.dataset import Desk, small_desk
 from bench.figures import events_table, opening_after_a_year
 from bench.measure import Figure, Spread, interleaved
-from bench.report import environment, table
+from bench.report import run_and_write, table
 
 SCAN_BATCH = 10_000
 
@@ -146,15 +145,12 @@ def measure(engine: str, args: argparse.Namespace, place: Path) -> dict[str, Any
 
 def main() -> None:
     args = arguments()
-    results: dict[str, Any] = {"scale": vars(args) | {"out": str(args.out)}}
-    results["environment"] = environment()
-    with tempfile.TemporaryDirectory(prefix="tl-scale-") as place:
-        results["engines"] = {
-            engine: measure(engine, args, Path(place)) for engine in args.engines.split(",")
-        }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written {args.out}")
+    run_and_write(
+        {"scale": vars(args) | {"out": str(args.out)}},
+        args.engines,
+        lambda engine, place: measure(engine, args, place),
+        args.out,
+    )
 
 
 if __name__ == "__main__":
