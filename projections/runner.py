@@ -56,6 +56,28 @@ class FollowerFailingError(RuntimeError):
         self.projection, self.cause = projection, cause
 
 
+class Decoded:
+    """One page's events decoded once for every projection that applies it. An
+    event that cannot be decoded fails each projection's application of it, as
+    decoding it there would (and each quarantines it by its own rules)."""
+
+    def __init__(self, ledger: TicketLedger) -> None:
+        self.ledger = ledger
+        self.events: dict[int, Any] = {}
+        self.failures: dict[int, Exception] = {}
+
+    def event(self, notification: Notification) -> Any:
+        if notification.id in self.failures:
+            raise self.failures[notification.id]
+        if notification.id not in self.events:
+            try:
+                self.events[notification.id] = self.ledger.mapper.to_domain_event(notification)
+            except Exception as error:
+                self.failures[notification.id] = error
+                raise
+        return self.events[notification.id]
+
+
 class ProjectionProcessor:
     """One generation of one projection's tables and its tracking position."""
 
@@ -104,7 +126,7 @@ class ProjectionProcessor:
             start=after, limit=limit, stop=stop, inclusive_of_start=False
         )
 
-    def process(self, notifications: Sequence[Notification]) -> int:
+    def process(self, notifications: Sequence[Notification], decoded: Decoded | None = None) -> int:
         """Applies these notifications, which must follow the tracked position
         without a gap, in one transaction. Returns how many were applied: none
         when another follower got there first or they were applied before.
@@ -114,8 +136,9 @@ class ProjectionProcessor:
         event that fails is quarantined and the rest of the page commits."""
         if not notifications:
             return 0
+        decoded = decoded or Decoded(self.ledger)
         try:
-            return self._process(notifications, careful=False)
+            return self._process(notifications, decoded, careful=False)
         except IntegrityError:
             # The tracking recorder refused a position that does not move forward.
             return 0
@@ -127,13 +150,14 @@ class ProjectionProcessor:
         aggregates = {n.originator_id for n in notifications}
         contracts = {aggregate: self._contract_of(aggregate) for aggregate in aggregates}
         try:
-            return self._process(notifications, careful=True, contracts=contracts)
+            return self._process(notifications, decoded, careful=True, contracts=contracts)
         except IntegrityError:
             return 0
 
     def _process(
         self,
         notifications: Sequence[Notification],
+        decoded: Decoded,
         *,
         careful: bool,
         contracts: dict[Any, str | None] | None = None,
@@ -154,25 +178,29 @@ class ProjectionProcessor:
                     quarantine.skip(rows, notification)
                 elif careful:
                     contract_id = (contracts or {}).get(notification.originator_id)
-                    self._apply_or_quarantine(cursor, rows, notification, contract_id)
+                    self._apply_or_quarantine(cursor, rows, decoded, notification, contract_id)
                 else:
-                    self._apply(rows, notification)
+                    self._apply(rows, decoded, notification)
             if isinstance(rows, PageRows):
                 rows.flush()
             tracking = Tracking(self.ledger.name, fresh[-1].id)
             self.store.insert_tracking(self.recorder, cursor, tracking)
             return len(fresh)
 
-    def _apply(self, rows: Rows, notification: Notification) -> None:
-        event = self.ledger.mapper.to_domain_event(notification)
-        self.projection.apply(event, rows, notification.id)
+    def _apply(self, rows: Rows, decoded: Decoded, notification: Notification) -> None:
+        self.projection.apply(decoded.event(notification), rows, notification.id)
 
     def _apply_or_quarantine(
-        self, cursor: Any, rows: Rows, notification: Notification, contract_id: str | None
+        self,
+        cursor: Any,
+        rows: Rows,
+        decoded: Decoded,
+        notification: Notification,
+        contract_id: str | None,
     ) -> None:
         cursor.execute("SAVEPOINT apply_event")
         try:
-            self._apply(rows, notification)
+            self._apply(rows, decoded, notification)
         except Exception as error:
             if quarantine.is_transient(error):
                 raise
@@ -287,8 +315,19 @@ class Projector:
 
     @contextmanager
     def reading(self, name: str) -> Any:
-        with self.processor(name).reading() as rows:
-            yield rows
+        """The live generation's rows, read in one transaction with the pointer
+        to it: a query costs one transaction, and never reads a generation a
+        rebuild retired before the query began."""
+        while True:
+            with self.store.transaction(commit=False) as cursor:
+                live = self.store.live_in(cursor, name)
+                current = self._processors.get(name)
+                if current is not None and current.generation == live:
+                    yield current.rows(cursor)
+                    return
+            # A switch made meanwhile, or the first read: followed outside the
+            # read transaction, since it may create the generation's tables.
+            self.processor(name)
 
     # Keeping up.
 
@@ -359,10 +398,30 @@ class Projector:
     def rebuild(self, name: str) -> int:
         """Fills a new generation from zero while the live one keeps serving,
         then makes it live in one transaction. Returns the new generation."""
-        fresh = self.begin_rebuild(name)
-        fresh.catch_up()
-        self.finish_rebuild(fresh)
-        return fresh.generation
+        return self.rebuild_together([name])[name]
+
+    def rebuild_together(self, names: Sequence[str]) -> dict[str, int]:
+        """Rebuilds these projections in one pass over the log: each page is
+        read and decoded once and applied by every new generation (each in its
+        own transaction with its own tracking). Returns the new generations."""
+        fresh = [self.begin_rebuild(name) for name in names]
+        target = self.ledger.recorder.max_notification_id() or 0
+        while True:
+            behind = {p: p.position() for p in fresh}
+            behind = {p: at for p, at in behind.items() if at < target}
+            if not behind:
+                break
+            page = next(iter(behind)).read_page(
+                min(behind.values()), CATCH_UP_PAGE_SIZE, stop=target
+            )
+            if not page:
+                break
+            decoded = Decoded(self.ledger)
+            for processor, at in behind.items():
+                processor.process([n for n in page if n.id > at], decoded)
+        for processor in fresh:
+            self.finish_rebuild(processor)
+        return {p.projection.name: p.generation for p in fresh}
 
     def begin_rebuild(self, name: str, state: str = "building") -> ProjectionProcessor:
         """Creates the next generation's empty tables, not yet live; `state` says

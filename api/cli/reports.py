@@ -107,14 +107,13 @@ def rebuild(
 ) -> None:
     """Rebuild projections from zero; the old tables serve until the atomic switch."""
     with opened_projector(database_url) as projector:
-        for name in chosen(names):
-            started = time.monotonic()
-            generation = projector.rebuild(name)
-            elapsed = time.monotonic() - started
-            typer.echo(
-                f"{name}: generation {generation} live at {projector.position(name)} "
-                f"({elapsed:.2f} s)"
-            )
+        started = time.monotonic()
+        # One pass over the log for all of them: each page is read and decoded once.
+        generations = projector.rebuild_together(chosen(names))
+        elapsed = time.monotonic() - started
+        for name, generation in generations.items():
+            typer.echo(f"{name}: generation {generation} live at {projector.position(name)}")
+        typer.echo(f"rebuilt in {elapsed:.2f} s")
 
 
 def queue(

@@ -51,6 +51,12 @@ def rebuilt_rows(projector: Projector) -> Dumps:
     return live_rows(projector)
 
 
+def rebuilt_together_rows(projector: Projector) -> Dumps:
+    """Every projection rebuilt in one pass, each page applied by all of them."""
+    projector.rebuild_together(list(projector.projections))
+    return live_rows(projector)
+
+
 def open_some_tickets(ledger: TicketLedger, clock: ManualClock, count: int = 3) -> list[str]:
     contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
     ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
@@ -141,6 +147,7 @@ class ProjectedLedgerMachine(machines.LedgerMachine):
             projector.catch_up()
             incremental = live_rows(projector)
             assert rebuilt_rows(projector) == incremental
+            assert rebuilt_together_rows(projector) == incremental
             assert_queue_clocks_match_the_sla_clocks(incremental)
             assert any(incremental["ticket_state"].values()) or not self.models
         finally:

@@ -155,3 +155,40 @@ def test_reads_of_a_held_ticket_or_contract_are_refused_and_lists_leave_them_out
         quarantine.check_contract(rows, "sla", healthy_contract)
         listed = [{"ticket_id": str(poisoned_id)}, {"ticket_id": str(ticket_id_for(healthy))}]
         assert quarantine.visible(listed, rows) == listed[1:]
+
+
+def test_a_rebuild_of_every_projection_in_one_pass_quarantines_what_each_would_alone(
+    ledger: TicketLedger, projector: Projector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_poisoned_ticket(ledger, monkeypatch)
+    open_healthy_ticket(ledger)
+    projector.catch_up()
+    alone = {name: set(held(projector, name)) for name in projector.projections}
+    generations = projector.rebuild_together(list(projector.projections))
+    head = ledger.recorder.max_notification_id()
+    assert set(generations.values()) == {2}
+    assert {name: set(held(projector, name)) for name in projector.projections} == alone
+    assert {projector.position(name) for name in projector.projections} == {head}
+
+
+def test_an_event_that_cannot_be_decoded_is_quarantined_by_every_projection_of_a_pass(
+    ledger: TicketLedger, projector: Projector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, healthy = open_healthy_ticket(ledger)
+    ledger.handle(ReplyAsAgent(ticket=healthy, message="On it.", by="carla"))
+    _, other = open_healthy_ticket(ledger)
+    unreadable = ledger.recorder.max_notification_id() or 0
+    decode = ledger.mapper.to_domain_event
+
+    def failing(notification: Any) -> Any:
+        if notification.id == unreadable:
+            raise ValueError("a stored event this release cannot read")
+        return decode(notification)
+
+    monkeypatch.setattr(ledger.mapper, "to_domain_event", failing)
+    projector.rebuild_together(list(projector.projections))
+    for name in projector.projections:
+        entries = held(projector, name)
+        assert set(entries) == {str(ticket_id_for(other))}, name
+        assert "a stored event this release cannot read" in entries[str(ticket_id_for(other))].error
+        assert projector.position(name) == unreadable
