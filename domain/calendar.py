@@ -62,6 +62,7 @@ _WEEKDAY_NAMES: Final = (
     "Saturday",
     "Sunday",
 )
+_SPANS_KEPT: Final = 256
 _CLOCK: Final = re.compile(r"(\d\d):(\d\d)")
 _SPEC_KEYS: Final = frozenset(
     {"timezone", "windows", "holidays_country", "holidays_subdivision", "extra_holidays"}
@@ -76,7 +77,15 @@ class BusinessCalendar:
     means the following local midnight. A weekday that is absent (or has no windows) is closed.
     """
 
-    __slots__ = ("_always", "_country", "_extra", "_subdivision", "_tz_key", "_windows")
+    __slots__ = (
+        "_always",
+        "_country",
+        "_extra",
+        "_near",
+        "_subdivision",
+        "_tz_key",
+        "_windows",
+    )
 
     _tz_key: str
     _windows: tuple[_DayWindows, ...]
@@ -84,6 +93,9 @@ class BusinessCalendar:
     _subdivision: str | None
     _extra: frozenset[date]
     _always: bool
+    # The merged intervals of a span of local days, by its first and last day:
+    # a pure function of the calendar, asked again and again by the SLA clocks.
+    _near: dict[tuple[date, date], list[Interval]]
 
     def __init__(
         self,
@@ -105,6 +117,7 @@ class BusinessCalendar:
         for name, value in values.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_always", self._is_always_open())
+        object.__setattr__(self, "_near", {})
 
     # ----------------------------------------------------------------- construction helpers
 
@@ -297,12 +310,20 @@ class BusinessCalendar:
         """Merged business intervals of every local day whose instants may fall in [lo, hi)."""
         # A UTC offset is strictly within +-24h (datetime enforces it), so the instants of
         # local day D lie strictly between D 00:00 UTC - 24h and D+1 00:00 UTC + 24h.
+        span = ((lo - 2 * _DAY).date(), (hi + _DAY).date())
+        known = self._near.get(span)
+        if known is not None:
+            return known
         found: list[Interval] = []
-        for day in _dates((lo - 2 * _DAY).date(), (hi + _DAY).date()):
+        for day in _dates(*span):
             windows = self._windows[day.weekday()]
             if windows and not self.is_holiday(day):
                 found.extend(_day_intervals(self._tz_key, day, windows))
-        return _merge(found)
+        merged = _merge(found)
+        if len(self._near) >= _SPANS_KEPT:
+            self._near.clear()
+        self._near[span] = merged
+        return merged
 
 
 # ------------------------------------------------------------------------ day computation
