@@ -37,6 +37,7 @@ PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 COLUMN_TYPES = frozenset({"TEXT", "BIGINT", "INTEGER"})
 STAMP_LENGTH = len("2026-01-01T00:00:00.000000Z")
+STATEMENTS_KEPT = 4096
 
 
 def micros(duration: timedelta) -> int:
@@ -170,6 +171,8 @@ class Rows:
             translated = PLACEHOLDER.sub(lambda m: self.qualified(m.group(1)), text)
             if self.store.dialect == "postgres":
                 translated = PARAM.sub(lambda m: f"%({m.group(1)})s", translated)
+            if len(self.store.translated) >= STATEMENTS_KEPT:  # generations come and go
+                self.store.translated.clear()
             self.store.translated[(self.prefix, text)] = translated
         return translated
 
