@@ -6,7 +6,7 @@ rebuild of every projection by `ticketledger rebuild` at --small-events and
 at --events events, each beside a raw scan-and-decode of the same log, with
 the rebuild process's peak memory at both; and an opening after --openings
 tickets this year beside one after 10. It takes long (a million events: about
-half an hour on PostgreSQL here), so it stands apart from `python -m bench`."""
+thirteen minutes on PostgreSQL here), so it stands apart from `python -m bench`."""
 
 from __future__ import annotations
 
