@@ -145,7 +145,7 @@ class AccessStore:
         return bool(found)
 
     def authenticate(self, token: str) -> Principal | None:
-        with self.store.transaction(commit=False) as cursor:
+        with self.store.reading() as cursor:
             found = self.store.fetch(
                 cursor,
                 f"SELECT * FROM {self.keys} WHERE token_sha256 = :hash AND revoked_at IS NULL",

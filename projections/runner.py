@@ -113,7 +113,7 @@ class ProjectionProcessor:
 
     @contextmanager
     def reading(self) -> Any:
-        with self.store.transaction(commit=False) as cursor:
+        with self.store.reading() as cursor:
             yield self.rows(cursor)
 
     def position(self) -> int:
@@ -315,11 +315,11 @@ class Projector:
 
     @contextmanager
     def reading(self, name: str) -> Any:
-        """The live generation's rows, read in one transaction with the pointer
-        to it: a query costs one transaction, and never reads a generation a
+        """The live generation's rows, read with the pointer to it on one
+        connection (on SQLite in one transaction): never a generation that a
         rebuild retired before the query began."""
         while True:
-            with self.store.transaction(commit=False) as cursor:
+            with self.store.reading() as cursor:
                 live = self.store.live_in(cursor, name)
                 current = self._processors.get(name)
                 if current is not None and current.generation == live:

@@ -414,6 +414,20 @@ class ProjectionStore:
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A cursor for reads. On PostgreSQL each statement runs on its own
+        (the pool's connections commit by themselves): at READ COMMITTED a
+        transaction would give its statements no common snapshot anyway, and
+        its BEGIN and ROLLBACK are two more round trips per query. On SQLite a
+        read transaction is what gives its statements one snapshot."""
+        if isinstance(self.datastore, PostgresDatastore):
+            with self.datastore.cursor() as cursor:
+                yield cursor
+        else:
+            with self.datastore.transaction(commit=False) as cursor:
+                yield cursor
+
     def execute(self, cursor: Any, text: str, params: Mapping[str, Any] | None = None) -> None:
         if self.dialect == "postgres":
             text = PARAM.sub(lambda m: f"%({m.group(1)})s", text)
@@ -464,7 +478,7 @@ class ProjectionStore:
         return {int(r["generation"]): str(r["state"]) for r in rows}
 
     def live_generation(self, name: str) -> int | None:
-        with self.transaction(commit=False) as cursor:
+        with self.reading() as cursor:
             return self.live_in(cursor, name)
 
     def live_in(self, cursor: Any, name: str) -> int | None:
