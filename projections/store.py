@@ -27,7 +27,7 @@ from pydantic import TypeAdapter
 from ticketledger.domain.contract_state import ContractState
 from ticketledger.domain.terms import STORED
 from ticketledger.domain.ticket_state import TicketState
-from ticketledger.service.storage import once_more
+from ticketledger.service.storage import once_more, reading
 
 Dialect = Literal["sqlite", "postgres"]
 Datastore = SQLiteDatastore | PostgresDatastore
@@ -416,17 +416,9 @@ class ProjectionStore:
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
-        """A cursor for reads. On PostgreSQL each statement runs on its own
-        (the pool's connections commit by themselves): at READ COMMITTED a
-        transaction would give its statements no common snapshot anyway, and
-        its BEGIN and ROLLBACK are two more round trips per query. On SQLite a
-        read transaction is what gives its statements one snapshot."""
-        if isinstance(self.datastore, PostgresDatastore):
-            with self.datastore.cursor() as cursor:
-                yield cursor
-        else:
-            with self.datastore.transaction(commit=False) as cursor:
-                yield cursor
+        """A cursor for reads (service/storage.py `reading`)."""
+        with reading(self.datastore) as cursor:
+            yield cursor
 
     def execute(self, cursor: Any, text: str, params: Mapping[str, Any] | None = None) -> None:
         if self.dialect == "postgres":

@@ -7,7 +7,8 @@ in the event's own transaction (service/chain.py)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -266,7 +267,7 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         return positions
 
     def find_outcome(self, scope: str, key: str) -> StoredOutcome | None:
-        with self.datastore.transaction(commit=False) as curs:
+        with reading(self.datastore) as curs:
             curs.execute(self.select_outcome, (scope, key))
             row = curs.fetchone()
         return None if row is None else stored_outcome(row)
@@ -386,6 +387,21 @@ def log_positions(recorder: Any, aggregate_id: UUID) -> dict[int, int]:
         key = aggregate_id
     else:
         return {}
-    with recorder.datastore.transaction(commit=False) as cursor:
+    with reading(recorder.datastore) as cursor:
         cursor.execute(statement, (key,))
         return {int(row["version"]): int(row["position"]) for row in cursor.fetchall()}
+
+
+@contextmanager
+def reading(datastore: SQLiteDatastore | PostgresDatastore) -> Iterator[Any]:
+    """A cursor for reads. On PostgreSQL each statement runs on its own (the
+    pool's connections commit by themselves): at READ COMMITTED a transaction
+    gives its statements no common snapshot anyway, and its BEGIN and ROLLBACK
+    are two more round trips per query. On SQLite a read transaction is what
+    gives its statements one snapshot."""
+    if isinstance(datastore, PostgresDatastore):
+        with datastore.cursor() as cursor:
+            yield cursor
+    else:
+        with datastore.transaction(commit=False) as cursor:
+            yield cursor
