@@ -27,13 +27,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from ticketledger.projections import quarantine
 from ticketledger.projections.base import Projection
-from ticketledger.projections.store import (
-    PageRows,
-    ProjectionRecorder,
-    ProjectionStore,
-    Rows,
-    Table,
-)
+from ticketledger.projections.store import PageRows, ProjectionRecorder, ProjectionStore, Rows
 from ticketledger.service.ledger import TicketLedger
 
 PAGE_SIZE = 200
@@ -105,11 +99,8 @@ class ProjectionProcessor:
             statements += table.ddl(self.store.qualify(name), name)
         return statements
 
-    def rows(self, cursor: Any) -> Rows:
-        return Rows(cursor, *self.rows_of())
-
-    def rows_of(self) -> tuple[ProjectionStore, str, tuple[Table, ...]]:
-        return self.store, self.prefix, self.tables
+    def rows(self, cursor: Any, kind: type[Rows] = Rows) -> Rows:
+        return kind(cursor, self.store, self.prefix, self.tables)
 
     @contextmanager
     def reading(self) -> Any:
@@ -171,7 +162,7 @@ class ProjectionProcessor:
             # A page applied whole keeps its rows in memory and writes them in
             # bulk; applied event by event, each event's writes go at once, so
             # that a savepoint rolled back takes exactly that event's with it.
-            rows = self.rows(cursor) if careful else PageRows(cursor, *self.rows_of())
+            rows = self.rows(cursor, Rows if careful else PageRows)
             rows.held = quarantine.held_ids(rows)
             for notification in fresh:
                 if str(notification.originator_id) in rows.held:
@@ -181,8 +172,7 @@ class ProjectionProcessor:
                     self._apply_or_quarantine(cursor, rows, decoded, notification, contract_id)
                 else:
                     self._apply(rows, decoded, notification)
-            if isinstance(rows, PageRows):
-                rows.flush()
+            rows.flush()
             tracking = Tracking(self.ledger.name, fresh[-1].id)
             self.store.insert_tracking(self.recorder, cursor, tracking)
             return len(fresh)

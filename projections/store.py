@@ -188,8 +188,7 @@ class Rows:
         return rows[0] if rows else None
 
     def get(self, table: str, **key: Any) -> dict[str, Any] | None:
-        where = " AND ".join(f"{k} = :{k}" for k in key)
-        return self.one(f"SELECT * FROM {{{table}}} WHERE {where}", key)
+        return self.one(self.selection(table, key), key)
 
     def put(self, table: str, row: Mapping[str, Any]) -> None:
         """Inserts the row, or replaces the one with the same key."""
@@ -206,15 +205,26 @@ class Rows:
         """Deletes the rows with these column values (the whole key, or part)."""
         self.execute(self.deletion(table, columns), columns)
 
+    def flush(self, tables: Iterable[str] | None = None) -> None:
+        """Rows write at once: nothing waits to be sent."""
+
+    @staticmethod
+    def selection(table: str, columns: Mapping[str, Any]) -> str:
+        return f"SELECT * FROM {{{table}}} WHERE {where(columns)}"
+
     @staticmethod
     def deletion(table: str, columns: Mapping[str, Any]) -> str:
-        where = " AND ".join(f"{k} = :{k}" for k in columns)
-        return f"DELETE FROM {{{table}}} WHERE {where}"
+        return f"DELETE FROM {{{table}}} WHERE {where(columns)}"
 
     def dump(self, table: str) -> list[dict[str, Any]]:
         """Every row in key order: what rebuild-equals-incremental compares."""
         spec = self.tables[table]
         return self.all(f"SELECT * FROM {{{table}}} ORDER BY {', '.join(spec.key)}")
+
+
+def where(columns: Iterable[str]) -> str:
+    """Equality on each column, its parameter named after it."""
+    return " AND ".join(f"{k} = :{k}" for k in columns)
 
 
 Key = tuple[Any, ...]
@@ -264,8 +274,7 @@ class PageRows(Rows):
 
     def _stored(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         # Nothing of this key waits to be sent: the database's row is the row.
-        where = " AND ".join(f"{k} = :{k}" for k in key)
-        Rows.execute(self, f"SELECT * FROM {{{table}}} WHERE {where}", key)
+        Rows.execute(self, self.selection(table, key), key)
         found = self.cursor.fetchall()
         return dict(found[0]) if found else None
 
