@@ -15,7 +15,7 @@ from bench import figures
 from bench.databases import ENGINES, server_version, throwaway
 from bench.dataset import demo_desk, small_desk
 from bench.measure import Figure
-from bench.report import run_and_write, table
+from bench.report import engine_result, run_and_write
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,14 @@ def measure(engine: str, budget: Budget, place: Path) -> dict[str, Any]:
         finally:
             desk.close()
             small.close()
-        print(table(engine, found))
-        return {
-            "server": server_version(database),
-            "tickets": desk.tickets,
-            "events": desk.events,
-            "build_seconds": round(built, 1),
-            "figures": [f.to_json() for f in found],
-        }
+        return engine_result(
+            engine,
+            server_version(database),
+            desk.tickets,
+            desk.events,
+            found,
+            build_seconds=round(built, 1),
+        )
 
 
 def main() -> None:

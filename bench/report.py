@@ -63,3 +63,12 @@ def run_and_write(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {out}")
+
+
+def engine_result(
+    engine: str, server: str, tickets: int, events: int, found: list[Figure], **more: Any
+) -> dict[str, Any]:
+    """Prints the engine's table and returns its part of the JSON."""
+    print(table(engine, found))
+    figures = [f.to_json() for f in found]
+    return {"server": server, "tickets": tickets, "events": events, **more, "figures": figures}

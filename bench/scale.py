@@ -27,7 +27,7 @@ from bench.databases import Database, server_version, throwaway
 from bench.dataset import Desk, small_desk
 from bench.figures import events_table, opening_after_a_year
 from bench.measure import Figure, Spread, interleaved
-from bench.report import run_and_write, table
+from bench.report import engine_result, run_and_write, table
 
 SCAN_BATCH = 10_000
 OPENING_ROUNDS = 5
@@ -136,13 +136,7 @@ def measure(engine: str, args: argparse.Namespace, place: Path) -> dict[str, Any
         )
         found = [small_rebuild, opening, large_rebuild, memory]
         desk.close()
-        print(table(engine, found))
-        return {
-            "server": server_version(database),
-            "tickets": desk.tickets,
-            "events": desk.events,
-            "figures": [f.to_json() for f in found],
-        }
+        return engine_result(engine, server_version(database), desk.tickets, desk.events, found)
 
 
 def main() -> None:
