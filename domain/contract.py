@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import singledispatch
@@ -20,6 +19,7 @@ from ticketledger.domain.contract_state import (
     ContractState,
     superseded,
 )
+from ticketledger.domain.copies import replace
 from ticketledger.domain.errors import (
     ContractEndedError,
     ContractNotFoundError,

@@ -17,13 +17,14 @@ Pure: no database and no wall clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from ticketledger.domain import sla
+from ticketledger.domain.copies import replace
 from ticketledger.domain.sla import ClockState, SlaClock, TicketClocks
 from ticketledger.domain.terms import ClosurePeriods, ContractTerms
 from ticketledger.domain.ticket import HIGHEST_LEVEL, Ticket, evolve

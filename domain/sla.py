@@ -9,12 +9,13 @@ frozen clock, so a projection replaying the same events gets the same clocks.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from ticketledger.domain.calendar import BusinessCalendar
+from ticketledger.domain.copies import replace
 from ticketledger.domain.errors import SlaTargetUnreachableError, UnknownEventError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket

@@ -8,7 +8,7 @@ and leaves the ticket untouched.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import singledispatch
 from typing import Any
@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ticketledger.domain.copies import replace
 from ticketledger.domain.errors import (
     AlreadyRatedError,
     AlreadyWaitingError,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from uuid import UUID
 from ticketledger.domain import sla
 from ticketledger.domain.billing import Buckets
 from ticketledger.domain.contract import Contract
+from ticketledger.domain.copies import replace
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.numbering import ticket_id_for
 from ticketledger.domain.sla import SlaClock, TicketClocks
