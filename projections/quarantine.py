@@ -163,6 +163,8 @@ def check_ticket(
 ) -> None:
     """Refuses to read a ticket's rows when this projection holds the ticket
     or its contract; `contract_of` is asked only when something is held."""
+    if rows.holds_none:
+        return
     entries_held = entries(rows, projection)
     if not entries_held:
         return
@@ -173,6 +175,8 @@ def check_ticket(
 def check_contract(rows: Rows, projection: str, contract_id: object) -> None:
     """Refuses to read a contract's rows (a statement, a report) when this
     projection holds the contract or any of its tickets."""
+    if rows.holds_none:
+        return
     wanted = str(contract_id)
     held = entries(rows, projection)
     _refuse(projection, [e for e in held if wanted in (e.aggregate_id, e.contract_id)])
@@ -186,7 +190,7 @@ def _refuse(projection: str, held: list[Quarantined]) -> None:
 def visible(found: Iterable[dict[str, Any]], rows: Rows) -> list[dict[str, Any]]:
     """Rows of a list read without those of held tickets and contracts: a
     queue across customers keeps answering while one of them is held."""
-    held = held_ids(rows)
+    held = set() if rows.holds_none else held_ids(rows)
     if not held:
         return list(found)
     return [

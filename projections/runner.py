@@ -307,7 +307,19 @@ class Projector:
     def reading(self, name: str) -> Any:
         """The live generation's rows, read with the pointer to it on one
         connection (on SQLite in one transaction): never a generation that a
-        rebuild retired before the query began."""
+        rebuild retired before the query began. The generation this process
+        follows is confirmed live by the statement that also asks whether its
+        quarantine holds anything, which most reads then need not ask again."""
+        current = self._processors.get(name)
+        if current is not None:
+            with self.store.reading() as cursor:
+                rows = current.rows(cursor)
+                asked = {"name": name, "generation": current.generation}
+                guard = rows.one(self.store.live_and_holding, asked)
+                if guard is not None and guard["state"] == "live":
+                    rows.holds_none = not guard["holds"]
+                    yield rows
+                    return
         while True:
             with self.store.reading() as cursor:
                 live = self.store.live_in(cursor, name)

@@ -157,6 +157,10 @@ class Rows:
         # Aggregates this projection no longer follows (projections/quarantine.py),
         # as the processor applying a page knows them.
         self.held: set[str] = set()
+        # Whether a reader learned with the live generation's pointer that this
+        # generation holds nothing in quarantine (Projector.reading): its checks
+        # then need no query of their own.
+        self.holds_none = False
 
     def qualified(self, table: str) -> str:
         if table not in self.tables:
@@ -469,6 +473,15 @@ class ProjectionStore:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
             for statement in statements:
                 cursor.execute(statement)
+
+    @cached_property
+    def live_and_holding(self) -> str:
+        """Whether a generation is live, and whether its quarantine holds any
+        aggregate: one statement, in the SQL of `Rows`."""
+        return (
+            "SELECT state, EXISTS (SELECT 1 FROM {quarantine}) AS holds "
+            f"FROM {self.qualify(GENERATIONS)} WHERE name = :name AND generation = :generation"
+        )
 
     def generations(self, cursor: Any, name: str) -> dict[int, str]:
         rows = self.fetch(

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -109,11 +109,11 @@ def principal(
     return found
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only these roles: any other key gets 403."""
 
     # Defaults, not Annotated: string annotations cannot see this closure's names.
-    def admitted(caller: Principal = Depends(principal)) -> Principal:  # noqa: B008
+    async def admitted(caller: Principal = Depends(principal)) -> Principal:  # noqa: B008
         if caller.role not in roles:
             raise ApiProblem(403, "forbidden_for_role", f"{caller.role.value} keys cannot do this")
         return caller
@@ -166,7 +166,7 @@ def fingerprint_of(method: str, path: str, precondition: str, body: bytes) -> st
     return hashlib.sha256(request_line.encode() + canonical).hexdigest()
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
@@ -399,10 +399,10 @@ def respond(body: dict[str, Any], status: int) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"ETag": f'"{body["version"]}"'})
 
 
-def commands(*roles: Role) -> Callable[..., Commands]:
+def commands(*roles: Role) -> Callable[..., Awaitable[Commands]]:
     """A dependency giving routes a `Commands` for callers with these roles."""
 
-    def context(
+    async def context(
         request: Request,
         caller: Principal = Depends(allow(*roles)),  # noqa: B008
         version: int | None = Depends(expected_version),
@@ -487,8 +487,8 @@ class Reads(Calling):
             ) from None
 
 
-def reads(*roles: Role) -> Callable[..., Reads]:
-    def context(
+def reads(*roles: Role) -> Callable[..., Awaitable[Reads]]:
+    async def context(
         request: Request,
         caller: Principal = Depends(allow(*roles)),  # noqa: B008
         after: Annotated[
@@ -515,7 +515,7 @@ NowQuery = Annotated[
 ]
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """Refuses query parameters the operation does not take, so a typo such as
     `?stauts=open` is an error rather than a silently unfiltered answer, and a
     parameter given twice, which no operation takes: `?after=1&after=9` would
