@@ -28,8 +28,6 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordConflictError
 from pydantic import ValidationError
 
-from ticketledger.domain.contract import Contract
-from ticketledger.domain.deadlines import Watch, apply_due
 from ticketledger.domain.errors import (
     ContractNotFoundError,
     DomainError,
@@ -49,8 +47,6 @@ from ticketledger.domain.events import (
 from ticketledger.domain.numbering import TicketNumbering, numbering_id, ticket_id_for
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
-from ticketledger.domain.triage import HeldRequest
-from ticketledger.service.folds import TicketFolds
 from ticketledger.service.outcomes import (
     AlreadyAppliedError,
     CommandResult,
@@ -67,8 +63,15 @@ from ticketledger.service.storage import (
 )
 from ticketledger.service.transcodings import register_ledger_transcodings
 
+# A query such as `ticketledger show` reads one ticket: contracts, the
+# time-driven rules, triage and the kept folds load with the first command or
+# read that needs them.
 if TYPE_CHECKING:
+    from ticketledger.domain.contract import Contract
+    from ticketledger.domain.deadlines import Watch
+    from ticketledger.domain.triage import HeldRequest
     from ticketledger.service.commands import Command, TicketRef
+    from ticketledger.service.folds import TicketFolds
 
 A = TypeVar("A", bound=Aggregate)
 # The retry key of the command being handled in this thread, if it has one.
@@ -94,6 +97,13 @@ def outcome_of(decision: Decision, request: RequestKey | None) -> dict[str, Outc
     return {"outcome": draft}
 
 
+def deadline_rules() -> Callable[[Ticket, Watch, ContractTerms, datetime], Watch]:
+    """domain/deadlines.py's `apply_due`, loaded with the first command."""
+    from ticketledger.domain.deadlines import apply_due
+
+    return apply_due
+
+
 class TicketLedger(Application[UUID]):
     name = "TicketLedger"
     snapshotting_intervals = {TicketNumbering: NUMBERING_SNAPSHOT_INTERVAL}
@@ -113,7 +123,7 @@ class TicketLedger(Application[UUID]):
         self._contracts_seen: LRUCache[tuple[UUID, int], Contract] = LRUCache(
             GOVERNING_TERMS_CACHED
         )
-        self._folds = TicketFolds(self._events_after, self.governing_terms)
+        self._kept_folds: TicketFolds | None = None
         super().__init__(env={**persistence_env(database_url, storage), **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -173,6 +183,14 @@ class TicketLedger(Application[UUID]):
         message = f"no ticket {ref}"
         return self._get(ticket_id, Ticket, TicketNotFoundError, message, version, projector)
 
+    @property
+    def _folds(self) -> TicketFolds:
+        if self._kept_folds is None:
+            from ticketledger.service.folds import TicketFolds
+
+            self._kept_folds = TicketFolds(self._events_after, self.governing_terms)
+        return self._kept_folds
+
     def _folded_ticket(self, ref: TicketRef) -> tuple[Ticket, Watch, ContractTerms]:
         """The ticket as every stored event leaves it (the command's own to
         change), the rules' watch of it, and its terms."""
@@ -186,6 +204,8 @@ class TicketLedger(Application[UUID]):
         return list(self.events.get(aggregate_id, gt=version))
 
     def contract(self, contract_id: UUID, version: int | None = None) -> Contract:
+        from ticketledger.domain.contract import Contract
+
         message = f"no contract {contract_id}"
         return self._get(contract_id, Contract, ContractNotFoundError, message, version)
 
@@ -200,6 +220,8 @@ class TicketLedger(Application[UUID]):
         return contract_id if isinstance(contract_id, UUID) else None
 
     def held_request(self, held_id: UUID) -> HeldRequest:
+        from ticketledger.domain.triage import HeldRequest
+
         message = f"no held request {held_id}"
         return self._get(held_id, HeldRequest, HeldRequestNotFoundError, message, None)
 
@@ -317,7 +339,7 @@ class TicketLedger(Application[UUID]):
                 # write never lands before that write.
                 at = self.now(None)
             self.check_version(ticket, expected_version)
-            apply_due(ticket, watch, terms, at)
+            deadline_rules()(ticket, watch, terms, at)
             others = act(ticket, at)
             return Decision(ticket, (ticket, *others), number=ticket.state.number)
 
@@ -364,7 +386,7 @@ class TicketLedger(Application[UUID]):
 
         def decide() -> Decision:
             ticket, watch, terms = self._folded_ticket(ref)
-            apply_due(ticket, watch, terms, at)
+            deadline_rules()(ticket, watch, terms, at)
             return Decision(ticket, (ticket,), number=ticket.state.number)
 
         decision, recordings = self._saved(decide)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, timedelta
 from typing import Any
 from uuid import UUID
@@ -127,6 +129,35 @@ def test_an_unauthorised_sender_is_held_for_triage_and_not_opened(
     assert ledger.ticket_ids(2026) == []
     held = ledger.held_request(result.aggregate_id)
     assert held.requester == "stranger@gmail.com" and "not authorised" in held.reason
+
+
+# A process that loaded no aggregate module: it decodes every event of the log
+# and says which aggregate modules that took.
+DECODE_EVERYTHING = """
+import sys
+from ticketledger.service.ledger import TicketLedger
+ledger = TicketLedger(database_url=sys.argv[1])
+log = ledger.recorder.select_notifications(start=1, limit=1000)
+names = sorted({type(ledger.mapper.to_domain_event(n)).__qualname__.split(".")[0] for n in log})
+print(" ".join(names))
+"""
+
+
+def test_a_process_that_loaded_no_aggregate_decodes_every_event_of_the_log(
+    ledger: TicketLedger, contract_id: UUID, database_url: str
+) -> None:
+    """Topics such as `ticketledger:HeldRequest.Held` resolve by importing the
+    aggregate's module when first asked, whatever the process loaded before."""
+    open_incident(ledger, contract_id)
+    open_incident(ledger, contract_id, requester="stranger@gmail.com")
+    decoded = subprocess.run(
+        [sys.executable, "-c", DECODE_EVERYTHING, database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert decoded.returncode == 0, decoded.stderr
+    assert decoded.stdout.split() == ["Contract", "HeldRequest", "Ticket", "TicketNumbering"]
 
 
 def test_a_held_request_opens_only_after_its_sender_is_authorised(

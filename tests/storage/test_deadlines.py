@@ -787,7 +787,7 @@ def test_a_command_dated_centuries_ahead_is_refused_before_any_rule_is_folded(
     clock.set(START + SECOND)
     command(ledger, number, "wait_on_customer", START + SECOND)()
     folded: list[datetime] = []
-    monkeypatch.setattr(ledger_module, "apply_due", lambda *a: folded.append(a[-1]))
+    monkeypatch.setattr(ledger_module, "deadline_rules", lambda: lambda *a: folded.append(a[-1]))
     monkeypatch.setattr(TicketLedger, "ticket", lambda *a, **k: pytest.fail("read"))
     position = head(ledger)
     far = at("2999-01-01 00:00")

@@ -317,6 +317,22 @@ def test_events_written_during_a_rebuild_are_in_the_new_generation(
         assert [t["number"] for t in list_tickets(rows).tickets][-1] == late[0]
 
 
+def test_a_reader_follows_a_rebuild_switched_by_another_process(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    open_some_tickets(ledger, clock, count=2)
+    projector.catch_up()
+    with projector.reading("ticket_state") as rows:  # this reader now knows generation 1
+        assert rows.holds_none, "nothing is held, and the read learned it with the pointer"
+    elsewhere = Projector(ledger, all_projections())
+    elsewhere.rebuild("ticket_state")
+    late = open_some_tickets(ledger, clock, count=1)
+    elsewhere.catch_up()  # only the new live generation follows the log now
+    with projector.reading("ticket_state") as rows:
+        assert [t["number"] for t in list_tickets(rows).tickets][-1] == late[0]
+    assert projector.processor("ticket_state").generation == 2
+
+
 # ----------------------------------------------------------------------- followers
 
 

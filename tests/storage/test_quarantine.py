@@ -85,7 +85,7 @@ def test_later_events_of_a_quarantined_ticket_pass_by_and_are_counted(
     with monkeypatch.context() as older:
         # The ledger that stored the ticket did not run its clocks either.
         older.setattr(TicketLedger, "_folded_ticket", lambda s, ref: (s.ticket(ref), None, None))
-        older.setattr(ledger_module, "apply_due", lambda *a: None)
+        older.setattr(ledger_module, "deadline_rules", lambda: lambda *a: None)
         ledger.handle(ReplyAsAgent(ticket=poisoned, message="Looking at it", by="diego"))
         ledger.handle(Escalate(ticket=poisoned, reason="needs a specialist", by="diego"))
     projector.catch_up()
@@ -146,6 +146,7 @@ def test_reads_of_a_held_ticket_or_contract_are_refused_and_lists_leave_them_out
     projector.catch_up()
     poisoned_id = ticket_id_for(poisoned)
     with projector.reading("sla") as rows:
+        assert not rows.holds_none, "the read learns with the pointer that something is held"
         with pytest.raises(quarantine.ProjectionQuarantinedError) as refused:
             quarantine.check_ticket(rows, "sla", poisoned_id, lambda: contract_id)
         assert refused.value.projection == "sla"
