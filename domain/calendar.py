@@ -119,6 +119,10 @@ class BusinessCalendar:
         object.__setattr__(self, "_always", self._is_always_open())
         object.__setattr__(self, "_near", {})
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> BusinessCalendar:
+        """Immutable, and what it remembers is a pure function of it: shared."""
+        return self
+
     # ----------------------------------------------------------------- construction helpers
 
     @classmethod

@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 from ticketledger.domain.addresses import address_identity
 from ticketledger.domain.billing import Buckets, first_day, split_entry, warranty_covers
 from ticketledger.domain.canonical import CanonicalSet
+from ticketledger.domain.copies import shared_when_copied
 from ticketledger.domain.errors import ContractNotStartedError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import ContractStanding, Kind
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class ContractState:
     """A contract as its events left it. `terms_history` holds each change of

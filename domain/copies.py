@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 # Per class: its field names when it can be copied by its __dict__, else None.
 _PLAIN: dict[type, frozenset[str] | None] = {}
@@ -66,3 +66,20 @@ if TYPE_CHECKING:
     from dataclasses import replace as replace
 else:
     replace = fast_replace
+
+
+T = TypeVar("T", bound=type)
+
+
+def shared_when_copied(cls: T) -> T:
+    """A value nothing changes in place is its own deep copy: the aggregates
+    a command gets from a cache are deep-copied so that a refused command
+    leaves nothing behind, and copying their states, clocks and terms field
+    by field (a contract's calendars with all they remember) cost more than
+    the read they saved."""
+    cls.__deepcopy__ = _itself  # type: ignore[attr-defined]
+    return cls
+
+
+def _itself(value: Any, memo: Any = None) -> Any:
+    return value

@@ -24,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from ticketledger.domain import sla
-from ticketledger.domain.copies import replace
+from ticketledger.domain.copies import replace, shared_when_copied
 from ticketledger.domain.sla import ClockState, SlaClock, TicketClocks
 from ticketledger.domain.terms import ClosurePeriods, ContractTerms
 from ticketledger.domain.ticket import HIGHEST_LEVEL, Ticket, evolve
@@ -70,6 +70,7 @@ SLA_RULES: dict[tuple[SlaClockName, SlaThreshold], Rule] = {
 SLA_RULE_PARTS = {rule: parts for parts, rule in SLA_RULES.items()}
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class Deadline:
     rule: Rule
@@ -80,6 +81,7 @@ class Deadline:
         return self.due_at, self.rule.rank
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class Watch:
     """What the rules know of one ticket: its state, from the one fold, and its

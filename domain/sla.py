@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from ticketledger.domain.calendar import BusinessCalendar
-from ticketledger.domain.copies import replace
+from ticketledger.domain.copies import replace, shared_when_copied
 from ticketledger.domain.errors import SlaTargetUnreachableError, UnknownEventError
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
@@ -47,6 +47,7 @@ class SlaStatus(Enum):
     CANCELLED = "cancelled"
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class SlaClock:
     """One target's clock. `since` is the instant of the last change: elapsed and
@@ -223,6 +224,7 @@ def breached_by(clock: SlaClock, cutoff: datetime) -> bool:
     return clock.due_at is not None and clock.due_at < cutoff
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class TicketClocks:
     """Both clocks of one ticket, and the priority that sets their targets."""

@@ -131,6 +131,11 @@ HourAmount = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """Frozen terms are shared, with the calendars they built, by every
+        copy of the contract or ticket that holds them (domain/copies.py)."""
+        return self
+
     # Settings added after contracts were first stored. Each is written only when
     # it differs from its default, so terms signed before it existed, and terms
     # that leave it alone, encode byte for byte as they always did (the stored

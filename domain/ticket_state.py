@@ -19,6 +19,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from ticketledger.domain.canonical import CanonicalSet
+from ticketledger.domain.copies import shared_when_copied
 from ticketledger.domain.terms import ClosurePeriods
 from ticketledger.domain.vocabulary import (
     Channel,
@@ -36,6 +37,7 @@ ZERO = timedelta(0)
 SlaWarning = tuple[SlaClockName, SlaThreshold, timedelta]
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class WorkEntry:
     """One stretch of work as it stands after any corrections."""
@@ -65,6 +67,7 @@ class Rating(NamedTuple):
     comment: str
 
 
+@shared_when_copied
 @dataclass(frozen=True)
 class TicketState:
     """A ticket as its events left it. Collections are read-only mappings and

@@ -78,6 +78,10 @@ A = TypeVar("A", bound=Aggregate)
 _REQUEST: ContextVar[RequestKey | None] = ContextVar("ticketledger_request", default=None)
 MAX_ATTEMPTS = 20
 GOVERNING_TERMS_CACHED = 1024
+# The library's cache of aggregates read through the repository (contracts,
+# numberings, tickets read whole), each brought forward at every read by the
+# events stored since, by any process, and copied for the reader.
+AGGREGATES_CACHED = 256
 # Every so many numbers issued, the year's numbering is snapshotted: an opening
 # then reads at most this many events, whatever the year's count of tickets.
 NUMBERING_SNAPSHOT_INTERVAL = 20
@@ -124,7 +128,8 @@ class TicketLedger(Application[UUID]):
             GOVERNING_TERMS_CACHED
         )
         self._kept_folds: TicketFolds | None = None
-        super().__init__(env={**persistence_env(database_url, storage), **(env or {})})
+        cached = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATES_CACHED)}
+        super().__init__(env={**persistence_env(database_url, storage), **cached, **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

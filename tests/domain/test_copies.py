@@ -4,6 +4,7 @@ every frozen dataclass the fold copies, and hands any other class to
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -15,9 +16,11 @@ from hypothesis import strategies as st
 
 from tests.domain.support import given as given_facts
 from tests.domain.support import opened
+from tests.support import focco_terms
 from ticketledger.domain import sla
 from ticketledger.domain.copies import fast_replace, plain_fields
 from ticketledger.domain.sla import ClockState, SlaClock
+from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket_state import TicketState
 from ticketledger.domain.vocabulary import Status
 
@@ -102,3 +105,14 @@ def test_a_cached_property_is_computed_again_on_the_copy() -> None:
 def test_the_folds_own_classes_are_copied_by_their_fields() -> None:
     assert plain_fields(TicketState) is not None
     assert plain_fields(SlaClock) is not None
+
+
+def test_states_terms_and_calendars_are_their_own_deep_copies() -> None:
+    state = given_facts(opened()).state
+    terms = ContractTerms.model_validate(focco_terms())
+    calendar = terms.business_calendar
+    assert copy.deepcopy(state) is state
+    assert copy.deepcopy(terms) is terms
+    assert copy.deepcopy(calendar) is calendar
+    changed = terms.model_copy(update={"monthly_hours": 7}, deep=True)
+    assert changed is not terms and terms.monthly_hours != 7, "a changed copy is a new value"

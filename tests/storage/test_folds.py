@@ -18,6 +18,7 @@ from ticketledger.domain.numbering import ticket_id_for
 from ticketledger.domain.vocabulary import Status
 from ticketledger.service.commands import (
     AcceptResolution,
+    AuthoriseRequester,
     Comment,
     ReplyAsAgent,
     ReplyAsRequester,
@@ -93,3 +94,33 @@ def test_the_fold_a_command_decides_on_is_the_logs_after_a_day_of_commands(
     ledger.apply_due_rules(number)
     watch, _ = ledger.watch(number)
     assert watch == fresh_fold(ledger, number) and watch.state.status is Status.CLOSED
+
+
+# Contracts and numberings come from the library's aggregate cache, brought
+# forward at each read and deep-copied for the reader; their states and terms
+# are shared by the copies, as nothing changes them in place.
+
+
+def test_a_contract_read_again_is_brought_forward_by_what_another_ledger_stored(
+    make_ledger: LedgerFactory,
+) -> None:
+    ours, theirs = make_ledger(), make_ledger()
+    contract_id, _ = open_healthy_ticket(ours)
+    before = ours.contract(contract_id)
+    theirs.handle(AuthoriseRequester(contract_id=contract_id, requester="@plant.com", by="admin"))
+    after = ours.contract(contract_id)
+    assert after.version == before.version + 1
+    assert after.state.is_authorised("new.operator@plant.com")
+
+
+def test_a_change_refused_on_a_cached_contract_leaves_the_next_reader_what_is_stored(
+    ledger: TicketLedger,
+) -> None:
+    contract_id, _ = open_healthy_ticket(ledger)
+    first = ledger.contract(contract_id)
+    stored_state = first.state
+    first.authorise_requester("@plant.com", by="admin", occurred_at=first.state.last_occurred_at)
+    second = ledger.contract(contract_id)
+    assert second is not first and not second.pending_events
+    assert second.version == first.version - 1 and second.state is stored_state
+    assert second.state.terms is stored_state.terms, "the terms and their calendars are shared"

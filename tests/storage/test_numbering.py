@@ -5,6 +5,7 @@ be written costs a later opening some reading, never the opening that saved."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ YEARS_OPENINGS = 3 * NUMBERING_SNAPSHOT_INTERVAL + 7
 
 
 def test_an_opening_reads_no_more_of_the_numbering_after_many_tickets_than_on_the_first(
-    ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch
+    ledger: TicketLedger, make_ledger: Callable[[], TicketLedger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     contract_id, _ = open_healthy_ticket(ledger)
     read = rows_read(ledger, monkeypatch, numbering_id(2026))
@@ -30,7 +31,12 @@ def test_an_opening_reads_no_more_of_the_numbering_after_many_tickets_than_on_th
     read.clear()
     number = open_on(ledger, contract_id, HEALTHY_REQUESTER)
     assert number == format_number(2026, YEARS_OPENINGS + 3)
-    assert 0 < on_the_first_day <= read["events"] < NUMBERING_SNAPSHOT_INTERVAL
+    assert 0 < read["events"] <= on_the_first_day
+    # A process that has read nothing of the year starts from its latest snapshot.
+    fresh = make_ledger()
+    cold = rows_read(fresh, monkeypatch, numbering_id(2026))
+    assert open_on(fresh, contract_id, HEALTHY_REQUESTER) == format_number(2026, YEARS_OPENINGS + 4)
+    assert 0 < cold["events"] < NUMBERING_SNAPSHOT_INTERVAL
 
 
 def test_the_years_tickets_are_every_number_issued_in_order(ledger: TicketLedger) -> None:
