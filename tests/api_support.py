@@ -41,13 +41,21 @@ KEYS: dict[str, tuple[Role, str | None, str | None]] = {
 }
 
 
-def make_app(ledger: TicketLedger, *, followers: bool = True) -> tuple[FastAPI, dict[str, str]]:
+def make_services(
+    ledger: TicketLedger, *, followers: bool = True
+) -> tuple[Services, dict[str, str]]:
+    """What an app serves from, and a key of each role of KEYS."""
     access = AccessStore(ledger)
     services = Services(ledger, Projector(ledger, all_projections()), access, followers=followers)
     tokens = {
         who: access.create_key(role, name=who, customer=customer, requester=requester)[1]
         for who, (role, customer, requester) in KEYS.items()
     }
+    return services, tokens
+
+
+def make_app(ledger: TicketLedger, *, followers: bool = True) -> tuple[FastAPI, dict[str, str]]:
+    services, tokens = make_services(ledger, followers=followers)
     return create_app(services), tokens
 
 
