@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 
 from ticketledger.api.settings import Settings
 from ticketledger.service.ledger import TicketLedger
-from ticketledger.service.storage import persistence_env
+from ticketledger.service.storage import StorageOptions, persistence_env
 
 DatabaseOption = Annotated[
     str | None,
@@ -59,7 +60,17 @@ def settings_from(**options: Any) -> Settings:
 
 
 def ledger_for(settings: Settings, **options: Any) -> TicketLedger:
-    return TicketLedger(database_url=settings.database_url, storage=settings.storage, **options)
+    return TicketLedger(
+        database_url=settings.database_url, storage=one_command(settings.storage), **options
+    )
+
+
+def one_command(storage: StorageOptions) -> StorageOptions:
+    """A command opens one PostgreSQL connection when it starts, and more only
+    if it needs them, up to the ceiling the settings give: opening the server's
+    five at once was a tenth of a `ticketledger show`."""
+    ceiling = storage.pool_size + storage.pool_max_overflow
+    return replace(storage, pool_size=1, pool_max_overflow=ceiling - 1)
 
 
 @contextmanager

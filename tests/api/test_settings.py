@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ticketledger.api.cli.main import app
+from ticketledger.api.cli.options import one_command
 from ticketledger.api.http.app import build_services, create_app
 from ticketledger.api.settings import Settings
 from ticketledger.service.storage import persistence_env
@@ -47,6 +48,13 @@ def test_the_storage_settings_reach_the_librarys_postgres_environment() -> None:
         "6543",
         "s1",
     )
+
+
+def test_a_command_of_the_command_line_opens_one_connection_and_keeps_the_ceiling() -> None:
+    settings = Settings(pool_size=7, pool_max_overflow=3, connect_timeout=4, lock_timeout=2.5)
+    storage = one_command(settings.storage)
+    assert (storage.pool_size, storage.pool_max_overflow) == (1, 9)
+    assert (storage.connect_timeout, storage.lock_timeout) == (4, 2.5)
 
 
 def test_settings_handed_to_a_worker_as_variables_read_back_the_same(
