@@ -36,6 +36,7 @@ def plain_fields(cls: type) -> frozenset[str] | None:
     plain = (
         params is not None
         and params.frozen
+        and params.init
         and not hasattr(cls, "__post_init__")
         and not hasattr(cls, "__slots__")
         and all(f.init for f in fields)
@@ -49,6 +50,7 @@ def plain_fields(cls: type) -> frozenset[str] | None:
 
 
 def fast_replace(obj: Any, /, **changes: Any) -> Any:
+    """`obj` with `changes`, as `dataclasses.replace` makes it."""
     names = plain_fields(type(obj))
     if names is None:
         return dataclasses.replace(obj, **changes)

@@ -190,7 +190,9 @@ def _refuse(projection: str, held: list[Quarantined]) -> None:
 def visible(found: Iterable[dict[str, Any]], rows: Rows) -> list[dict[str, Any]]:
     """Rows of a list read without those of held tickets and contracts: a
     queue across customers keeps answering while one of them is held."""
-    held = set() if rows.holds_none else held_ids(rows)
+    if rows.holds_none:
+        return list(found)
+    held = held_ids(rows)
     if not held:
         return list(found)
     return [

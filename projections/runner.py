@@ -314,10 +314,7 @@ class Projector:
         if current is not None:
             with self.store.reading() as cursor:
                 rows = current.rows(cursor)
-                asked = {"name": name, "generation": current.generation}
-                guard = rows.one(self.store.live_and_holding, asked)
-                if guard is not None and guard["state"] == "live":
-                    rows.holds_none = not guard["holds"]
+                if self._still_live(rows, name, current.generation):
                     yield rows
                     return
         while True:
@@ -330,6 +327,21 @@ class Projector:
             # A switch made meanwhile, or the first read: followed outside the
             # read transaction, since it may create the generation's tables.
             self.processor(name)
+
+    def _still_live(self, rows: Rows, name: str, generation: int) -> bool:
+        """Whether `generation` is still live, learning with it whether its
+        quarantine holds anything. False too when its tables are gone (a second
+        rebuild elsewhere drops a retired generation's): whatever this statement
+        meets, the caller asks for the pointer again, and raises what persists."""
+        asked = {"name": name, "generation": generation}
+        try:
+            guard = rows.one(self.store.live_and_holding, asked)
+        except Exception:
+            return False
+        if guard is None or guard["state"] != "live":
+            return False
+        rows.holds_none = not guard["holds"]
+        return True
 
     # Keeping up.
 

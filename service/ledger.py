@@ -11,8 +11,9 @@ made due are applied in the same save (domain/deadlines.py).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -82,6 +83,7 @@ GOVERNING_TERMS_CACHED = 1024
 # numberings, tickets read whole), each brought forward at every read by the
 # events stored since, by any process, and copied for the reader.
 AGGREGATES_CACHED = 256
+READ_TURNS = 64
 # Every so many numbers issued, the year's numbering is snapshotted: an opening
 # then reads at most this many events, whatever the year's count of tickets.
 NUMBERING_SNAPSHOT_INTERVAL = 20
@@ -128,6 +130,12 @@ class TicketLedger(Application[UUID]):
             GOVERNING_TERMS_CACHED
         )
         self._kept_folds: TicketFolds | None = None
+        self._folds_made = threading.Lock()
+        # The library deep-copies a cached aggregate after releasing the lock it
+        # brought it forward under: a reader that brought the same aggregate
+        # forward meanwhile could hand another a copy whose version lags its
+        # state (a spurious 412). Reads of one aggregate take turns here.
+        self._read_turns = [threading.Lock() for _ in range(READ_TURNS)]
         cached = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATES_CACHED)}
         super().__init__(env={**persistence_env(database_url, storage), **cached, **(env or {})})
 
@@ -190,11 +198,12 @@ class TicketLedger(Application[UUID]):
 
     @property
     def _folds(self) -> TicketFolds:
-        if self._kept_folds is None:
-            from ticketledger.service.folds import TicketFolds
+        with self._folds_made:
+            if self._kept_folds is None:
+                from ticketledger.service.folds import TicketFolds
 
-            self._kept_folds = TicketFolds(self._events_after, self.governing_terms)
-        return self._kept_folds
+                self._kept_folds = TicketFolds(self._events_after, self.governing_terms)
+            return self._kept_folds
 
     def _folded_ticket(self, ref: TicketRef) -> tuple[Ticket, Watch, ContractTerms]:
         """The ticket as every stored event leaves it (the command's own to
@@ -251,10 +260,14 @@ class TicketLedger(Application[UUID]):
         version: int | None,
         projector: Any = project_aggregate,
     ) -> A:
+        turn = (
+            self._read_turns[hash(aggregate_id) % READ_TURNS] if version is None else nullcontext()
+        )
         try:
-            aggregate: object = self.repository.get(
-                aggregate_id, version=version, projector_func=projector
-            )
+            with turn:
+                aggregate: object = self.repository.get(
+                    aggregate_id, version=version, projector_func=projector
+                )
         except AggregateNotFoundError:
             raise error(message) from None
         if not isinstance(aggregate, kind):

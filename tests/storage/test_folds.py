@@ -4,11 +4,13 @@ decides on is always what the whole log folds into."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from eventsourcing import application
 
 from tests.poison import HEALTHY_REQUESTER, open_healthy_ticket
 from tests.support import ManualClock, rows_read
@@ -124,3 +126,36 @@ def test_a_change_refused_on_a_cached_contract_leaves_the_next_reader_what_is_st
     assert second is not first and not second.pending_events
     assert second.version == first.version - 1 and second.state is stored_state
     assert second.state.terms is stored_state.terms, "the terms and their calendars are shared"
+
+
+def test_two_readers_of_one_cached_contract_take_turns(
+    ledger: TicketLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library copies a cached aggregate after it releases the lock it
+    brought it forward under; the ledger's readers of one aggregate take turns,
+    so no reader brings a contract forward while another is copying it."""
+    contract_id, _ = open_healthy_ticket(ledger)
+    ledger.contract(contract_id)  # now in the cache
+    copy = application.deepcopy  # type: ignore[attr-defined]  # the library's own import
+    first_copying, let_go = threading.Event(), threading.Event()
+
+    def slow_for_the_first(value: Any, *args: Any) -> Any:
+        if threading.current_thread().name == "first":
+            first_copying.set()
+            let_go.wait(10)
+        return copy(value, *args)
+
+    monkeypatch.setattr(application, "deepcopy", slow_for_the_first)
+    first = threading.Thread(target=ledger.contract, args=(contract_id,), name="first")
+    second = threading.Thread(target=ledger.contract, args=(contract_id,), name="second")
+    try:
+        first.start()
+        assert first_copying.wait(10)
+        second.start()
+        second.join(0.3)
+        assert second.is_alive(), "the second reader waits until the first has its copy"
+    finally:
+        let_go.set()
+        first.join(10)
+        second.join(10)
+    assert not first.is_alive() and not second.is_alive()

@@ -333,6 +333,21 @@ def test_a_reader_follows_a_rebuild_switched_by_another_process(
     assert projector.processor("ticket_state").generation == 2
 
 
+def test_a_reader_follows_two_rebuilds_elsewhere_that_dropped_the_generation_it_knew(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    numbers = open_some_tickets(ledger, clock, count=2)
+    projector.catch_up()
+    with projector.reading("ticket_state") as rows:  # generation 1
+        assert len(list_tickets(rows).tickets) == len(numbers)
+    elsewhere = Projector(ledger, all_projections())
+    elsewhere.rebuild("ticket_state")
+    assert elsewhere.rebuild("ticket_state") == 3  # generation 1's tables are dropped
+    with projector.reading("ticket_state") as rows:
+        assert len(list_tickets(rows).tickets) == len(numbers)
+    assert projector.processor("ticket_state").generation == 3
+
+
 # ----------------------------------------------------------------------- followers
 
 
