@@ -32,6 +32,8 @@ from ticketledger.service.storage import once_more, reading
 Dialect = Literal["sqlite", "postgres"]
 Datastore = SQLiteDatastore | PostgresDatastore
 GENERATIONS = "projection_generations"
+# How long a projection's transaction may stay idle between its statements.
+PAGE_IDLE_MS = 120_000
 DDL_LOCK = 0x70726F6A646C  # serialises projection DDL across processes
 PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -425,6 +427,13 @@ class ProjectionStore:
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Any]:
         with self.datastore.transaction(commit=commit) as cursor:
+            if self.dialect == "postgres":
+                # A page is applied in memory inside its transaction and sends
+                # nothing until it writes at its end: seconds, for a page of busy
+                # tickets on a loaded machine. The library's 5 s limit on a
+                # transaction left idle (meant for a leaked one) cut such a page
+                # short, and the follower retried the same page for ever.
+                cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = {PAGE_IDLE_MS}")
             yield cursor
 
     @contextmanager

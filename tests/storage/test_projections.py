@@ -292,6 +292,27 @@ def test_a_rebuild_serves_the_old_rows_until_it_switches_atomically(
     assert projector.processor("ticket_state").dump() == before
 
 
+def test_a_projections_transaction_on_postgresql_may_stay_idle_longer_than_the_librarys_limit(
+    clock: ManualClock,
+) -> None:
+    """A page is applied in memory and written at its end; the library ends a
+    PostgreSQL transaction idle for 5 s, which a busy page outlasted (SQLite
+    has no such limit)."""
+    url, drop = database_factory("postgres", Path())()
+    ledger = TicketLedger(database_url=url, clock=clock)
+    try:
+        store = Projector(ledger, all_projections()).store
+        with store.transaction(commit=False) as cursor:
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            assert cursor.fetchone()["idle_in_transaction_session_timeout"] == "2min"
+        with store.reading() as cursor:  # outside a projection's transaction, the library's
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            assert cursor.fetchone()["idle_in_transaction_session_timeout"] == "5s"
+    finally:
+        ledger.close()
+        drop()
+
+
 def test_a_rebuild_keeps_the_generation_it_replaced_and_drops_older_ones(
     ledger: TicketLedger, clock: ManualClock, projector: Projector
 ) -> None:
