@@ -233,9 +233,17 @@ class Load:
     def run(self) -> int:
         latencies: list[float] = []
         lock = threading.Lock()
-        until = time.perf_counter() + self.seconds
+        # The load's seconds start once every client has made its connection:
+        # making 32 clients on a busy machine took longer than a quick run's
+        # whole load, which then measured nothing.
+        until: list[float] = []
+        ready = threading.Barrier(
+            CONNECTIONS,
+            action=lambda: until.append(time.perf_counter() + self.seconds),
+            timeout=60,
+        )
         threads = [
-            threading.Thread(target=self.client, args=(until, latencies, lock))
+            threading.Thread(target=self.client, args=(ready, until, latencies, lock))
             for _ in range(CONNECTIONS)
         ]
         for thread in threads:
@@ -246,15 +254,25 @@ class Load:
         self.p99s.append(latencies[int(len(latencies) * 0.99)])
         return len(latencies)
 
-    def client(self, until: float, latencies: list[float], lock: threading.Lock) -> None:
+    def client(
+        self,
+        ready: threading.Barrier,
+        until: list[float],
+        latencies: list[float],
+        lock: threading.Lock,
+    ) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
         mine: list[float] = []
         with httpx.Client(base_url=self.base, headers=headers, timeout=30) as http:
-            while (started := time.perf_counter()) < until:
+            ready.wait()
+            while True:  # at least one request each, however late this thread runs
+                started = time.perf_counter()
                 answer = http.get(self.path)
                 mine.append(time.perf_counter() - started)
                 if answer.status_code != 200:
                     raise RuntimeError(f"GET {self.path}: {answer.status_code} {answer.text}")
+                if started >= until[0]:
+                    break
         with lock:
             latencies.extend(mine)
 
