@@ -27,6 +27,8 @@ from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ticketledger.domain.copies import shared_when_copied
+
 __all__ = ["BusinessCalendar"]
 
 Interval = tuple[datetime, datetime]
@@ -69,6 +71,8 @@ _SPEC_KEYS: Final = frozenset(
 )
 
 
+# Immutable, and what it remembers is a pure function of it: shared by copies.
+@shared_when_copied
 class BusinessCalendar:
     """Immutable business calendar; see the module docstring for the exact semantics.
 
@@ -118,10 +122,6 @@ class BusinessCalendar:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_always", self._is_always_open())
         object.__setattr__(self, "_near", {})
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> BusinessCalendar:
-        """Immutable, and what it remembers is a pure function of it: shared."""
-        return self
 
     # ----------------------------------------------------------------- construction helpers
 

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from ticketledger.domain.calendar import BusinessCalendar
+from ticketledger.domain.copies import shared_when_copied
 from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, WarrantyKind
 
 MACHINE_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
@@ -128,13 +129,11 @@ WallClock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 HourAmount = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
 
 
+# Frozen terms are shared, with the calendars they built, by every copy of the
+# contract or ticket that holds them.
+@shared_when_copied
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """Frozen terms are shared, with the calendars they built, by every
-        copy of the contract or ticket that holds them (domain/copies.py)."""
-        return self
 
     # Settings added after contracts were first stored. Each is written only when
     # it differs from its default, so terms signed before it existed, and terms
