@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from copy import deepcopy
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -33,6 +34,8 @@ from ticketledger.domain.ticket_state import TicketState, WorkEntry
 from ticketledger.domain.vocabulary import Kind
 
 if TYPE_CHECKING:
+    from eventsourcing.application import LRUCache
+
     from ticketledger.service.ledger import TicketLedger
 
 Plain = str | int | None
@@ -51,6 +54,8 @@ COUNTERS = (
 )
 # What an opening is compared with: no fields yet, every counter at zero.
 BEFORE_OPENING: dict[str, Plain] = {**dict.fromkeys(COUNTERS, 0), "work_seconds": "0"}
+# Chronologies a ledger keeps to continue (a thousand steps take a few MB).
+CHRONOLOGIES_KEPT = 32
 # A requester never learns how many internal notes a ticket holds.
 HIDDEN = frozenset({"comments"})
 
@@ -249,6 +254,10 @@ class Replay:
     def state(self) -> TicketState:
         return self.ticket.state
 
+    def copy(self) -> Replay:
+        """Another replay at the same step, to go on from without changing this one."""
+        return replace(self, ticket=deepcopy(self.ticket))
+
     def apply(self, event: Any) -> None:
         # mutate refuses an event that is not the next version of this ticket.
         event.mutate(self.ticket)
@@ -432,6 +441,49 @@ def line(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
 
+@dataclass(frozen=True)
+class ChronologyFold:
+    """A chronology folded up to some version of its ticket: the replay just
+    after it, the steps so far, and the fields the next step compares with.
+    `extend` continues it with later events and leaves it as it was, so a
+    reader can keep one and continue it from where it stopped."""
+
+    contract: Contract
+    replay: Replay | None = None
+    steps: tuple[Step, ...] = ()
+    fields_now: Mapping[str, Plain] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int | None:
+        return None if self.replay is None else self.replay.ticket.version
+
+    def extend(self, events: Iterable[Any], positions: Mapping[int, int]) -> ChronologyFold:
+        replay = None if self.replay is None else self.replay.copy()
+        steps, before = list(self.steps), self.fields_now
+        for event in events:
+            if replay is None:
+                replay = Replay.opened(event, self.contract)
+            else:
+                replay.apply(event)
+            after = ticket_fields(replay.state)
+            steps.append(step_of(event, replay, changes(before, after), positions))
+            before = after
+        return ChronologyFold(self.contract, replay, tuple(steps), before)
+
+    def result(self) -> Chronology:
+        if self.replay is None:
+            raise TicketNotFoundError("no events: no ticket to replay")
+        state = self.replay.state
+        return Chronology(
+            self.replay.ticket.id,
+            state.number,
+            state.customer,
+            state.contract_id,
+            self.contract.version,
+            self.steps,
+        )
+
+
 def chronology(
     events: Iterable[Any],
     contract: Contract,
@@ -441,24 +493,7 @@ def chronology(
     """Every event of one ticket (decoded, in version order) with its changes,
     and the SLA clocks, evaluated at its occurred time, and hours after it.
     `positions` maps versions to log positions (notification ids), when known."""
-    steps: list[Step] = []
-    before: dict[str, Plain] = {}
-    replay: Replay | None = None
-    for event, replay in replayed(events, contract):
-        after = ticket_fields(replay.state)
-        steps.append(step_of(event, replay, changes(before, after), positions or {}))
-        before = after
-    if replay is None:
-        raise TicketNotFoundError("no events: no ticket to replay")
-    state = replay.state
-    return Chronology(
-        replay.ticket.id,
-        state.number,
-        state.customer,
-        state.contract_id,
-        contract.version,
-        tuple(steps),
-    )
+    return ChronologyFold(contract).extend(events, positions or {}).result()
 
 
 def step_of(
@@ -618,11 +653,48 @@ def ticket_events(ledger: TicketLedger, number: str) -> list[Any]:
 def ticket_chronology(ledger: TicketLedger, number: str, *, public: bool = False) -> Chronology:
     """The chronology of ticket `number` under its contract as the ledger holds
     it now; `public`: of its public history, as its requester sees it."""
+    if public:
+        return public_chronology(ledger, number)
+    return kept_chronology(ledger, number).result()
+
+
+def public_chronology(ledger: TicketLedger, number: str) -> Chronology:
     events = ticket_events(ledger, number)
     contract = ledger.contract(events[0].contract_id)
     positions = ledger.log_positions(events[0].originator_id)
-    if public:
-        shown = [e.originator_version for e in public_events(events)]
-        positions = {n: positions[v] for n, v in enumerate(shown, start=1) if v in positions}
-        events = public_history(events)
-    return chronology(events, contract, positions=positions)
+    shown = [e.originator_version for e in public_events(events)]
+    positions = {n: positions[v] for n, v in enumerate(shown, start=1) if v in positions}
+    return chronology(public_history(events), contract, positions=positions)
+
+
+def kept_chronology(ledger: TicketLedger, number: str) -> ChronologyFold:
+    """The ticket's chronology continued from the one the ledger last folded,
+    with only the events stored since (by any process: the log is the truth,
+    the kept fold only where to continue from). A change of the contract
+    since, which may move any step's figures, folds it again from the start."""
+    ticket_id = ticket_id_for(number)
+    kept = ledger.kept_reads("chronologies", CHRONOLOGIES_KEPT)
+    known = kept_fold(kept, ticket_id)
+    newer = ledger.events_after(ticket_id, None if known is None else known.version)
+    first = next(iter(newer), None)
+    contract_id = known.contract.id if known else getattr(first, "contract_id", None)
+    if not isinstance(contract_id, UUID):
+        raise TicketNotFoundError(f"no ticket {number}")
+    contract = ledger.contract(contract_id)
+    if known is not None and known.contract.version != contract.version:
+        known, newer = None, ledger.events_after(ticket_id, None)
+    if known is not None and not newer:
+        return known
+    after = None if known is None else known.version
+    fold = (known or ChronologyFold(contract)).extend(newer, ledger.log_positions(ticket_id, after))
+    current = kept_fold(kept, ticket_id)
+    if current is None or (current.version or 0) < (fold.version or 0):
+        kept.put(ticket_id, fold)
+    return fold
+
+
+def kept_fold(kept: LRUCache[UUID, ChronologyFold], ticket_id: UUID) -> ChronologyFold | None:
+    try:
+        return kept.get(ticket_id)
+    except KeyError:
+        return None

@@ -131,6 +131,7 @@ class TicketLedger(Application[UUID]):
         )
         self._kept_folds: TicketFolds | None = None
         self._folds_made = threading.Lock()
+        self._kept_reads: dict[str, LRUCache[Any, Any]] = {}
         # The library deep-copies a cached aggregate after releasing the lock it
         # brought it forward under: a reader that brought the same aggregate
         # forward meanwhile could hand another a copy whose version lags its
@@ -217,6 +218,17 @@ class TicketLedger(Application[UUID]):
     def _events_after(self, aggregate_id: UUID, version: int | None) -> list[Any]:
         return list(self.events.get(aggregate_id, gt=version))
 
+    def events_after(self, aggregate_id: UUID, version: int | None) -> list[Any]:
+        """The aggregate's stored events after `version` (all of them for None)."""
+        return self._events_after(aggregate_id, version)
+
+    def kept_reads(self, name: str, size: int) -> LRUCache[Any, Any]:
+        """A cache of this ledger's, by name, for a read model above the
+        service that continues its fold from where it last read (the replay's
+        chronologies), as the ledger does for commands."""
+        with self._folds_made:
+            return self._kept_reads.setdefault(name, LRUCache(size))
+
     def contract(self, contract_id: UUID, version: int | None = None) -> Contract:
         from ticketledger.domain.contract import Contract
 
@@ -277,9 +289,10 @@ class TicketLedger(Application[UUID]):
     def events_of(self, aggregate_id: UUID) -> Iterator[Any]:
         return iter(self.events.get(aggregate_id))
 
-    def log_positions(self, aggregate_id: UUID) -> dict[int, int]:
-        """Each of the aggregate's stored events' log position, by version."""
-        return log_positions(self.recorder, aggregate_id)
+    def log_positions(self, aggregate_id: UUID, after: int | None = None) -> dict[int, int]:
+        """Each of the aggregate's stored events' log position, by version
+        (only those after version `after`, when given)."""
+        return log_positions(self.recorder, aggregate_id, after)
 
     # Deciding and saving: get, call, save.
 

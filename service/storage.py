@@ -368,27 +368,28 @@ def persistence_env(
     return {**env, "CREATE_TABLE": "y"}
 
 
-def log_positions(recorder: Any, aggregate_id: UUID) -> dict[int, int]:
-    """Each stored event's log position (notification id) by version. The
-    library reads an aggregate's events without their positions, so this asks
-    its events table directly, read-only; another recorder gives none."""
+def log_positions(recorder: Any, aggregate_id: UUID, after: int | None = None) -> dict[int, int]:
+    """Each stored event's log position (notification id) by version, after
+    version `after` when given. The library reads an aggregate's events
+    without their positions, so this asks its events table directly,
+    read-only; another recorder gives none."""
     if isinstance(recorder, SQLiteApplicationRecorder):
         statement = (
             f"SELECT rowid AS position, originator_version AS version "
-            f"FROM {recorder.events_table_name} WHERE originator_id = ?"
+            f"FROM {recorder.events_table_name} WHERE originator_id = ? AND originator_version > ?"
         )
         key: Any = aggregate_id.hex
     elif isinstance(recorder, PostgresApplicationRecorder):
         schema, table = recorder.datastore.schema, recorder.events_table_name
         statement = (
             "SELECT notification_id AS position, originator_version AS version "
-            f'FROM "{schema}"."{table}" WHERE originator_id = %s'
+            f'FROM "{schema}"."{table}" WHERE originator_id = %s AND originator_version > %s'
         )
         key = aggregate_id
     else:
         return {}
     with reading(recorder.datastore) as cursor:
-        cursor.execute(statement, (key,))
+        cursor.execute(statement, (key, 0 if after is None else after))
         return {int(row["version"]): int(row["position"]) for row in cursor.fetchall()}
 
 

@@ -15,6 +15,7 @@ FIGURES = {
     "reply_history",
     "open_ticket_history",
     "chronology_1000_events",
+    "chronology_1000_events_first_read",
     "rebuild_events_per_second",
     "cli_show_start",
     "get_ticket_32",

@@ -9,16 +9,18 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.api_support import Api
 from tests.conftest import LedgerFactory
-from tests.support import ManualClock, at, focco_terms
+from tests.support import SEED_004_SLA, ManualClock, at, focco_terms, rows_read
 from ticketledger.api.cli.main import app
+from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.replay.chronology import (
     Change,
@@ -31,9 +33,11 @@ from ticketledger.service.commands import (
     AcceptResolution,
     Assign,
     AuthoriseRequester,
+    ChangePlan,
     Comment,
     LogWork,
     OpenTicket,
+    RateTicket,
     Reclassify,
     ReplyAsAgent,
     ReplyAsRequester,
@@ -302,3 +306,63 @@ def test_the_chronology_route_serves_json_and_csv_and_hides_internal_notes_from_
     assert api.get("billing", path).status_code == 403
     typo = api.get("auditor", path, fromat="csv")
     assert (typo.status_code, typo.json()["code"]) == (422, "unknown_parameter")
+
+
+def from_scratch(reader: TicketLedger, history: History) -> Chronology:
+    """The chronology the pure function folds from every stored event, by nobody's cache."""
+    return chronology(
+        list(reader.events_of(history.ticket_id)),
+        reader.contract(history.contract_id),
+        positions=reader.log_positions(history.ticket_id),
+    )
+
+
+def test_a_chronology_read_again_continues_with_only_the_events_another_ledger_stored_since(
+    ledger: TicketLedger,
+    clock: ManualClock,
+    make_ledger: LedgerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    history = desk_history(ledger, clock)
+    ticket_chronology(ledger, history.number)
+    theirs = make_ledger()
+    theirs.handle(RateTicket(ticket=history.number, score=5, by="ana@serra.com.br"))
+    read = rows_read(ledger, monkeypatch, history.ticket_id)
+    continued = ticket_chronology(ledger, history.number)
+    assert read["events"] == 1 and len(continued.steps) == 12
+    assert continued.to_json() == from_scratch(make_ledger(), history).to_json()
+    assert ticket_chronology(ledger, history.number) == continued and read["events"] == 1
+
+
+def test_a_contract_changed_since_the_kept_chronology_folds_it_again_under_the_contract_now(
+    ledger: TicketLedger, clock: ManualClock, make_ledger: LedgerFactory
+) -> None:
+    history = desk_history(ledger, clock)
+    before = ticket_chronology(ledger, history.number)
+    # Effective the same local day: the terms of the ticket's day change under it.
+    quicker = {
+        **SEED_004_SLA,
+        Priority.HIGH.value: {"first_response": "PT1H", "resolution": "PT8H"},
+    }
+    terms = focco_terms(sla=quicker)
+    ledger.handle(
+        ChangePlan(
+            contract_id=history.contract_id,
+            terms=terms,
+            effective_on=date(2026, 10, 5),
+            reason="bigger allowance",
+            by="admin",
+        )
+    )
+    after = ticket_chronology(ledger, history.number)
+    assert after.contract_version == before.contract_version + 1
+    assert step(after, 1).sla.first_response.target == timedelta(hours=1)
+    assert after.to_json() == from_scratch(make_ledger(), history).to_json()
+
+
+def test_a_chronology_of_no_ticket_is_refused_however_often_it_is_asked(
+    ledger: TicketLedger,
+) -> None:
+    for _ in range(2):
+        with pytest.raises(TicketNotFoundError):
+            ticket_chronology(ledger, "2026-000999")
