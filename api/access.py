@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -28,6 +30,8 @@ IDEMPOTENCY = "api_idempotency"
 # request with that key may take it over (README "Retries").
 CLAIM_LEASE = timedelta(seconds=30)
 TOKEN_PREFIX = "tl_"
+# Keys a server process remembers having authenticated (least recent forgotten).
+KEYS_REMEMBERED = 4096
 
 
 class Role(Enum):
@@ -65,6 +69,29 @@ class ApiKey:
     revoked_at: str | None
 
 
+class KnownKeys:
+    """Principals by token hash, at most KEYS_REMEMBERED (the oldest go first)."""
+
+    def __init__(self) -> None:
+        self._by_hash: dict[str, Principal] = {}
+        self._lock = threading.Lock()
+
+    def recall(self, hashed: str) -> Principal | None:
+        return self._by_hash.get(hashed)
+
+    def remember(self, hashed: str, principal: Principal) -> None:
+        with self._lock:
+            self._by_hash.pop(hashed, None)
+            self._by_hash[hashed] = principal
+            while len(self._by_hash) > KEYS_REMEMBERED:
+                del self._by_hash[next(iter(self._by_hash))]
+
+    def forget(self, which: Callable[[str, Principal], bool]) -> None:
+        with self._lock:
+            for hashed in [h for h, p in self._by_hash.items() if which(h, p)]:
+                del self._by_hash[hashed]
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -76,6 +103,10 @@ class AccessStore:
         self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
         self.keys = self.store.qualify(KEYS)
         self.idempotency = self.store.qualify(IDEMPOTENCY)
+        # Keys this process authenticated, by token hash: what a key may do
+        # never changes, only whether it is revoked, which a read asks in its
+        # own first statement (`still_valid`) instead of a query of its own.
+        self._known = KnownKeys()
         self._create_tables()
 
     def _create_tables(self) -> None:
@@ -142,16 +173,50 @@ class AccessStore:
                 "AND revoked_at IS NULL",
                 {"key_id": key_id, "at": stamp(datetime.now(tz=UTC))},
             )
+        self._known.forget(lambda _, principal: principal.key_id == key_id)
         return bool(found)
 
     def authenticate(self, token: str) -> Principal | None:
+        hashed = token_hash(token)
         with self.store.reading() as cursor:
             found = self.store.fetch(
                 cursor,
                 f"SELECT * FROM {self.keys} WHERE token_sha256 = :hash AND revoked_at IS NULL",
-                {"hash": token_hash(token)},
+                {"hash": hashed},
             )
-        return principal_of(found[0]) if found else None
+        if not found:
+            self.forget(hashed)
+            return None
+        principal = principal_of(found[0])
+        self._known.remember(hashed, principal)
+        return principal
+
+    def recall(self, token: str) -> Principal | None:
+        """The key this process last authenticated with this token, unconfirmed:
+        it may have been revoked since (`still_valid` asks)."""
+        return self._known.recall(token_hash(token))
+
+    def still_valid(self, hashed: str) -> tuple[str, dict[str, str]]:
+        """Whether the key of this token hash stands unrevoked: a boolean SQL
+        expression and its parameters, to be asked within another statement."""
+        expression = (
+            f"EXISTS (SELECT 1 FROM {self.keys} "
+            "WHERE token_sha256 = :key_hash AND revoked_at IS NULL)"
+        )
+        return expression, {"key_hash": hashed}
+
+    def confirm(self, hashed: str) -> bool:
+        """Whether the key of this token hash stands unrevoked, asked on its own."""
+        expression, params = self.still_valid(hashed)
+        with self.store.reading() as cursor:
+            found = self.store.fetch(cursor, f"SELECT {expression} AS valid", params)
+        valid = bool(found and found[0]["valid"])
+        if not valid:
+            self.forget(hashed)
+        return valid
+
+    def forget(self, hashed: str) -> None:
+        self._known.forget(lambda known, _: known == hashed)
 
     def list_keys(self) -> list[ApiKey]:
         with self.store.transaction(commit=False) as cursor:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -36,6 +36,9 @@ PAGE_SIZE = 200
 # kept in memory are bounded by it.
 CATCH_UP_PAGE_SIZE = 1000
 POLL_SECONDS = 0.2
+# A reader's yes-or-no question: a boolean SQL expression in the SQL of
+# `Rows`, and its parameters.
+Question = tuple[str, Mapping[str, Any]]
 # A follower whose database fails waits longer after each failure, up to this,
 # so that it resumes within two seconds of the database's return.
 MOST_BACKOFF_SECONDS = 2.0
@@ -304,17 +307,19 @@ class Projector:
         return live
 
     @contextmanager
-    def reading(self, name: str) -> Any:
+    def reading(self, name: str, also: Question | None = None) -> Any:
         """The live generation's rows, read with the pointer to it on one
         connection (on SQLite in one transaction): never a generation that a
         rebuild retired before the query began. The generation this process
         follows is confirmed live by the statement that also asks whether its
-        quarantine holds anything, which most reads then need not ask again."""
+        quarantine holds anything, which most reads then need not ask again,
+        and the reader's own yes-or-no question `also` (SQL and parameters),
+        answered in `Rows.also`."""
         current = self._processors.get(name)
         if current is not None:
             with self.store.reading() as cursor:
                 rows = current.rows(cursor)
-                if self._still_live(rows, name, current.generation):
+                if self._still_live(rows, name, current.generation, also):
                     yield rows
                     return
         while True:
@@ -322,25 +327,34 @@ class Projector:
                 live = self.store.live_in(cursor, name)
                 current = self._processors.get(name)
                 if current is not None and current.generation == live:
-                    yield current.rows(cursor)
+                    rows = current.rows(cursor)
+                    if also is not None:
+                        rows.also = answer(rows, also)
+                    yield rows
                     return
             # A switch made meanwhile, or the first read: followed outside the
             # read transaction, since it may create the generation's tables.
             self.processor(name)
 
-    def _still_live(self, rows: Rows, name: str, generation: int) -> bool:
+    def _still_live(
+        self, rows: Rows, name: str, generation: int, also: Question | None = None
+    ) -> bool:
         """Whether `generation` is still live, learning with it whether its
         quarantine holds anything. False too when its tables are gone (a second
         rebuild elsewhere drops a retired generation's): whatever this statement
         meets, the caller asks for the pointer again, and raises what persists."""
         asked = {"name": name, "generation": generation}
+        if also is not None:
+            asked = {**also[1], **asked}
         try:
-            guard = rows.one(self.store.live_and_holding, asked)
+            guard = rows.one(self.store.live_and_holding(None if also is None else also[0]), asked)
         except Exception:
             return False
         if guard is None or guard["state"] != "live":
             return False
         rows.holds_none = not guard["holds"]
+        if also is not None:
+            rows.also = bool(guard["also"])
         return True
 
     # Keeping up.
@@ -487,3 +501,8 @@ class Projector:
                 self.store.forget(cursor, name, other)
         self.store.set_state(cursor, name, generation, "live")
         return to_drop
+
+
+def answer(rows: Rows, question: Question) -> bool:
+    found = rows.one(f"SELECT {question[0]} AS also", question[1])
+    return bool(found and found["also"])

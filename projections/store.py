@@ -163,6 +163,9 @@ class Rows:
         # generation holds nothing in quarantine (Projector.reading): its checks
         # then need no query of their own.
         self.holds_none = False
+        # The answer to the reader's own question asked with that statement
+        # (Projector.reading's `also`), None when it asked none.
+        self.also: bool | None = None
 
     def qualified(self, table: str) -> str:
         if table not in self.tables:
@@ -483,12 +486,13 @@ class ProjectionStore:
             for statement in statements:
                 cursor.execute(statement)
 
-    @cached_property
-    def live_and_holding(self) -> str:
+    def live_and_holding(self, also: str | None = None) -> str:
         """Whether a generation is live, and whether its quarantine holds any
-        aggregate: one statement, in the SQL of `Rows`."""
+        aggregate, and the boolean SQL expression `also` as `also`: one
+        statement, in the SQL of `Rows`."""
+        asked = "" if also is None else f", {also} AS also"
         return (
-            "SELECT state, EXISTS (SELECT 1 FROM {quarantine}) AS holds "
+            f"SELECT state, EXISTS (SELECT 1 FROM {{quarantine}}) AS holds{asked} "
             f"FROM {self.qualify(GENERATIONS)} WHERE name = :name AND generation = :generation"
         )
 

@@ -22,8 +22,9 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from ticketledger.api.access import CLAIM_LEASE, AccessStore, Principal, Role
+from ticketledger.api.access import CLAIM_LEASE, AccessStore, Principal, Role, token_hash
 from ticketledger.api.http.problems import (
     MAX_BODY_BYTES,
     PROBLEM_JSON,
@@ -96,17 +97,65 @@ bearer = HTTPBearer(
 )
 
 
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def token_of(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None:
+        raise ApiProblem(401, "unauthenticated", "send an API key as a bearer token", CHALLENGE)
+    return credentials.credentials
+
+
+def unknown_key() -> ApiProblem:
+    return ApiProblem(401, "invalid_api_key", "this API key is unknown or revoked", CHALLENGE)
+
+
 def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None:
-        raise ApiProblem(401, "unauthenticated", "send an API key as a bearer token", challenge)
-    found = services(request).access.authenticate(credentials.credentials)
+    found = services(request).access.authenticate(token_of(credentials))
     if found is None:
-        raise ApiProblem(401, "invalid_api_key", "this API key is unknown or revoked", challenge)
+        raise unknown_key()
     return found
+
+
+def refused_role(caller: Principal) -> ApiProblem:
+    return ApiProblem(403, "forbidden_for_role", f"{caller.role.value} keys cannot do this")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads. A key this process authenticated before comes unconfirmed,
+    with its token's hash: the read asks whether it still stands in its own
+    first statement, instead of the query and the thread of its own that
+    authenticating costs (README "Performance")."""
+
+    principal: Principal
+    unconfirmed: str | None = None
+
+
+def admit_reader(*roles: Role) -> Callable[..., Awaitable[Reader]]:
+    """A dependency admitting only these roles to a read: any other key gets 403."""
+
+    async def admitted(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Reader:
+        token = token_of(credentials)
+        access = services(request).access
+        known = access.recall(token)
+        if known is not None and known.role in roles:
+            return Reader(known, token_hash(token))
+        # Unknown here, or refused: decided on the stored key, revoked or not.
+        found = await run_in_threadpool(access.authenticate, token)
+        if found is None:
+            raise unknown_key()
+        if found.role not in roles:
+            raise refused_role(found)
+        return Reader(found)
+
+    return admitted
 
 
 def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
@@ -115,7 +164,7 @@ def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     # Defaults, not Annotated: string annotations cannot see this closure's names.
     async def admitted(caller: Principal = Depends(principal)) -> Principal:  # noqa: B008
         if caller.role not in roles:
-            raise ApiProblem(403, "forbidden_for_role", f"{caller.role.value} keys cannot do this")
+            raise refused_role(caller)
         return caller
 
     return admitted
@@ -418,14 +467,28 @@ def commands(*roles: Role) -> Callable[..., Awaitable[Commands]]:
 
 @dataclass
 class Reads(Calling):
-    """One query's context: the caller, and the log position it must see."""
+    """One query's context: the caller, and the log position it must see.
+    A caller's key that is not yet confirmed (`Reader`) is confirmed before
+    anything is read: by the projection read's first statement, or on its
+    own before the ledger is."""
 
     after: int | None
+    unconfirmed: str | None = None
+
+    @property
+    def ledger(self) -> TicketLedger:
+        self._confirm(self.services.access.confirm(self.unconfirmed) if self.unconfirmed else True)
+        return self.services.ledger
+
+    def _confirm(self, valid: bool | None) -> None:
+        if not valid:
+            raise unknown_key()
+        self.unconfirmed = None
 
     def instant(self, now: datetime | None) -> datetime:
         """The instant a query evaluates at: the ledger's clock unless given.
         Business time is walked day by day, so a year ahead is the limit."""
-        today = self.ledger.clock()
+        today = self.services.ledger.clock()  # the clock, not data: no key to confirm
         if now is None:
             return today
         if now > today + MAX_LOOKAHEAD:
@@ -456,7 +519,13 @@ class Reads(Calling):
         ticket's or one contract's, refused while the projection holds it in
         quarantine, as its rows may be stale."""
         self.wait_for(projection)
-        with self.services.projector.reading(projection) as rows:
+        key = self.unconfirmed
+        also = None if key is None else self.services.access.still_valid(key)
+        with self.services.projector.reading(projection, also) as rows:
+            if key is not None:
+                if not rows.also:
+                    self.services.access.forget(key)
+                self._confirm(rows.also)
             if ticket is not None:
                 ticket_id = ticket_id_for(ticket)
                 quarantine.check_ticket(
@@ -490,7 +559,7 @@ class Reads(Calling):
 def reads(*roles: Role) -> Callable[..., Awaitable[Reads]]:
     async def context(
         request: Request,
-        caller: Principal = Depends(allow(*roles)),  # noqa: B008
+        reader: Reader = Depends(admit_reader(*roles)),  # noqa: B008
         after: Annotated[
             int | None,
             Query(
@@ -501,7 +570,7 @@ def reads(*roles: Role) -> Callable[..., Awaitable[Reads]]:
             ),
         ] = None,
     ) -> Reads:
-        return Reads(services(request), caller, after)
+        return Reads(services(request), reader.principal, after, reader.unconfirmed)
 
     return context
 

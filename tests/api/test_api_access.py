@@ -8,12 +8,16 @@ nothing; the matrix then runs every cell on the same state."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
+import pytest
+
 from tests.api_support import OTHER, OTHER_REQUESTER, OWN, OWN_REQUESTER, Api
 from tests.support import focco_terms, neotel_extended_terms
-from ticketledger.api.access import AccessStore, Role
+from ticketledger.api.access import AccessStore, Principal, Role
+from ticketledger.service.ledger import TicketLedger
 
 CALLERS = (None, "admin", "agent", "auditor", "billing", "requester")
 ALL = {"admin", "agent", "auditor", "billing", "requester"}
@@ -254,3 +258,65 @@ def test_a_requester_acts_as_its_own_person_and_cannot_backdate(api: Api) -> Non
     replied = api.ok(api.post("requester", f"/tickets/{number}/replies", {"message": "m"}))
     events = api.ok(api.get("auditor", f"/tickets/{number}/events", after=replied["position"]))
     assert events[-1]["by"] == OWN_REQUESTER
+
+
+def test_a_key_revoked_by_another_process_is_refused_at_once_by_every_kind_of_read(
+    api: Api, make_ledger: Callable[..., TicketLedger]
+) -> None:
+    api.sign_contracts()
+    opened = api.open()
+    number = opened["number"]
+    elsewhere = AccessStore(make_ledger())
+    principal, token = elsewhere.create_key(Role.AUDITOR, name="ines")
+    api.tokens["ines"] = token
+    reads = [
+        f"/tickets/{number}",
+        "/tickets",
+        f"/tickets/{number}/chronology",
+        f"/tickets/{number}/events",
+        f"/contracts/{api.contracts[OWN]}",
+        "/queue",
+    ]
+    for path in reads:
+        assert api.get("ines", path, after=opened["position"]).status_code == 200, path
+    assert elsewhere.revoke_key(principal.key_id)
+    for path in reads:
+        refused = api.get("ines", path)
+        assert (refused.status_code, refused.json()["code"]) == (401, "invalid_api_key"), path
+
+
+def test_a_key_read_with_before_is_confirmed_by_the_reads_own_first_statement(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.sign_contracts()
+    opened = api.open()
+    access = api.app_services().access
+    authenticated: list[str] = []
+    authenticate = access.authenticate
+
+    def counted(token: str) -> Principal | None:
+        authenticated.append(token)
+        return authenticate(token)
+
+    def refused(hashed: str) -> bool:
+        raise AssertionError("a projection read confirmed its key with a query of its own")
+
+    monkeypatch.setattr(access, "authenticate", counted)
+    monkeypatch.setattr(access, "confirm", refused)
+    path = f"/tickets/{opened['number']}"
+    assert api.get("agent", path, after=opened["position"]).status_code == 200
+    for _ in range(3):
+        assert api.get("agent", path).status_code == 200
+    assert authenticated == [api.tokens["agent"]]
+
+
+def test_a_remembered_key_is_refused_a_read_its_role_may_not_make_until_revoked_then_unknown(
+    api: Api, make_ledger: Callable[..., TicketLedger]
+) -> None:
+    elsewhere = AccessStore(make_ledger())
+    principal, token = elsewhere.create_key(Role.BILLING, name="bia")
+    api.tokens["bia"] = token
+    assert api.get("bia", "/contracts").status_code == 200
+    assert api.get("bia", "/tickets").json()["code"] == "forbidden_for_role"
+    assert elsewhere.revoke_key(principal.key_id)
+    assert api.get("bia", "/tickets").json()["code"] == "invalid_api_key"
