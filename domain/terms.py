@@ -133,7 +133,8 @@ HourAmount = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
 # contract or ticket that holds them.
 @shared_when_copied
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: a query such as `ticketledger show` validates no terms.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # Settings added after contracts were first stored. Each is written only when
     # it differs from its default, so terms signed before it existed, and terms

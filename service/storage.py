@@ -317,6 +317,10 @@ class StorageOptions:
     pool_max_overflow: int = 10
     connect_timeout: float = 2
     lock_timeout: float = 10
+    # A ledger that only reads creates nothing: a query against a mistyped
+    # database says so instead of laying out an empty ledger there, and does
+    # not replace the log's append-only triggers, which locks out writers.
+    create_tables: bool = True
 
 
 DEFAULT_STORAGE = StorageOptions()
@@ -365,7 +369,7 @@ def persistence_env(
         raise ValueError(
             f"the database URL must start with postgresql:// or sqlite:///, not {url!r}"
         )
-    return {**env, "CREATE_TABLE": "y"}
+    return {**env, "CREATE_TABLE": "y" if options.create_tables else "n"}
 
 
 def log_positions(recorder: Any, aggregate_id: UUID, after: int | None = None) -> dict[int, int]:

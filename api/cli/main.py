@@ -73,4 +73,18 @@ def ticketledger() -> None:
 
 
 def main(*args: Any) -> None:
-    app(*args)
+    from eventsourcing.persistence import PersistenceError
+
+    try:
+        app(*args)
+    except PersistenceError as error:
+        typer.echo(f"error: {database_failure(error)}", err=True)
+        raise SystemExit(1) from None
+
+
+def database_failure(error: Exception) -> str:
+    """What a person reads when the database fails a command: no traceback."""
+    text = str(error).strip() or type(error).__name__
+    if "does not exist" in text or "no such table" in text:
+        return f"{text}: no ledger here (a query creates no tables; check the database URL)"
+    return f"the database failed: {text}"

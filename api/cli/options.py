@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -59,24 +60,36 @@ def settings_from(**options: Any) -> Settings:
         raise fail(f"invalid settings: {problems}") from None
 
 
-def ledger_for(settings: Settings, **options: Any) -> TicketLedger:
-    return TicketLedger(
-        database_url=settings.database_url, storage=one_command(settings.storage), **options
-    )
+def ledger_for(settings: Settings, *, reading: bool = False, **options: Any) -> TicketLedger:
+    """The command's ledger; `reading`: for a command that only reads the log,
+    which neither makes a SQLite file nor creates tables where none are."""
+    if reading:
+        check_sqlite_file(settings)
+    storage = one_command(settings.storage, reading=reading)
+    return TicketLedger(database_url=settings.database_url, storage=storage, **options)
 
 
-def one_command(storage: StorageOptions) -> StorageOptions:
+def check_sqlite_file(settings: Settings) -> None:
+    env = persistence_env(settings.database_url)
+    path = env.get("SQLITE_DBNAME", ":memory:")
+    sqlite = env["PERSISTENCE_MODULE"].endswith("sqlite") and ":memory:" not in path
+    if sqlite and not Path(path).exists():
+        raise fail(f"no ledger at {path}: the file does not exist")
+
+
+def one_command(storage: StorageOptions, *, reading: bool = False) -> StorageOptions:
     """A command opens one PostgreSQL connection when it starts, and more only
     if it needs them, up to the ceiling the settings give: opening the server's
-    five at once was a tenth of a `ticketledger show`."""
+    five at once was a tenth of a `ticketledger show`. A command that only
+    reads creates no tables."""
     ceiling = storage.pool_size + storage.pool_max_overflow
-    return replace(storage, pool_size=1, pool_max_overflow=ceiling - 1)
+    return replace(storage, pool_size=1, pool_max_overflow=ceiling - 1, create_tables=not reading)
 
 
 @contextmanager
-def opened_ledger(database_url: str | None) -> Iterator[TicketLedger]:
+def opened_ledger(database_url: str | None, *, reading: bool = False) -> Iterator[TicketLedger]:
     """A ledger for one command, closed however the command ends."""
-    ledger = ledger_for(settings_from(database_url=database_url))
+    ledger = ledger_for(settings_from(database_url=database_url), reading=reading)
     try:
         yield ledger
     finally:

@@ -34,7 +34,7 @@ InstantOption = Annotated[
 
 def read(database_url: str | None, query: Callable[[TicketLedger], T]) -> T:
     """Runs a query on the ledger; a domain error is a message and exit status 1."""
-    with opened_ledger(database_url) as ledger:
+    with opened_ledger(database_url, reading=True) as ledger:
         try:
             return query(ledger)
         except DomainError as error:

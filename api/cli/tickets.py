@@ -136,7 +136,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Print a ticket's current state."""
-    ledger = ledger_for(settings_from(database_url=database_url))
+    ledger = ledger_for(settings_from(database_url=database_url), reading=True)
     try:
         summary = ticket_summary(ledger.ticket(number))
     except DomainError as error:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from decimal import Decimal
+from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DemoCopy
+from tests.conftest import POSTGRES_URL, DemoCopy
 from tests.poison import open_poisoned_ticket
 from ticketledger.api.cli.main import app
 from ticketledger.domain.numbering import ticket_id_for
@@ -43,10 +49,43 @@ def test_the_demo_loads_the_seed_companies_and_a_few_hundred_tickets(demo: DemoC
     assert json.loads(shown.output)["number"] == "2026-000001"
 
 
-def test_showing_an_unknown_ticket_fails_with_a_clear_message(database_url: str) -> None:
+def test_showing_an_unknown_ticket_fails_with_a_clear_message(
+    ledger: TicketLedger, database_url: str
+) -> None:
     shown = runner.invoke(app, ["show", "2026-000404", "--database-url", database_url])
     assert shown.exit_code == 1
     assert "no ticket 2026-000404" in shown.output
+
+
+@pytest.mark.parametrize("command", [["show", "2026-000404"], ["replay", "2026-000404"]])
+def test_a_query_where_no_ledger_is_says_so_and_lays_out_nothing_there(
+    database_url: str, command: list[str]
+) -> None:
+    script = Path(sys.executable).parent / "ticketledger"
+    done = subprocess.run(
+        [str(script), *command, "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "no ledger" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert tables_at(database_url) == []
+
+
+def tables_at(database_url: str) -> list[str]:
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        if not path.exists():
+            return []
+        with closing(sqlite3.connect(path)) as conn:
+            return [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
+    schema = database_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        )
+        return [str(r[0]) for r in found]
 
 
 def invoke(*args: str) -> str:

@@ -260,7 +260,7 @@ def test_replay_prints_the_chronology_as_a_table_json_or_csv(
 
 
 def test_replay_of_an_unknown_ticket_or_format_fails_with_a_clear_message(
-    database_url: str,
+    ledger: TicketLedger, database_url: str
 ) -> None:
     db = ("--database-url", database_url)
     unknown = runner.invoke(app, ["replay", "2026-000404", *db])
