@@ -17,6 +17,8 @@ import pytest
 from tests.api_support import OTHER, OTHER_REQUESTER, OWN, OWN_REQUESTER, Api
 from tests.support import focco_terms, neotel_extended_terms
 from ticketledger.api.access import AccessStore, Principal, Role
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
 
 CALLERS = (None, "admin", "agent", "auditor", "billing", "requester")
@@ -320,3 +322,22 @@ def test_a_remembered_key_is_refused_a_read_its_role_may_not_make_until_revoked_
     assert api.get("bia", "/tickets").json()["code"] == "forbidden_for_role"
     assert elsewhere.revoke_key(principal.key_id)
     assert api.get("bia", "/tickets").json()["code"] == "invalid_api_key"
+
+
+def test_a_remembered_key_is_confirmed_too_by_a_read_that_follows_a_rebuild_made_elsewhere(
+    api: Api, make_ledger: Callable[..., TicketLedger]
+) -> None:
+    api.sign_contracts()
+    opened = api.open()
+    path = f"/tickets/{opened['number']}"
+    elsewhere = AccessStore(make_ledger())
+    principal, token = elsewhere.create_key(Role.AGENT, name="rui")
+    api.tokens["rui"] = token
+    assert api.get("rui", path, after=opened["position"]).status_code == 200
+    rebuilder = Projector(make_ledger(), all_projections())
+    rebuilder.rebuild("ticket_state")
+    assert api.get("rui", path).status_code == 200  # the new generation, found again
+    rebuilder.rebuild("ticket_state")
+    assert elsewhere.revoke_key(principal.key_id)
+    refused = api.get("rui", path)
+    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_api_key")
