@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -335,6 +335,46 @@ class Projector:
             # A switch made meanwhile, or the first read: followed outside the
             # read transaction, since it may create the generation's tables.
             self.processor(name)
+
+    @contextmanager
+    def reading_one(
+        self, name: str, query: Question, also: Question | None = None
+    ) -> Iterator[tuple[Rows, dict[str, Any] | None]]:
+        """As `reading`, with the first row of `query` (None when it has none):
+        when this process follows the live generation and the row exists, read
+        in the very statement that confirms the generation live and asks the
+        rest; otherwise through `reading`, in a statement of its own."""
+        current = self._processors.get(name)
+        if current is not None:
+            with self.store.reading() as cursor:
+                rows = current.rows(cursor)
+                found = self._one_if_live(rows, name, current.generation, query, also)
+                if found is not None:
+                    yield rows, found
+                    return
+        with self.reading(name, also) as rows:
+            yield rows, rows.one(*query)
+
+    def _one_if_live(
+        self, rows: Rows, name: str, generation: int, query: Question, also: Question | None
+    ) -> dict[str, Any] | None:
+        """The query's first row, with the guard's answers beside it; None when
+        there is no row, the generation is no longer live or the statement
+        fails (its tables gone): the caller then reads the long way."""
+        guard = {"g_name": name, "g_generation": generation}
+        asked = {**query[1], **(also[1] if also else {}), **guard}
+        try:
+            found = rows.one(
+                self.store.one_and_guard(query[0], None if also is None else also[0]), asked
+            )
+        except Exception:
+            return None
+        if found is None or found.pop("g_state") != "live":
+            return None
+        rows.holds_none = not found.pop("g_holds")
+        if also is not None:
+            rows.also = bool(found.pop("g_also"))
+        return found
 
     def _still_live(
         self, rows: Rows, name: str, generation: int, also: Question | None = None

@@ -486,6 +486,17 @@ class ProjectionStore:
             for statement in statements:
                 cursor.execute(statement)
 
+    def one_and_guard(self, query: str, also: str | None = None) -> str:
+        """The first row of `query` with, beside it, `live_and_holding`'s
+        answers for the generation :g_name :g_generation (as g_state, g_holds
+        and g_also): no row when the query has none."""
+        asked = "" if also is None else f", {also} AS g_also"
+        return (
+            "SELECT q.*, g.state AS g_state, EXISTS (SELECT 1 FROM {quarantine}) AS g_holds"
+            f"{asked} FROM ({query}) AS q, {self.qualify(GENERATIONS)} AS g "
+            "WHERE g.name = :g_name AND g.generation = :g_generation LIMIT 1"
+        )
+
     def live_and_holding(self, also: str | None = None) -> str:
         """Whether a generation is live, and whether its quarantine holds any
         aggregate, and the boolean SQL expression `also` as `also`: one

@@ -162,8 +162,11 @@ class TicketPage:
     next_cursor: str | None
 
 
+FIND_TICKET = "SELECT * FROM {tickets} WHERE number = :number"
+
+
 def find_ticket(rows: Rows, number: str) -> dict[str, Any] | None:
-    return rows.one("SELECT * FROM {tickets} WHERE number = :number", {"number": number})
+    return rows.one(FIND_TICKET, {"number": number})
 
 
 def list_tickets(

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -519,21 +519,47 @@ class Reads(Calling):
         ticket's or one contract's, refused while the projection holds it in
         quarantine, as its rows may be stale."""
         self.wait_for(projection)
-        key = self.unconfirmed
-        also = None if key is None else self.services.access.still_valid(key)
-        with self.services.projector.reading(projection, also) as rows:
-            if key is not None:
-                if not rows.also:
-                    self.services.access.forget(key)
-                self._confirm(rows.also)
-            if ticket is not None:
-                ticket_id = ticket_id_for(ticket)
-                quarantine.check_ticket(
-                    rows, projection, ticket_id, lambda: self.ledger.contract_id_of(ticket_id)
-                )
-            if contract is not None:
-                quarantine.check_contract(rows, projection, contract)
+        with self.services.projector.reading(projection, self._key_question()) as rows:
+            self._check(rows, projection, ticket, contract)
             yield rows
+
+    def one(
+        self,
+        projection: str,
+        query: str,
+        params: Mapping[str, Any],
+        *,
+        ticket: str | None = None,
+        contract: UUID | None = None,
+    ) -> dict[str, Any] | None:
+        """The first row of a query of the projection, as `rows` reads it, in
+        one statement with what the read must confirm when it can be."""
+        self.wait_for(projection)
+        question = self._key_question()
+        reading = self.services.projector.reading_one(projection, (query, params), question)
+        with reading as (rows, found):
+            self._check(rows, projection, ticket, contract)
+            return found
+
+    def _key_question(self) -> tuple[str, dict[str, str]] | None:
+        key = self.unconfirmed
+        return None if key is None else self.services.access.still_valid(key)
+
+    def _check(
+        self, rows: Rows, projection: str, ticket: str | None, contract: UUID | None
+    ) -> None:
+        key = self.unconfirmed
+        if key is not None:
+            if not rows.also:
+                self.services.access.forget(key)
+            self._confirm(rows.also)
+        if ticket is not None:
+            ticket_id = ticket_id_for(ticket)
+            quarantine.check_ticket(
+                rows, projection, ticket_id, lambda: self.ledger.contract_id_of(ticket_id)
+            )
+        if contract is not None:
+            quarantine.check_contract(rows, projection, contract)
 
     def wait_for(self, projection: str) -> None:
         if self.after is None:

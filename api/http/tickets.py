@@ -288,8 +288,8 @@ def public_figures(read: Reads, ticket_id: UUID, version: int) -> dict[str, Any]
     response_model=s.TicketView,
 )
 def get_ticket(number: Number, read: TicketReads) -> JSONResponse:
-    with read.rows("ticket_state", ticket=number) as rows:
-        view = ticket_view(read.ticket_row(ticket_state.find_ticket(rows, number), number), read)
+    found = read.one("ticket_state", ticket_state.FIND_TICKET, {"number": number}, ticket=number)
+    view = ticket_view(read.ticket_row(found, number), read)
     return JSONResponse(view.model_dump(mode="json"), headers={"ETag": f'"{view.version}"'})
 
 

@@ -25,10 +25,11 @@ from ticketledger.projections import hours
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import Rows
-from ticketledger.projections.ticket_state import TicketStateProjection, list_tickets
+from ticketledger.projections.ticket_state import FIND_TICKET, TicketStateProjection, list_tickets
 from ticketledger.service.commands import (
     Assign,
     AuthoriseRequester,
+    Comment,
     Escalate,
     IssueStatement,
     OpenTicket,
@@ -352,6 +353,28 @@ def test_a_reader_follows_a_rebuild_switched_by_another_process(
     with projector.reading("ticket_state") as rows:
         assert [t["number"] for t in list_tickets(rows).tickets][-1] == late[0]
     assert projector.processor("ticket_state").generation == 2
+
+
+def test_a_row_read_with_its_guard_comes_from_the_generation_another_process_made_live(
+    ledger: TicketLedger, clock: ManualClock, projector: Projector
+) -> None:
+    number = open_some_tickets(ledger, clock, count=1)[0]
+    projector.catch_up()
+    query = (FIND_TICKET, {"number": number})
+    with projector.reading_one("ticket_state", query) as (rows, found):
+        assert found is not None and rows.holds_none
+        before = found["version"]
+    elsewhere = Projector(ledger, all_projections())
+    elsewhere.rebuild("ticket_state")  # generation 1 is retired, its tables kept
+    ledger.handle(Comment(ticket=number, text="PLC firmware suspected", by="carla"))
+    elsewhere.catch_up()
+    with projector.reading_one("ticket_state", query) as (_, found):
+        assert found is not None and found["version"] == before + 1
+    with projector.reading_one("ticket_state", (FIND_TICKET, {"number": "2026-999999"})) as (
+        _,
+        missing,
+    ):
+        assert missing is None
 
 
 def test_a_reader_follows_two_rebuilds_elsewhere_that_dropped_the_generation_it_knew(
