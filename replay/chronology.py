@@ -54,8 +54,10 @@ COUNTERS = (
 )
 # What an opening is compared with: no fields yet, every counter at zero.
 BEFORE_OPENING: dict[str, Plain] = {**dict.fromkeys(COUNTERS, 0), "work_seconds": "0"}
-# Chronologies a ledger keeps to continue (a thousand steps take a few MB).
+# Chronologies a ledger keeps to continue: a step takes about 1.4 kB, so at
+# most 32 x 5 000 steps (about 220 MB); a longer chronology is folded whole.
 CHRONOLOGIES_KEPT = 32
+STEPS_KEPT = 5_000
 # A requester never learns how many internal notes a ticket holds.
 HIDDEN = frozenset({"comments"})
 
@@ -688,7 +690,8 @@ def kept_chronology(ledger: TicketLedger, number: str) -> ChronologyFold:
     after = None if known is None else known.version
     fold = (known or ChronologyFold(contract)).extend(newer, ledger.log_positions(ticket_id, after))
     current = kept_fold(kept, ticket_id)
-    if current is None or (current.version or 0) < (fold.version or 0):
+    newer_here = current is None or (current.version or 0) < (fold.version or 0)
+    if newer_here and len(fold.steps) <= STEPS_KEPT:
         kept.put(ticket_id, fold)
     return fold
 

@@ -22,6 +22,7 @@ from tests.support import SEED_004_SLA, ManualClock, at, focco_terms, rows_read
 from ticketledger.api.cli.main import app
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.replay import chronology as chronology_module
 from ticketledger.replay.chronology import (
     Change,
     Chronology,
@@ -366,3 +367,15 @@ def test_a_chronology_of_no_ticket_is_refused_however_often_it_is_asked(
     for _ in range(2):
         with pytest.raises(TicketNotFoundError):
             ticket_chronology(ledger, "2026-000999")
+
+
+def test_a_chronology_longer_than_a_ledger_keeps_is_folded_whole_each_time(
+    ledger: TicketLedger,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chronology_module, "STEPS_KEPT", 5)
+    history = desk_history(ledger, clock)
+    first = ticket_chronology(ledger, history.number)
+    read = rows_read(ledger, monkeypatch, history.ticket_id)
+    assert ticket_chronology(ledger, history.number) == first and read["events"] == 11
