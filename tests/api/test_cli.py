@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import subprocess
@@ -156,3 +157,21 @@ def test_project_and_audit_projections_name_what_a_projection_holds_in_quarantin
     assert audited.exit_code == 1, audited.output
     assert f"quarantined (live): {held}" in audited.output
     assert f"quarantined (rebuilt): {held}" in audited.output
+
+
+def test_a_command_run_from_the_console_collects_garbage_again_once_its_modules_are_loaded(
+    tmp_path: Path,
+) -> None:
+    probe = (
+        "import gc, sys\n"
+        "from ticketledger.api.cli.main import main\n"
+        "try:\n"
+        "    main(['show', '2026-000001', '--database-url', sys.argv[1]])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    done = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True)
+    assert done.stdout.split() == ["True", "True"], done.stderr
+    assert gc.isenabled(), "importing the command line changes nothing in this process"
