@@ -15,7 +15,6 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -86,9 +85,13 @@ class KnownKeys:
             while len(self._by_hash) > KEYS_REMEMBERED:
                 del self._by_hash[next(iter(self._by_hash))]
 
-    def forget(self, which: Callable[[str, Principal], bool]) -> None:
+    def forget(self, hashed: str) -> None:
         with self._lock:
-            for hashed in [h for h, p in self._by_hash.items() if which(h, p)]:
+            self._by_hash.pop(hashed, None)
+
+    def forget_key(self, key_id: str) -> None:
+        with self._lock:
+            for hashed in [h for h, p in self._by_hash.items() if p.key_id == key_id]:
                 del self._by_hash[hashed]
 
 
@@ -173,7 +176,7 @@ class AccessStore:
                 "AND revoked_at IS NULL",
                 {"key_id": key_id, "at": stamp(datetime.now(tz=UTC))},
             )
-        self._known.forget(lambda _, principal: principal.key_id == key_id)
+        self._known.forget_key(key_id)
         return bool(found)
 
     def authenticate(self, token: str) -> Principal | None:
@@ -216,7 +219,7 @@ class AccessStore:
         return valid
 
     def forget(self, hashed: str) -> None:
-        self._known.forget(lambda known, _: known == hashed)
+        self._known.forget(hashed)
 
     def list_keys(self) -> list[ApiKey]:
         with self.store.transaction(commit=False) as cursor:
