@@ -60,6 +60,7 @@ from ticketledger.service.storage import (
     DEFAULT_STORAGE,
     StorageOptions,
     log_positions,
+    logged_before_opening,
     persistence_env,
 )
 from ticketledger.service.transcodings import register_ledger_transcodings
@@ -439,13 +440,7 @@ class TicketLedger(Application[UUID]):
         except KeyError:
             pass
         state = ticket.state
-        opened_position = self.log_positions(ticket.id).get(1)
-        contract_positions = self.log_positions(state.contract_id)
-        known = sum(
-            1
-            for position in contract_positions.values()
-            if opened_position is None or position < opened_position
-        )
+        known = logged_before_opening(self.recorder, state.contract_id, ticket.id)
         terms = self._contract_at(state.contract_id, known).state.terms_at(state.opened_at)
         self._governing.put(ticket.id, terms)
         return terms

@@ -20,12 +20,13 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 from psycopg_pool import PoolTimeout
 
 from ticketledger.service.chain import (
     CHAIN_SUFFIX,
     DIGESTS_SUFFIX,
+    GENESIS,
     Unsealed,
     canonical_id,
     seal,
@@ -48,6 +49,61 @@ OUTCOME_COLUMNS = (
     "number TEXT, held INTEGER NOT NULL, PRIMARY KEY (scope, request_key)"
 )
 OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, position, number, held"
+# A save on PostgreSQL, in one statement. The link hash is service/chain.py's
+# `link_hash`, spelt in SQL: the previous link, then one line each for
+# position, aggregate, version and topic, then the stored bytes. Events of one
+# aggregate chain in version order; positions come back in the given order.
+SAVE_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.{save}(
+    given {schema}.{event}[], o_scope text, o_key text, o_fingerprint text,
+    o_aggregate text, o_version bigint, o_number text, o_held integer)
+RETURNS TABLE (log_position bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+    r record;
+    chained_id text;
+    head text;
+    positions bigint[] := ARRAY[]::bigint[];
+BEGIN
+    SET LOCAL lock_timeout = '{lock_timeout}s';
+    LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+    NOTIFY {channel};
+    FOR r IN
+        WITH numbered AS (
+            SELECT e.originator_id, e.originator_version, e.topic, e.state, e.n
+            FROM unnest(given) WITH ORDINALITY
+                AS e(originator_id, originator_version, topic, state, n)
+        ), inserted AS (
+            INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)
+            SELECT m.originator_id, m.originator_version, m.topic, m.state
+            FROM numbered AS m ORDER BY m.n
+            RETURNING t.notification_id, t.originator_id, t.originator_version, t.topic, t.state
+        )
+        SELECT i.notification_id, i.originator_id::uuid::text AS canonical_id,
+            i.originator_version, i.topic, i.state, m.n
+        FROM inserted AS i JOIN numbered AS m
+            ON m.originator_id = i.originator_id AND m.originator_version = i.originator_version
+        ORDER BY canonical_id, i.originator_version
+    LOOP
+        IF chained_id IS DISTINCT FROM r.canonical_id THEN
+            chained_id := r.canonical_id;
+            head := coalesce(({last_link}), {genesis});
+        END IF;
+        head := encode(sha256(convert_to(
+            head || chr(10) || r.notification_id || chr(10) || chained_id || chr(10)
+            || r.originator_version || chr(10) || r.topic || chr(10), 'UTF8') || r.state), 'hex');
+        INSERT INTO {schema}.{chain} (originator_id, originator_version, notification_id, hash)
+        VALUES (chained_id, r.originator_version, r.notification_id, head);
+        positions[r.n::integer] := r.notification_id;
+    END LOOP;
+    IF o_scope IS NOT NULL THEN
+        INSERT INTO {schema}.{outcomes} ({names}) VALUES (
+            o_scope, o_key, o_fingerprint, o_aggregate, o_version,
+            (SELECT max(p) FROM unnest(positions) AS p), o_number, o_held);
+    END IF;
+    RETURN QUERY SELECT u.p FROM unnest(positions) WITH ORDINALITY AS u(p, n) ORDER BY u.n;
+END
+$fn$
+"""
 
 
 def once_more(method: Any) -> Any:
@@ -56,7 +112,7 @@ def once_more(method: Any) -> Any:
     while the database is down, where a request must answer 503 within about
     two. A call that failed on a connection the server dropped is tried once
     more, on a fresh one; one that already waited out the timeout is not."""
-    inner = method.__wrapped__
+    inner = getattr(method, "__wrapped__", method)
 
     @wraps(inner)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -71,7 +127,8 @@ def once_more(method: Any) -> Any:
     return call
 
 
-def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...]:
+def outcome_fields(draft: OutcomeDraft) -> tuple[Any, ...]:
+    """The outcome's columns but its position: the save's last event's."""
     request = draft.request
     return (
         request.scope,
@@ -79,10 +136,14 @@ def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...
         request.fingerprint,
         str(draft.aggregate_id),
         draft.version,
-        max(positions),
         draft.number,
         int(draft.held),
     )
+
+
+def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...]:
+    fields = outcome_fields(draft)
+    return (*fields[:5], max(positions), *fields[5:])
 
 
 def stored_outcome(row: Any) -> StoredOutcome:
@@ -185,11 +246,13 @@ class ImmutableSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class ImmutablePostgresRecorder(PostgresApplicationRecorder):
-    """As on SQLite. Inserts take the library's pipelined path, not its database
-    function, so the links are written in the events' transaction once their
-    log positions are known."""
+    """As on SQLite. A save is one statement, a call of the database function
+    this recorder creates beside the library's tables (`SAVE_FUNCTION`): it
+    takes the table lock, inserts the events, links each to its aggregate's
+    chain once its log position is known, records the keyed command's outcome
+    and commits, in one round trip. The library's pipelined insert took four,
+    each waiting for the last, all of them under the lock."""
 
-    insert_events = once_more(PostgresApplicationRecorder.insert_events)
     select_events = once_more(PostgresApplicationRecorder.select_events)
     select_notifications = once_more(PostgresApplicationRecorder.select_notifications)
     max_notification_id = once_more(PostgresApplicationRecorder.max_notification_id)
@@ -199,8 +262,6 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         self.chain_table_name = self.events_table_name + CHAIN_SUFFIX
         self.digests_table_name = self.events_table_name + DIGESTS_SUFFIX
         self.outcomes_table_name = self.events_table_name + OUTCOMES_SUFFIX
-        # Positions are matched to events by key, not by the order RETURNING gives.
-        self.insert_events_statement += SQL(", originator_id, originator_version")
         schema = Identifier(datastore.schema)
         chain, digests = Identifier(self.chain_table_name), Identifier(self.digests_table_name)
         outcomes = Identifier(self.outcomes_table_name)
@@ -226,45 +287,58 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         ]
         for table in (self.events_table_name, self.chain_table_name, self.digests_table_name):
             self.sql_create_statements += postgres_refusals(datastore.schema, table, refuse)
-        # Each aggregate's last link by one step down its key, not by reading
-        # every link of its history (DISTINCT ON did): a save's cost must not
-        # grow with the aggregate's events.
-        self.select_previous_links = SQL(
-            "SELECT ids.originator_id, last.hash FROM unnest(%s::text[]) AS ids(originator_id) "
-            "CROSS JOIN LATERAL (SELECT hash FROM {schema}.{chain} AS c "
-            "WHERE c.originator_id = ids.originator_id "
-            "ORDER BY c.originator_version DESC LIMIT 1) AS last"
-        ).format(schema=schema, chain=chain)
-        self.insert_links = SQL(
-            "INSERT INTO {schema}.{chain} (originator_id, originator_version, notification_id, "
-            "hash) VALUES (%s, %s, %s, %s)"
-        ).format(schema=schema, chain=chain)
-        self.insert_outcome = SQL(
-            "INSERT INTO {schema}.{outcomes} ({names}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-        ).format(schema=schema, outcomes=outcomes, names=SQL(OUTCOME_NAMES))
+        save = Identifier(f"{self.events_table_name}_save")
+        self.sql_create_statements.append(self._save_function(save))
+        self.call_save = SQL(
+            "SELECT * FROM {schema}.{save}(%s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(schema=schema, save=save)
         self.select_outcome = SQL(
             "SELECT * FROM {schema}.{outcomes} WHERE scope = %s AND request_key = %s"
         ).format(schema=schema, outcomes=outcomes)
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        returned = {
-            (canonical_id(row["originator_id"]), row["originator_version"]): row["notification_id"]
-            for row in curs.fetchall()
-        }
-        events = unsealed(stored_events)
-        positions = [returned[(e.originator_id, e.version)] for e in events]
-        curs.execute(self.select_previous_links, ([e.originator_id for e in events],))
-        previous = {row["originator_id"]: row["hash"] for row in curs.fetchall()}
-        links = seal(events, positions, previous)
-        curs.executemany(
-            self.insert_links, [(k.originator_id, k.version, k.position, k.hash) for k in links]
+    def last_link(self, aggregate: Composable) -> Composed:
+        """The query of an aggregate's last link, by one step down the chain's
+        key, not by reading every link of its history: a save's cost must not
+        grow with the aggregate's events."""
+        return SQL(
+            "SELECT c.hash FROM {schema}.{chain} AS c WHERE c.originator_id = {aggregate} "
+            "ORDER BY c.originator_version DESC LIMIT 1"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            chain=Identifier(self.chain_table_name),
+            aggregate=aggregate,
         )
+
+    def _save_function(self, name: Identifier) -> Composed:
+        return SQL(SAVE_FUNCTION).format(
+            schema=Identifier(self.datastore.schema),
+            save=name,
+            event=Identifier(self.stored_event_type_name),
+            events=Identifier(self.events_table_name),
+            chain=Identifier(self.chain_table_name),
+            outcomes=Identifier(self.outcomes_table_name),
+            names=SQL(OUTCOME_NAMES),
+            lock_timeout=SQL(str(self.datastore.lock_timeout)),
+            channel=Identifier(self.channel_name),
+            genesis=Literal(GENESIS),
+            last_link=self.last_link(SQL("chained_id")),
+        )
+
+    @once_more
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        if not stored_events:
+            return []
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
         draft = kwargs.get("outcome")
-        if isinstance(draft, OutcomeDraft):
-            curs.execute(self.insert_outcome, outcome_row(draft, positions))
-        return positions
+        outcome = outcome_fields(draft) if isinstance(draft, OutcomeDraft) else (None,) * 7
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            # The pool's connections commit by themselves: the call is its own
+            # transaction, acknowledged once durable.
+            curs.execute(self.call_save, (events, *outcome), prepare=True)
+            return [row["log_position"] for row in curs.fetchall()]
 
     def find_outcome(self, scope: str, key: str) -> StoredOutcome | None:
         with reading(self.datastore) as curs:
@@ -395,6 +469,30 @@ def log_positions(recorder: Any, aggregate_id: UUID, after: int | None = None) -
     with reading(recorder.datastore) as cursor:
         cursor.execute(statement, (key, 0 if after is None else after))
         return {int(row["version"]): int(row["position"]) for row in cursor.fetchall()}
+
+
+def logged_before_opening(recorder: Any, aggregate_id: UUID, opened_id: UUID) -> int:
+    """How many of one aggregate's events the log holds before another's first
+    event (all of them when that one has none), in one statement: what a
+    ticket's contract was, in log order, when the ticket opened."""
+    keys: tuple[Any, Any]
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        table, position, mark = recorder.events_table_name, "rowid", "?"
+        keys = (aggregate_id.hex, opened_id.hex)
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        schema, name = recorder.datastore.schema, recorder.events_table_name
+        table, position, mark = f'"{schema}"."{name}"', "notification_id", "%s"
+        keys = (aggregate_id, opened_id)
+    else:
+        raise TypeError(f"no log positions in {type(recorder).__name__}")
+    statement = (
+        f"SELECT count(*) AS known FROM {table} WHERE originator_id = {mark} AND {position} < "
+        f"coalesce((SELECT {position} FROM {table} WHERE originator_id = {mark} "
+        f"AND originator_version = 1), {2**63 - 1})"
+    )
+    with reading(recorder.datastore) as cursor:
+        cursor.execute(statement, keys)
+        return int(cursor.fetchone()["known"])
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from psycopg.sql import SQL
 
 from tests.poison import open_healthy_ticket
 from ticketledger.domain.numbering import ticket_id_for
@@ -29,10 +30,10 @@ def chain_rows_read_on_postgres(ledger: TicketLedger, database_url: str, ticket:
     schema = database_url.split("schema=")[1]
     with psycopg.connect(database_url.split("?")[0], autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')
-        statement = b"EXPLAIN (ANALYZE, FORMAT JSON) " + recorder.select_previous_links.as_bytes(
-            conn
-        )
-        ((plan,),) = conn.execute(statement, ([str(ticket_id_for(ticket))],)).fetchall()
+        # The very query the save function asks of each aggregate it links.
+        query = recorder.last_link(SQL("%s")).as_bytes(conn)
+        statement = b"EXPLAIN (ANALYZE, FORMAT JSON) " + query
+        ((plan,),) = conn.execute(statement, (str(ticket_id_for(ticket)),)).fetchall()
     nodes = plan_nodes(plan[0]["Plan"])
     chain = recorder.chain_table_name
     return sum(
