@@ -10,6 +10,7 @@ coming: SLA warnings, notices and automatic closures.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from ticketledger.projections.sla import (
     load_terms,
     terms_hash_at,
 )
-from ticketledger.projections.store import Rows, Table, stamp, unstamp
+from ticketledger.projections.store import Rows, Table, Writer, stamp, unstamp
 
 WATCH_JSON = TypeAdapter(Watch)
 
@@ -71,35 +72,57 @@ class DeadlinesProjection(KeepsContracts):
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
         terms_hash = terms_hash_at(rows, str(event.contract_id), event.occurred_at)
         terms = load_terms(rows, terms_hash)
-        self._keep(rows, opened_watch(event, terms), terms_hash, terms, position)
+        self._keep(rows, Watched(opened_watch(event, terms), terms_hash, terms, position))
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
-        row = rows.get("watches", ticket_id=str(event.originator_id))
-        if row is None:
-            return
-        terms_hash = str(row["terms_hash"])
-        terms = load_terms(rows, terms_hash)
-        watch = watch_from(str(row["watch_json"])).after(event, terms)
-        self._keep(rows, watch, terms_hash, terms, position)
+        ticket_id = str(event.originator_id)
+        kept: Watched | None = rows.kept_object(KEPT, ticket_id)
+        if kept is None:
+            row = rows.get("watches", ticket_id=ticket_id)
+            if row is None:
+                return
+            terms_hash = str(row["terms_hash"])
+            terms = load_terms(rows, terms_hash)
+            kept = Watched(watch_from(str(row["watch_json"])), terms_hash, terms, position)
+        watch = kept.watch.after(event, kept.terms)
+        self._keep(rows, Watched(watch, kept.terms_hash, kept.terms, position))
 
     @staticmethod
-    def _keep(
-        rows: Rows, watch: Watch, terms_hash: str, terms: ContractTerms, position: int
-    ) -> None:
-        ticket_id = str(watch.ticket_id)
-        rows.put(
-            "watches",
-            {
-                "ticket_id": ticket_id,
-                "terms_hash": terms_hash,
-                "watch_json": watch_text(watch),
-                "position": position,
-            },
-        )
-        rows.delete("deadlines", ticket_id=ticket_id)
-        for deadline in deadlines(watch, terms):
-            rows.put("deadlines", deadline_row(watch, deadline))
+    def _keep(rows: Rows, watched: Watched) -> None:
+        ticket_id = str(watched.watch.ticket_id)
+        written = Writer(write_watch, (("watches", (ticket_id,)),))
+        rows.keep_object(KEPT, ticket_id, watched, written)
+
+
+KEPT = "deadlines"
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A ticket's watch, the terms it runs under, and the position that last changed it."""
+
+    watch: Watch
+    terms_hash: str
+    terms: ContractTerms
+    position: int
+
+
+def write_watch(rows: Rows, watched: Watched) -> None:
+    """The watch, and the deadlines it gives in place of those it gave before."""
+    watch, ticket_id = watched.watch, str(watched.watch.ticket_id)
+    rows.put(
+        "watches",
+        {
+            "ticket_id": ticket_id,
+            "terms_hash": watched.terms_hash,
+            "watch_json": watch_text(watch),
+            "position": watched.position,
+        },
+    )
+    rows.delete("deadlines", ticket_id=ticket_id)
+    for deadline in deadlines(watch, watched.terms):
+        rows.put("deadlines", deadline_row(watch, deadline))
 
 
 def deadline_row(watch: Watch, deadline: Deadline) -> dict[str, Any]:

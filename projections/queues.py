@@ -12,6 +12,7 @@ own copy of the contract terms.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -24,14 +25,12 @@ from ticketledger.projections.base import CONTRACT_STATES, ContractChange, Keeps
 from ticketledger.projections.sla import (
     CLOCK_COLUMNS,
     TERMS,
-    changed_clocks,
-    clocks_from,
-    opened_clocks,
+    Clocked,
 )
 from ticketledger.projections.store import (
     Rows,
     Table,
-    stamp,
+    Writer,
     stamp_or_none,
     state_from,
     state_text,
@@ -127,36 +126,54 @@ class QueueProjection(KeepsContracts):
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
-        row: dict[str, Any] = {
-            "ticket_id": str(event.originator_id),
-            "number": event.number,
-            "contract_id": str(event.contract_id),
-            "customer": event.customer,
-            "subject": event.subject,
-            "opened_at": stamp(event.occurred_at),
-            **opened_clocks(rows, event),
-        }
-        self._keep(rows, row, evolve(None, event), position)
+        clocked = Clocked.opened(rows, event, position, subject=event.subject)
+        keep(rows, Queued(clocked, evolve(None, event)))
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
         ticket_id = str(event.originator_id)
         if isinstance(event, LEAVES):
+            rows.forget_object(KEPT, ticket_id)
             rows.delete("tickets", ticket_id=ticket_id)
             return
-        row = rows.get("tickets", ticket_id=ticket_id)
-        if row is None:
-            return
-        row.update(changed_clocks(rows, row, event))
-        self._keep(rows, row, evolve(state_from(row["state_json"]), event), position)
+        kept = kept_in_queue(rows, ticket_id)
+        if kept is not None:
+            clocked = kept.clocked.after(rows, event, position)
+            keep(rows, Queued(clocked, evolve(kept.state, event)))
 
-    @staticmethod
-    def _keep(rows: Rows, row: dict[str, Any], state: TicketState, position: int) -> None:
-        described(row, state)
-        row.update(
-            sla_due_at=due_column(clocks_from(row)), state_json=state_text(state), position=position
-        )
-        rows.put("tickets", row)
+
+KEPT = "queues"
+FIXED = ("ticket_id", "number", "contract_id", "customer", "subject", "opened_at", "terms_hash")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A queued ticket's clocks and fixed columns, and its state."""
+
+    clocked: Clocked
+    state: TicketState
+
+
+def kept_in_queue(rows: Rows, ticket_id: str) -> Queued | None:
+    kept: Queued | None = rows.kept_object(KEPT, ticket_id)
+    if kept is not None:
+        return kept
+    row = rows.get("tickets", ticket_id=ticket_id)
+    if row is None:
+        return None
+    return Queued(Clocked.stored(row, FIXED), state_from(row["state_json"]))
+
+
+def keep(rows: Rows, queued: Queued) -> None:
+    ticket_id = str(queued.clocked.described["ticket_id"])
+    rows.keep_object(KEPT, ticket_id, queued, Writer(write_queued, (("tickets", (ticket_id,)),)))
+
+
+def write_queued(rows: Rows, queued: Queued) -> None:
+    row = queued.clocked.row()
+    described(row, queued.state)
+    row.update(sla_due_at=due_column(queued.clocked.clocks), state_json=state_text(queued.state))
+    rows.put("tickets", row)
 
 
 # Queries.

@@ -32,6 +32,7 @@ from ticketledger.projections.base import (
 from ticketledger.projections.store import (
     Rows,
     Table,
+    Writer,
     micros,
     span,
     stamp,
@@ -140,16 +141,74 @@ def clocks_columns(clocks: TicketClocks) -> dict[str, Any]:
     }
 
 
-def opened_clocks(rows: Rows, event: Ticket.Opened) -> dict[str, Any]:
-    """The clock columns of a ticket just opened, with the terms they run under."""
-    terms_hash = terms_hash_at(rows, str(event.contract_id), event.occurred_at)
-    clocks = sla.open_clocks(load_terms(rows, terms_hash), event.priority, event.occurred_at)
-    return {"terms_hash": terms_hash, **clocks_columns(clocks)}
+# A ticket's clocks kept from event to event of a page (Rows.keep_object):
+# its row is written once a page, not once an event.
+
+SLA_KEPT = "sla"
+# The columns but the clocks' (and the priority, the clocks' own) and the position.
+TICKET_CLOCK_ROW = tuple(
+    c
+    for c, _ in TICKET_CLOCKS.columns
+    if c not in {*(n for n, _ in CLOCK_COLUMNS), "priority", "position"}
+)
 
 
-def changed_clocks(rows: Rows, row: dict[str, Any], event: Any) -> dict[str, Any]:
-    terms = load_terms(rows, str(row["terms_hash"]))
-    return clocks_columns(sla.on_event(clocks_from(row), terms, event))
+@dataclass(frozen=True)
+class Clocked:
+    """A ticket's row but its clocks (`described`), its clocks, and the
+    position that last changed them."""
+
+    described: dict[str, Any]
+    clocks: TicketClocks
+    position: int
+
+    @classmethod
+    def opened(cls, rows: Rows, event: Ticket.Opened, position: int, **more: Any) -> Clocked:
+        """A ticket's clocks as it opens, under the terms in force then (kept
+        by their hash), with its row's other columns: these and `more`."""
+        terms_hash = terms_hash_at(rows, str(event.contract_id), event.occurred_at)
+        clocks = sla.open_clocks(load_terms(rows, terms_hash), event.priority, event.occurred_at)
+        described = {
+            "ticket_id": str(event.originator_id),
+            "number": event.number,
+            "contract_id": str(event.contract_id),
+            "customer": event.customer,
+            "opened_at": stamp(event.occurred_at),
+            "terms_hash": terms_hash,
+            **more,
+        }
+        return cls(described, clocks, position)
+
+    @classmethod
+    def stored(cls, row: dict[str, Any], described: Iterable[str]) -> Clocked:
+        return cls({c: row[c] for c in described}, clocks_from(row), int(row["position"]))
+
+    def after(self, rows: Rows, event: Any, position: int) -> Clocked:
+        terms = load_terms(rows, str(self.described["terms_hash"]))
+        return Clocked(self.described, sla.on_event(self.clocks, terms, event), position)
+
+    def row(self) -> dict[str, Any]:
+        return {**self.described, **clocks_columns(self.clocks), "position": self.position}
+
+
+def kept_clocks(rows: Rows, ticket_id: str) -> Clocked | None:
+    """The ticket's clocks as this page left them, else as its row holds them
+    (None when it has no row)."""
+    kept: Clocked | None = rows.kept_object(SLA_KEPT, ticket_id)
+    if kept is not None:
+        return kept
+    row = rows.get("tickets", ticket_id=ticket_id)
+    return None if row is None else Clocked.stored(row, TICKET_CLOCK_ROW)
+
+
+def keep_clocks(rows: Rows, clocked: Clocked) -> None:
+    ticket_id = str(clocked.described["ticket_id"])
+    written = Writer(write_clocks, (("tickets", (ticket_id,)),))
+    rows.keep_object(SLA_KEPT, ticket_id, clocked, written)
+
+
+def write_clocks(rows: Rows, clocked: Clocked) -> None:
+    rows.put("tickets", clocked.row())
 
 
 class SlaProjection(KeepsContracts):
@@ -158,26 +217,13 @@ class SlaProjection(KeepsContracts):
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
-        rows.put(
-            "tickets",
-            {
-                "ticket_id": str(event.originator_id),
-                "number": event.number,
-                "contract_id": str(event.contract_id),
-                "customer": event.customer,
-                "opened_at": stamp(event.occurred_at),
-                "position": position,
-                **opened_clocks(rows, event),
-            },
-        )
+        keep_clocks(rows, Clocked.opened(rows, event, position))
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
-        row = rows.get("tickets", ticket_id=str(event.originator_id))
-        if row is None:
-            return
-        row.update(changed_clocks(rows, row, event), position=position)
-        rows.put("tickets", row)
+        kept = kept_clocks(rows, str(event.originator_id))
+        if kept is not None:
+            keep_clocks(rows, kept.after(rows, event, position))
 
 
 # Queries.

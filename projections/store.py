@@ -11,7 +11,7 @@ transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -217,6 +217,23 @@ class Rows:
     def flush(self, tables: Iterable[str] | None = None) -> None:
         """Rows write at once: nothing waits to be sent."""
 
+    # What a projection folds for one ticket, kept between its events.
+
+    def kept_object(self, kind: str, key: str) -> Any | None:
+        """The object kept under (kind, key) by this page's earlier events;
+        None when there is none (always, event by event)."""
+        return None
+
+    def keep_object(self, kind: str, key: str, value: Any, write: Writer) -> None:
+        """Writes `value`'s rows now, by `write(self, value)`. A page keeps the
+        value instead, for the next event of the same key, and writes the rows
+        of the last value it kept once: before the page ends, or before a read,
+        write or statement reaches those rows (`Writer.rows` names them)."""
+        write.write(self, value)
+
+    def forget_object(self, kind: str, key: str) -> None:
+        """Drops what is kept under (kind, key) without writing its rows."""
+
     @staticmethod
     def selection(table: str, columns: Mapping[str, Any]) -> str:
         return f"SELECT * FROM {{{table}}} WHERE {where(columns)}"
@@ -240,6 +257,52 @@ Key = tuple[Any, ...]
 Kept = tuple[int, dict[str, Any] | None]  # when it was read or written, and the row
 
 
+@dataclass(frozen=True)
+class Writer:
+    """How a kept object's rows are written, and which rows (table and full
+    key) those are. Rows it writes by part of a key (a sweep) need no naming:
+    a statement, or a read by part of a key, writes every kept object first."""
+
+    write: Callable[[Rows, Any], None]
+    rows: tuple[tuple[str, Key], ...]
+
+
+Owner = tuple[str, str]  # a kept object's kind and key
+
+
+class KeptObjects:
+    """A page's kept objects: each one's value, writer and rows, and which
+    still wait to be written."""
+
+    def __init__(self) -> None:
+        self.values: dict[Owner, Any] = {}
+        self.writers: dict[Owner, Writer] = {}
+        self.owners: dict[tuple[str, Key], Owner] = {}
+        self.waiting: dict[Owner, None] = {}  # in the order kept
+
+    def keep(self, owner: Owner, value: Any, writer: Writer) -> None:
+        self.values[owner], self.writers[owner], self.waiting[owner] = value, writer, None
+        for row in writer.rows:
+            self.owners[row] = owner
+
+    def forget(self, owner: Owner) -> None:
+        self.values.pop(owner, None)
+        self.waiting.pop(owner, None)
+        writer = self.writers.pop(owner, None)
+        for row in () if writer is None else writer.rows:
+            self.owners.pop(row, None)
+
+    def take_waiting(self, owner: Owner) -> tuple[Writer, Any] | None:
+        """The writer and value of an object whose rows wait, now no longer waiting."""
+        if self.waiting.pop(owner, False) is False:
+            return None
+        return self.writers[owner], self.values[owner]
+
+    def owning(self, tables: Iterable[str]) -> list[Owner]:
+        named = set(tables)
+        return list({o for (table, _), o in self.owners.items() if table in named})
+
+
 class PageRows(Rows):
     """Rows for applying one page of the log: rows read by their key are kept,
     and rows written are kept and sent to the database in bulk when the page
@@ -259,6 +322,57 @@ class PageRows(Rows):
         # deleted and when; a row kept from before such a deletion is gone.
         self.sweeps: dict[str, dict[tuple[str, ...], dict[Key, int]]] = {t: {} for t in self.tables}
         self.ticks = 0
+        # A ticket's folded objects, kept from event to event within the page:
+        # their rows are written once a page, not once an event.
+        self.objects = KeptObjects()
+        self.writing_kept = False
+
+    def kept_object(self, kind: str, key: str) -> Any | None:
+        return self.objects.values.get((kind, key))
+
+    def keep_object(self, kind: str, key: str, value: Any, write: Writer) -> None:
+        self.objects.keep((kind, key), value, write)
+
+    def forget_object(self, kind: str, key: str) -> None:
+        self.objects.forget((kind, key))
+
+    def _write_object(self, owner: Owner) -> None:
+        waiting = self.objects.take_waiting(owner)
+        if waiting is None:
+            return
+        writer, value = waiting
+        # The writer's own writes and sweeps reach only its own rows.
+        self.writing_kept = True
+        try:
+            writer.write(self, value)
+        finally:
+            self.writing_kept = False
+
+    def _write_objects(self) -> None:
+        for owner in list(self.objects.waiting):
+            self._write_object(owner)
+
+    def _before_reading(self, table: str, key: Key) -> None:
+        owner = self.objects.owners.get((table, key))
+        if owner is not None:
+            self._write_object(owner)
+
+    def _before_writing(self, table: str, key: Key) -> None:
+        """A row of a kept object changed by anything but its writer: the
+        object's rows are written first, and the object, now stale, forgotten."""
+        owner = None if self.writing_kept else self.objects.owners.get((table, key))
+        if owner is not None:
+            self._write_object(owner)
+            self.objects.forget(owner)
+
+    def _before_changing(self, tables: Iterable[str]) -> None:
+        """As `_before_writing`, for statements and sweeps that may change any
+        row of these tables."""
+        if self.writing_kept:
+            return
+        self._write_objects()
+        for owner in self.objects.owning(tables):
+            self.objects.forget(owner)
 
     def tick(self) -> int:
         self.ticks += 1
@@ -275,6 +389,7 @@ class PageRows(Rows):
         if found is None:
             self.flush((table,))
             return super().get(table, **key)
+        self._before_reading(table, found)
         known, row = self._kept(table, found)
         if not known:
             row = None if self._swept_at(table, found) else self._stored(table, key)
@@ -307,33 +422,42 @@ class PageRows(Rows):
     def put(self, table: str, row: Mapping[str, Any]) -> None:
         self.upsert(table, row)  # checks the columns now, not at the flush
         key = tuple(row[c] for c in self.tables[table].key)
+        self._before_writing(table, key)
         self.kept[table][key] = (self.tick(), dict(row))
         self.pending[table].add(key)
 
     def delete(self, table: str, **columns: Any) -> None:
         key = self.key_of(table, columns)
         if key is not None:
+            self._before_writing(table, key)
             self.kept[table][key] = (self.tick(), None)
             self.pending[table].add(key)
         elif set(columns) <= set(self.tables[table].key):
+            self._before_changing((table,))
             names = tuple(c for c in self.tables[table].key if c in columns)
             values = tuple(columns[c] for c in names)
             self.sweeps[table].setdefault(names, {})[values] = self.tick()
         else:
+            self._before_changing((table,))
             self.flush((table,))
             super().delete(table, **columns)
             self.kept[table].clear()
 
     def execute(self, text: str, params: Mapping[str, Any] | None = None) -> None:
         named = [t for t in PLACEHOLDER.findall(text) if t in self.tables]
+        changes = not text.lstrip().upper().startswith("SELECT")
+        if changes:
+            self._before_changing(named)
         self.flush(named)
         super().execute(text, params)
-        if not text.lstrip().upper().startswith("SELECT"):
+        if changes:
             for table in named:
                 self.kept[table].clear()
 
     def flush(self, tables: Iterable[str] | None = None) -> None:
-        """Sends what the page holds for these tables (all when not named)."""
+        """Sends what the page holds for these tables (all when not named),
+        every kept object's rows written first."""
+        self._write_objects()
         for table in self.tables if tables is None else tables:
             self._flush_table(table)
 

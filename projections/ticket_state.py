@@ -12,6 +12,7 @@ from ticketledger.projections.base import CONTRACT_STATES, ContractChange, Keeps
 from ticketledger.projections.store import (
     Rows,
     Table,
+    Writer,
     micros,
     stamp,
     stamp_or_none,
@@ -95,16 +96,22 @@ class TicketStateProjection(KeepsContracts):
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
-        stored = rows.get("states", ticket_id=str(event.originator_id))
-        if stored is None:
-            return
-        self._keep(rows, evolve(state_from(stored["state_json"]), event), event, position)
+        ticket_id = str(event.originator_id)
+        kept: Folded | None = rows.kept_object(KEPT, ticket_id)
+        if kept is not None:
+            state: TicketState = kept.state
+        else:
+            stored = rows.get("states", ticket_id=ticket_id)
+            if stored is None:
+                return
+            state = state_from(stored["state_json"])
+        self._keep(rows, evolve(state, event), event, position)
 
     @staticmethod
     def _keep(rows: Rows, state: TicketState, event: Any, position: int) -> None:
         ticket_id = str(event.originator_id)
-        rows.put("states", {"ticket_id": ticket_id, "state_json": state_text(state)})
-        rows.put("tickets", ticket_row(ticket_id, state, event, position))
+        written = Writer(write_ticket, (("states", (ticket_id,)), ("tickets", (ticket_id,))))
+        rows.keep_object(KEPT, ticket_id, Folded(state, event, position), written)
 
     def contract_changed(self, change: ContractChange, rows: Rows) -> None:
         rows.put(
@@ -115,6 +122,24 @@ class TicketStateProjection(KeepsContracts):
                 "state": change.after.standing.value,
             },
         )
+
+
+KEPT = "ticket_state"
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A ticket's state, and the event and position that last changed it."""
+
+    state: TicketState
+    event: Any
+    position: int
+
+
+def write_ticket(rows: Rows, folded: Folded) -> None:
+    ticket_id = str(folded.event.originator_id)
+    rows.put("states", {"ticket_id": ticket_id, "state_json": state_text(folded.state)})
+    rows.put("tickets", ticket_row(ticket_id, folded.state, folded.event, folded.position))
 
 
 def ticket_row(ticket_id: str, s: TicketState, event: Any, position: int) -> dict[str, Any]:

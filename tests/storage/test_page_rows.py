@@ -1,6 +1,8 @@
 """A page of the log is applied with its rows kept in memory and written in
-bulk (projections/store.py `PageRows`): whatever a projection does, it reads
-what it would have read row by row, and the tables end the same."""
+bulk (projections/store.py `PageRows`), and the objects a projection folds for
+a ticket kept from event to event, their rows written once: whatever a
+projection does, it reads what it would have read row by row, and the tables
+end the same."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ticketledger.projections.store import PageRows, ProjectionStore, Rows, Table
+from ticketledger.projections.store import PageRows, ProjectionStore, Rows, Table, Writer
 from ticketledger.service.ledger import TicketLedger
 
 TABLE = Table("t", (("a", "TEXT"), ("b", "INTEGER"), ("v", "BIGINT")), key=("a", "b"))
+# Rows a kept object writes by part of their key, as the deadlines of a watch.
+DUE = Table("d", (("a", "TEXT"), ("r", "INTEGER"), ("v", "BIGINT")), key=("a", "r"))
+TABLES = (TABLE, DUE)
 Operation = tuple[Any, ...]
 
 parts = st.sampled_from(["x", "y"])
@@ -28,6 +33,10 @@ operations = st.lists(
         st.tuples(st.just("select"), parts),
         st.tuples(st.just("bump"), parts),
         st.tuples(st.just("flush")),
+        st.tuples(st.just("fold"), parts, st.integers(min_value=1, max_value=9)),
+        st.tuples(st.just("watch"), parts, st.integers(min_value=0, max_value=9)),
+        st.tuples(st.just("forget"), parts),
+        st.tuples(st.just("due"), parts),
     ),
     max_size=25,
 )
@@ -38,13 +47,50 @@ def store(database_url: str) -> Iterator[ProjectionStore]:
     ledger = TicketLedger(database_url=database_url)
     store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
     for prefix in ("row", "page"):
-        store.create_tables(TABLE.ddl(store.qualify(f"{prefix}_t"), f"{prefix}_t"))
+        for table in TABLES:
+            name = f"{prefix}_{table.name}"
+            store.create_tables(table.ddl(store.qualify(name), name))
     yield store
     ledger.close()
 
 
+def write_total(rows: Rows, kept: tuple[str, int]) -> None:
+    a, total = kept
+    rows.put("t", {"a": a, "b": 1, "v": total})
+
+
+def write_watch(rows: Rows, kept: tuple[str, int]) -> None:
+    """Its row, and its due rows in place of those it gave before."""
+    a, v = kept
+    rows.put("t", {"a": a, "b": 3, "v": v})
+    rows.delete("d", a=a)
+    for r in range(v % 3 + 1):
+        rows.put("d", {"a": a, "r": r, "v": v})
+
+
+def fold(rows: Rows, a: str, delta: int) -> int:
+    """A running total kept as a projection keeps a ticket's state: the kept
+    object when the page has one, else the stored row."""
+    kept = rows.kept_object("total", a)
+    if kept is None:
+        row = rows.get("t", a=a, b=1)
+        kept = (a, 0 if row is None else int(row["v"]))
+    total = kept[1] + delta
+    rows.keep_object("total", a, (a, total), Writer(write_total, (("t", (a, 1)),)))
+    return total
+
+
 def perform(rows: Rows, operation: Operation) -> Any:
     match operation:
+        case ("fold", a, delta):
+            return fold(rows, a, delta)
+        case ("watch", a, v):
+            rows.keep_object("watch", a, (a, v), Writer(write_watch, (("t", (a, 3)),)))
+        case ("forget", a):  # as the queues forget a ticket that leaves them
+            rows.forget_object("total", a)
+            rows.delete("t", a=a, b=1)
+        case ("due", a):
+            return rows.all("SELECT * FROM {d} WHERE a = :a ORDER BY r", {"a": a})
         case ("put", a, b, v):
             rows.put("t", {"a": a, "b": b, "v": v})
         case ("get", a, b):
@@ -64,14 +110,16 @@ def perform(rows: Rows, operation: Operation) -> Any:
 
 def run(store: ProjectionStore, kind: type[Rows], prefix: str, given: list[Operation]) -> Any:
     with store.transaction(commit=True) as cursor:
-        cursor.execute(f"DELETE FROM {store.qualify(f'{prefix}_t')}")
-        rows = kind(cursor, store, prefix, (TABLE,))
+        for table in TABLES:
+            cursor.execute(f"DELETE FROM {store.qualify(f'{prefix}_{table.name}')}")
+        rows = kind(cursor, store, prefix, TABLES)
         for setting in ({"a": "x", "b": 1, "v": 5}, {"a": "y", "b": 2, "v": 7}):
             Rows.put(rows, "t", setting)  # rows stored before the page began
         answers = [perform(rows, operation) for operation in given]
         rows.flush()
     with store.transaction(commit=False) as cursor:
-        return answers, Rows(cursor, store, prefix, (TABLE,)).dump("t")
+        stored = Rows(cursor, store, prefix, TABLES)
+        return answers, stored.dump("t"), stored.dump("d")
 
 
 @settings(
@@ -80,6 +128,11 @@ def run(store: ProjectionStore, kind: type[Rows], prefix: str, given: list[Opera
 @given(given=operations)
 # A row kept from before a deletion by part of its key is gone after the flush.
 @example(given=[("get", "x", 1), ("sweep", "x"), ("flush",), ("get", "x", 1)])
+# A statement that changes a kept object's row leaves the object stale: read again.
+@example(given=[("fold", "x", 1), ("bump", "x"), ("fold", "x", 1)])
+# A kept object's rows are written before a sweep by anything else reaches them.
+@example(given=[("fold", "x", 2), ("sweep", "x"), ("fold", "x", 1)])
+@example(given=[("watch", "x", 4), ("watch", "x", 2), ("due", "x"), ("watch", "x", 5)])
 def test_a_page_kept_in_memory_reads_and_leaves_what_row_by_row_writes_would(
     store: ProjectionStore, given: list[Operation]
 ) -> None:
