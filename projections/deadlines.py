@@ -16,16 +16,19 @@ from typing import Any, ClassVar
 
 from pydantic import TypeAdapter
 
-from ticketledger.domain.deadlines import Deadline, Rule, Watch, deadlines, opened_watch
+from ticketledger.domain.deadlines import Deadline, Rule, Watch, deadlines
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.projections.base import CONTRACT_STATES, KeepsContracts, handles
 from ticketledger.projections.sla import (
     TERMS,
+    clocks_after,
     load_terms,
-    terms_hash_at,
+    opening_clocks,
+    opening_terms_hash,
 )
 from ticketledger.projections.store import Rows, Table, Writer, stamp, unstamp
+from ticketledger.projections.ticket_state import state_after
 
 WATCH_JSON = TypeAdapter(Watch)
 
@@ -70,9 +73,13 @@ class DeadlinesProjection(KeepsContracts):
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
-        terms_hash = terms_hash_at(rows, str(event.contract_id), event.occurred_at)
+        terms_hash = opening_terms_hash(rows, event)
         terms = load_terms(rows, terms_hash)
-        self._keep(rows, Watched(opened_watch(event, terms), terms_hash, terms, position))
+        # `opened_watch`, its two parts taken as steps of the page's shared folds.
+        state = state_after(rows, None, event)
+        clocks = opening_clocks(rows, event, terms_hash)
+        watch = Watch(ticket_id=event.originator_id, state=state, clocks=clocks)
+        self._keep(rows, Watched(watch, terms_hash, terms, position))
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
@@ -85,8 +92,9 @@ class DeadlinesProjection(KeepsContracts):
             terms_hash = str(row["terms_hash"])
             terms = load_terms(rows, terms_hash)
             kept = Watched(watch_from(str(row["watch_json"])), terms_hash, terms, position)
-        watch = kept.watch.after(event, kept.terms)
-        self._keep(rows, Watched(watch, kept.terms_hash, kept.terms, position))
+        self._keep(
+            rows, Watched(watch_after(rows, kept, event), kept.terms_hash, kept.terms, position)
+        )
 
     @staticmethod
     def _keep(rows: Rows, watched: Watched) -> None:
@@ -106,6 +114,15 @@ class Watched:
     terms_hash: str
     terms: ContractTerms
     position: int
+
+
+def watch_after(rows: Rows, kept: Watched, event: Any) -> Watch:
+    """`Watch.after`, its two parts taken as steps of the page's shared folds
+    (Rows.folded): the state by the one fold, the clocks by the SLA rules."""
+    before = kept.watch
+    state = state_after(rows, before.state, event)
+    clocks = clocks_after(rows, before.clocks, kept.terms_hash, event)
+    return Watch(ticket_id=before.ticket_id, state=state, clocks=clocks)
 
 
 def write_watch(rows: Rows, watched: Watched) -> None:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from ticketledger.domain.sla import TicketClocks
 from ticketledger.domain.terms import stored_terms
-from ticketledger.domain.ticket import Ticket, evolve
+from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.ticket_state import TicketState
 from ticketledger.domain.vocabulary import Agreement, ContractStanding, Coverage, Priority
 from ticketledger.projections.base import CONTRACT_STATES, ContractChange, KeepsContracts, handles
@@ -35,6 +35,7 @@ from ticketledger.projections.store import (
     state_from,
     state_text,
 )
+from ticketledger.projections.ticket_state import state_after
 
 CONTRACTS = Table(
     "contracts",
@@ -127,7 +128,7 @@ class QueueProjection(KeepsContracts):
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
         clocked = Clocked.opened(rows, event, position, subject=event.subject)
-        keep(rows, Queued(clocked, evolve(None, event)))
+        keep(rows, Queued(clocked, state_after(rows, None, event)))
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
@@ -139,7 +140,8 @@ class QueueProjection(KeepsContracts):
         kept = kept_in_queue(rows, ticket_id)
         if kept is not None:
             clocked = kept.clocked.after(rows, event, position)
-            keep(rows, Queued(clocked, evolve(kept.state, event)))
+            state = state_after(rows, kept.state, event)
+            keep(rows, Queued(clocked, state))
 
 
 KEPT = "queues"

@@ -62,6 +62,8 @@ class Decoded:
         self.ledger = ledger
         self.events: dict[int, Any] = {}
         self.failures: dict[int, Exception] = {}
+        # The folds' steps the projections take on these events (Rows.folded).
+        self.folds: dict[Any, tuple[Any, Any]] = {}
 
     def event(self, notification: Notification) -> Any:
         if notification.id in self.failures:
@@ -167,6 +169,7 @@ class ProjectionProcessor:
             # that a savepoint rolled back takes exactly that event's with it.
             rows = self.rows(cursor, Rows if careful else PageRows)
             rows.held = quarantine.held_ids(rows)
+            rows.folds = decoded.folds
             for notification in fresh:
                 if str(notification.originator_id) in rows.held:
                     quarantine.skip(rows, notification)

@@ -79,14 +79,22 @@ TICKET_CLOCKS = Table(
 # ticket runs under are kept once, by content hash, for its later events.
 
 
-def terms_hash_at(rows: Rows, contract_id: str, instant: datetime) -> str:
-    """The terms in force at `instant` (ContractState.terms_at), stored by their hash."""
-    terms = contract_state(rows, contract_id).terms_at(instant)
-    text = terms.model_dump_json()
-    digest = hashlib.sha256(text.encode()).hexdigest()
+def opening_terms_hash(rows: Rows, event: Ticket.Opened) -> str:
+    """The terms in force when the ticket opened (ContractState.terms_at),
+    stored by their hash; found once a page for every projection that asks
+    (Rows.folded), since the same contract state gives the same terms."""
+    state = contract_state(rows, str(event.contract_id))
+    text, digest = rows.folded(
+        "sla.terms_at", event, state, lambda: terms_text(state.terms_at(event.occurred_at))
+    )
     if rows.get("terms", terms_hash=digest) is None:
         rows.put("terms", {"terms_hash": digest, "terms_json": text})
     return digest
+
+
+def terms_text(terms: ContractTerms) -> tuple[str, str]:
+    text = terms.model_dump_json()
+    return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_terms(rows: Rows, terms_hash: str) -> ContractTerms:
@@ -141,6 +149,24 @@ def clocks_columns(clocks: TicketClocks) -> dict[str, Any]:
     }
 
 
+def opening_clocks(rows: Rows, event: Ticket.Opened, terms_hash: str) -> TicketClocks:
+    """The clocks as the ticket opens (domain/sla.py's `open_clocks`): a step
+    of the page's shared folds, from nothing."""
+    terms = load_terms(rows, terms_hash)
+    step = ("sla.open_clocks", terms_hash)
+    return rows.folded(
+        step, event, None, lambda: sla.open_clocks(terms, event.priority, event.occurred_at)
+    )
+
+
+def clocks_after(rows: Rows, clocks: TicketClocks, terms_hash: str, event: Any) -> TicketClocks:
+    """The clocks once `event` happened (domain/sla.py's `on_event`), under the
+    terms of this hash: one step of the page's shared folds (Rows.folded)."""
+    terms = load_terms(rows, terms_hash)
+    step = ("sla.on_event", terms_hash)
+    return rows.folded(step, event, clocks, lambda: sla.on_event(clocks, terms, event))
+
+
 # A ticket's clocks kept from event to event of a page (Rows.keep_object):
 # its row is written once a page, not once an event.
 
@@ -166,8 +192,8 @@ class Clocked:
     def opened(cls, rows: Rows, event: Ticket.Opened, position: int, **more: Any) -> Clocked:
         """A ticket's clocks as it opens, under the terms in force then (kept
         by their hash), with its row's other columns: these and `more`."""
-        terms_hash = terms_hash_at(rows, str(event.contract_id), event.occurred_at)
-        clocks = sla.open_clocks(load_terms(rows, terms_hash), event.priority, event.occurred_at)
+        terms_hash = opening_terms_hash(rows, event)
+        clocks = opening_clocks(rows, event, terms_hash)
         described = {
             "ticket_id": str(event.originator_id),
             "number": event.number,
@@ -184,8 +210,13 @@ class Clocked:
         return cls({c: row[c] for c in described}, clocks_from(row), int(row["position"]))
 
     def after(self, rows: Rows, event: Any, position: int) -> Clocked:
-        terms = load_terms(rows, str(self.described["terms_hash"]))
-        return Clocked(self.described, sla.on_event(self.clocks, terms, event), position)
+        return Clocked(
+            self.described, clocks_after(rows, self.clocks, self.terms_hash, event), position
+        )
+
+    @property
+    def terms_hash(self) -> str:
+        return str(self.described["terms_hash"])
 
     def row(self) -> dict[str, Any]:
         return {**self.described, **clocks_columns(self.clocks), "position": self.position}

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -30,6 +30,7 @@ from ticketledger.domain.ticket_state import TicketState
 from ticketledger.service.storage import once_more, reading
 
 Dialect = Literal["sqlite", "postgres"]
+T = TypeVar("T")
 Datastore = SQLiteDatastore | PostgresDatastore
 GENERATIONS = "projection_generations"
 # How long a projection's transaction may stay idle between its statements.
@@ -166,6 +167,9 @@ class Rows:
         # The answer to the reader's own question asked with that statement
         # (Projector.reading's `also`), None when it asked none.
         self.also: bool | None = None
+        # The steps of the pure folds this page's projections took, shared
+        # among them (Decoded.folds): None when not applying a page.
+        self.folds: dict[Any, tuple[Any, Any]] | None = None
 
     def qualified(self, table: str) -> str:
         if table not in self.tables:
@@ -218,6 +222,23 @@ class Rows:
         """Rows write at once: nothing waits to be sent."""
 
     # What a projection folds for one ticket, kept between its events.
+
+    def folded(self, step: Any, event: Any, before: Any, fold: Callable[[], T]) -> T:
+        """`fold()`: the value `before` becomes with `event`, by the pure fold
+        `step` names (with whatever else it takes, such as the terms' hash).
+        Another projection of the same page that took that step from an equal
+        value answers it instead: the ticket's state and clocks are folded once
+        a page, not once for every projection that keeps them."""
+        if self.folds is None:
+            return fold()
+        key = (step, event.originator_id, event.originator_version)
+        known = self.folds.get(key)
+        if known is not None and (known[0] is before or known[0] == before):
+            after: T = known[1]
+            return after
+        after = fold()
+        self.folds[key] = (before, after)
+        return after
 
     def kept_object(self, kind: str, key: str) -> Any | None:
         """The object kept under (kind, key) by this page's earlier events;

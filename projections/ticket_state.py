@@ -92,7 +92,7 @@ class TicketStateProjection(KeepsContracts):
 
     @handles(Ticket.Opened)
     def opened(self, event: Ticket.Opened, rows: Rows, position: int) -> None:
-        self._keep(rows, evolve(None, event), event, position)
+        self._keep(rows, state_after(rows, None, event), event, position)
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
@@ -105,7 +105,7 @@ class TicketStateProjection(KeepsContracts):
             if stored is None:
                 return
             state = state_from(stored["state_json"])
-        self._keep(rows, evolve(state, event), event, position)
+        self._keep(rows, state_after(rows, state, event), event, position)
 
     @staticmethod
     def _keep(rows: Rows, state: TicketState, event: Any, position: int) -> None:
@@ -125,6 +125,12 @@ class TicketStateProjection(KeepsContracts):
 
 
 KEPT = "ticket_state"
+
+
+def state_after(rows: Rows, state: TicketState | None, event: Any) -> TicketState:
+    """The one fold's step (domain/ticket.py's `evolve`), taken once a page for
+    every projection that keeps the ticket's state (Rows.folded)."""
+    return rows.folded("ticket.evolve", event, state, lambda: evolve(state, event))
 
 
 @dataclass(frozen=True)

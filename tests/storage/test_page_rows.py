@@ -153,3 +153,33 @@ def test_a_page_writes_nothing_to_the_database_before_it_is_flushed(
         cursor.execute(f"SELECT count(*) AS n FROM {table}")
         after = dict(cursor.fetchall()[0])["n"]
     assert (before, after) == (0, 1)
+
+
+class Stepped:
+    """An event as Rows.folded knows one: its aggregate and version."""
+
+    originator_id = "ticket"
+    originator_version = 2
+
+
+def test_a_fold_step_is_taken_once_a_page_from_equal_values_and_anew_from_others(
+    store: ProjectionStore,
+) -> None:
+    taken: list[int] = []
+
+    def step(before: int) -> int:
+        taken.append(before)
+        return before + 1
+
+    shared: dict[object, tuple[object, object]] = {}
+    with store.transaction(commit=False) as cursor:
+        first, second = (PageRows(cursor, store, "page", TABLES) for _ in range(2))
+        first.folds = second.folds = shared
+        event = Stepped()
+        answers = [
+            first.folded("plus", event, 1, lambda: step(1)),
+            second.folded("plus", event, 1, lambda: step(1)),  # equal value: answered
+            second.folded("plus", event, 5, lambda: step(5)),  # another value: taken
+            Rows(cursor, store, "row", TABLES).folded("plus", event, 1, lambda: step(1)),
+        ]
+    assert answers == [2, 2, 6, 2] and taken == [1, 5, 1]
