@@ -32,9 +32,12 @@ from ticketledger.service.ledger import TicketLedger
 
 PAGE_SIZE = 200
 # Catching up (a rebuild, a follower far behind) takes larger pages: each page
-# costs a transaction, a lock and a bulk write whatever its size, and its rows
-# kept in memory are bounded by it.
-CATCH_UP_PAGE_SIZE = 1000
+# costs a transaction, a lock and a bulk write whatever its size, and a
+# ticket's rows are written once a page however many of its events it holds;
+# its rows and objects kept in memory are bounded by it. Measured on the demo
+# desk's 9 137 events (SQLite): 1 000 a page 5 801 events/s, peak 72 MiB;
+# 2 000, 6 392 events/s, 77 MiB; 5 000, 7 031 events/s, 92 MiB.
+CATCH_UP_PAGE_SIZE = 2000
 POLL_SECONDS = 0.2
 # A reader's yes-or-no question: a boolean SQL expression in the SQL of
 # `Rows`, and its parameters.
