@@ -1,6 +1,7 @@
 """A save links each new event to its aggregate's last link, found by one step
 down the chain's key: what the database reads for it does not grow with the
-aggregate's history."""
+aggregate's history. On PostgreSQL the save, links and outcome included, is
+one statement."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.sql import SQL
 
 from tests.poison import open_healthy_ticket
@@ -65,3 +67,75 @@ def test_finding_a_tickets_last_link_reads_one_link_however_long_its_chain(
         assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, plan
         return
     assert chain_rows_read_on_postgres(ledger, database_url, number) == 1
+
+
+class CountingCursor:
+    """Counts the statements a psycopg cursor sends."""
+
+    sent = 0
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def __enter__(self) -> CountingCursor:
+        self.cursor.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.cursor.__exit__(*exc)
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        CountingCursor.sent += 1
+        return self.cursor.execute(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+
+def test_a_save_on_postgresql_is_one_statement_whatever_it_links_and_records(
+    ledger: TicketLedger, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events, their chain links and a keyed command's outcome, committed in
+    one round trip: an opening saves two aggregates, a reply one."""
+    _, number = open_healthy_ticket(ledger)
+    if database_url.startswith("sqlite"):
+        # In process, one transaction: the links are there with the events.
+        ledger.handle(Comment(ticket=number, text="noted", by="carla"))
+        assert chain_links(ledger, database_url, number) == ledger.ticket(number).version
+        return
+    original = psycopg.Connection.cursor
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return CountingCursor(original(self, *args, **kwargs))
+
+    recorder: Any = ledger.recorder
+    saves: list[int] = []
+    insert = recorder.insert_events
+
+    def insert_counted(*args: Any, **kwargs: Any) -> Any:
+        CountingCursor.sent = 0
+        with monkeypatch.context() as patch:
+            patch.setattr(psycopg.Connection, "cursor", counted)
+            found = insert(*args, **kwargs)
+        saves.append(CountingCursor.sent)
+        return found
+
+    monkeypatch.setattr(recorder, "insert_events", insert_counted)
+    open_healthy_ticket(ledger)
+    ledger.handle(Comment(ticket=number, text="noted", by="carla"))
+    assert saves and all(sent == 1 for sent in saves), saves
+    assert chain_links(ledger, database_url, number) == ledger.ticket(number).version
+
+
+def chain_links(ledger: TicketLedger, database_url: str, ticket: str) -> int:
+    recorder: Any = ledger.recorder
+    key = str(ticket_id_for(ticket))
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
+            statement = f"SELECT count(*) FROM {recorder.chain_table_name} WHERE originator_id = ?"
+            return int(conn.execute(statement, (key,)).fetchone()[0])
+    schema = database_url.split("schema=")[1]
+    with psycopg.connect(database_url.split("?")[0], autocommit=True) as conn:
+        statement = f'SELECT count(*) FROM "{schema}"."{recorder.chain_table_name}" '
+        row = conn.execute(statement + "WHERE originator_id = %s", (key,)).fetchone()
+        return int(row[0]) if row else 0
