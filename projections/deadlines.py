@@ -41,6 +41,7 @@ WATCHES = Table(
         ("position", "BIGINT"),
     ),
     key=("ticket_id",),
+    read_by_aggregate=True,
 )
 DEADLINES = Table(
     "deadlines",

@@ -61,6 +61,7 @@ TICKETS = Table(
         ("posted_month", "TEXT"),
     ),
     key=("ticket_id",),
+    read_by_aggregate=True,
 )
 BUCKET_COLUMNS = ("consumed_us", "off_hours_us", "customer_in_us", "customer_off_us", "warranty_us")
 WORK = Table(
@@ -259,10 +260,9 @@ class HoursProjection(KeepsContracts):
 
     @handles(Ticket.Reclassified)
     def reclassified(self, event: Ticket.Reclassified, rows: Rows, position: int) -> None:
-        rows.execute(
-            "UPDATE {tickets} SET kind = :kind WHERE ticket_id = :t",
-            {"kind": event.kind.value, "t": str(event.originator_id)},
-        )
+        ticket = rows.get("tickets", ticket_id=str(event.originator_id))
+        if ticket is not None:
+            rows.put("tickets", {**ticket, "kind": event.kind.value})
 
     @handles(Ticket.WorkLogged)
     def work_logged(self, event: Ticket.WorkLogged, rows: Rows, position: int) -> None:

@@ -72,6 +72,7 @@ OPEN_TICKETS = Table(
     ),
     key=("ticket_id",),
     indexes=(("status",), ("assignee",), ("customer",), ("priority_rank",)),
+    read_by_aggregate=True,
 )
 LEAVES = (Ticket.AcceptanceGiven, Ticket.Closed, Ticket.Cancelled)
 IN_QUEUE = "status <> 'resolved'"

@@ -173,6 +173,7 @@ class ProjectionProcessor:
             rows = self.rows(cursor, Rows if careful else PageRows)
             rows.held = quarantine.held_ids(rows)
             rows.folds = decoded.folds
+            rows.prefetch(continued(fresh))
             for notification in fresh:
                 if str(notification.originator_id) in rows.held:
                     quarantine.skip(rows, notification)
@@ -547,6 +548,15 @@ class Projector:
                 self.store.forget(cursor, name, other)
         self.store.set_state(cursor, name, generation, "live")
         return to_drop
+
+
+def continued(page: Sequence[Notification]) -> list[str]:
+    """The aggregates this page continues: those whose first event it does
+    not hold, and whose rows, if any, were written before it."""
+    first: dict[str, int] = {}
+    for n in page:
+        first.setdefault(str(n.originator_id), n.originator_version)
+    return [aggregate for aggregate, version in first.items() if version > 1]
 
 
 def answer(rows: Rows, question: Question) -> bool:

@@ -72,6 +72,7 @@ TICKET_CLOCKS = Table(
     ),
     key=("ticket_id",),
     indexes=(("number",), ("contract_id",)),
+    read_by_aggregate=True,
 )
 
 

@@ -64,6 +64,7 @@ STATES = Table(
     "states",
     (("ticket_id", "TEXT"), ("state_json", "TEXT")),
     key=("ticket_id",),
+    read_by_aggregate=True,
 )
 CONTRACTS = Table(
     "contracts",

@@ -19,7 +19,9 @@ from ticketledger.service.ledger import TicketLedger
 TABLE = Table("t", (("a", "TEXT"), ("b", "INTEGER"), ("v", "BIGINT")), key=("a", "b"))
 # Rows a kept object writes by part of their key, as the deadlines of a watch.
 DUE = Table("d", (("a", "TEXT"), ("r", "INTEGER"), ("v", "BIGINT")), key=("a", "r"))
-TABLES = (TABLE, DUE)
+# Rows read by their aggregate alone, which a page may read ahead.
+AHEAD = Table("p", (("a", "TEXT"), ("v", "BIGINT")), key=("a",), read_by_aggregate=True)
+TABLES = (TABLE, DUE, AHEAD)
 Operation = tuple[Any, ...]
 
 parts = st.sampled_from(["x", "y"])
@@ -37,6 +39,10 @@ operations = st.lists(
         st.tuples(st.just("watch"), parts, st.integers(min_value=0, max_value=9)),
         st.tuples(st.just("forget"), parts),
         st.tuples(st.just("due"), parts),
+        st.tuples(st.just("ahead"), parts, st.integers(min_value=0, max_value=9)),
+        st.tuples(st.just("read"), parts),
+        st.tuples(st.just("prefetch"), st.lists(parts, max_size=2)),
+        st.tuples(st.just("clear")),
     ),
     max_size=25,
 )
@@ -80,7 +86,22 @@ def fold(rows: Rows, a: str, delta: int) -> int:
     return total
 
 
-def perform(rows: Rows, operation: Operation) -> Any:
+def perform_ahead(rows: Rows, operation: Operation) -> Any:
+    """On the table a page may read ahead by aggregate."""
+    match operation:
+        case ("ahead", a, v):
+            rows.put("p", {"a": a, "v": v})
+        case ("read", a):
+            return rows.get("p", a=a)
+        case ("prefetch", aggregates):
+            rows.prefetch(aggregates)
+        case ("clear",):
+            rows.execute("DELETE FROM {p}")
+    return None
+
+
+def perform_kept(rows: Rows, operation: Operation) -> Any:
+    """With objects kept as projections keep a ticket's folds."""
     match operation:
         case ("fold", a, delta):
             return fold(rows, a, delta)
@@ -91,6 +112,15 @@ def perform(rows: Rows, operation: Operation) -> Any:
             rows.delete("t", a=a, b=1)
         case ("due", a):
             return rows.all("SELECT * FROM {d} WHERE a = :a ORDER BY r", {"a": a})
+    return None
+
+
+def perform(rows: Rows, operation: Operation) -> Any:
+    match operation:
+        case ("fold" | "watch" | "forget" | "due", *_):
+            return perform_kept(rows, operation)
+        case ("ahead" | "read" | "prefetch" | "clear", *_):
+            return perform_ahead(rows, operation)
         case ("put", a, b, v):
             rows.put("t", {"a": a, "b": b, "v": v})
         case ("get", a, b):
@@ -115,11 +145,12 @@ def run(store: ProjectionStore, kind: type[Rows], prefix: str, given: list[Opera
         rows = kind(cursor, store, prefix, TABLES)
         for setting in ({"a": "x", "b": 1, "v": 5}, {"a": "y", "b": 2, "v": 7}):
             Rows.put(rows, "t", setting)  # rows stored before the page began
+        Rows.put(rows, "p", {"a": "x", "v": 3})
         answers = [perform(rows, operation) for operation in given]
         rows.flush()
     with store.transaction(commit=False) as cursor:
         stored = Rows(cursor, store, prefix, TABLES)
-        return answers, stored.dump("t"), stored.dump("d")
+        return answers, stored.dump("t"), stored.dump("d"), stored.dump("p")
 
 
 @settings(
@@ -133,6 +164,9 @@ def run(store: ProjectionStore, kind: type[Rows], prefix: str, given: list[Opera
 # A kept object's rows are written before a sweep by anything else reaches them.
 @example(given=[("fold", "x", 2), ("sweep", "x"), ("fold", "x", 1)])
 @example(given=[("watch", "x", 4), ("watch", "x", 2), ("due", "x"), ("watch", "x", 5)])
+# Read ahead, a page keeps what the database holds, and that an aggregate has no row.
+@example(given=[("prefetch", ["x", "y"]), ("read", "x"), ("read", "y"), ("ahead", "y", 1)])
+@example(given=[("ahead", "x", 4), ("clear",), ("prefetch", ["x"]), ("read", "x")])
 def test_a_page_kept_in_memory_reads_and_leaves_what_row_by_row_writes_would(
     store: ProjectionStore, given: list[Operation]
 ) -> None:
