@@ -42,6 +42,8 @@ POLL_SECONDS = 0.2
 # A reader's yes-or-no question: a boolean SQL expression in the SQL of
 # `Rows`, and its parameters.
 Question = tuple[str, Mapping[str, Any]]
+# A query that always has its one row: what the live-generation guard is asked beside.
+ONE_ROW: Question = ("SELECT 1 AS one", {})
 # A follower whose database fails waits longer after each failure, up to this,
 # so that it resumes within two seconds of the database's return.
 MOST_BACKOFF_SECONDS = 2.0
@@ -387,22 +389,12 @@ class Projector:
         self, rows: Rows, name: str, generation: int, also: Question | None = None
     ) -> bool:
         """Whether `generation` is still live, learning with it whether its
-        quarantine holds anything. False too when its tables are gone (a second
-        rebuild elsewhere drops a retired generation's): whatever this statement
-        meets, the caller asks for the pointer again, and raises what persists."""
-        asked = {"name": name, "generation": generation}
-        if also is not None:
-            asked = {**also[1], **asked}
-        try:
-            guard = rows.one(self.store.live_and_holding(None if also is None else also[0]), asked)
-        except Exception:
-            return False
-        if guard is None or guard["state"] != "live":
-            return False
-        rows.holds_none = not guard["holds"]
-        if also is not None:
-            rows.also = bool(guard["also"])
-        return True
+        quarantine holds anything (and the answer to `also`): the guard of
+        `_one_if_live` over a query of one constant row. False too when its
+        tables are gone (a second rebuild elsewhere drops a retired
+        generation's): the caller then asks for the pointer again, and raises
+        what persists."""
+        return self._one_if_live(rows, name, generation, ONE_ROW, also) is not None
 
     # Keeping up.
 

@@ -661,24 +661,15 @@ class ProjectionStore:
                 cursor.execute(statement)
 
     def one_and_guard(self, query: str, also: str | None = None) -> str:
-        """The first row of `query` with, beside it, `live_and_holding`'s
-        answers for the generation :g_name :g_generation (as g_state, g_holds
-        and g_also): no row when the query has none."""
+        """The first row of `query` with, beside it, the state of the generation
+        :g_name :g_generation, whether its quarantine holds any aggregate, and
+        the boolean SQL expression `also` (as g_state, g_holds and g_also), in
+        one statement in the SQL of `Rows`: no row when the query has none."""
         asked = "" if also is None else f", {also} AS g_also"
         return (
             "SELECT q.*, g.state AS g_state, EXISTS (SELECT 1 FROM {quarantine}) AS g_holds"
             f"{asked} FROM ({query}) AS q, {self.qualify(GENERATIONS)} AS g "
             "WHERE g.name = :g_name AND g.generation = :g_generation LIMIT 1"
-        )
-
-    def live_and_holding(self, also: str | None = None) -> str:
-        """Whether a generation is live, and whether its quarantine holds any
-        aggregate, and the boolean SQL expression `also` as `also`: one
-        statement, in the SQL of `Rows`."""
-        asked = "" if also is None else f", {also} AS also"
-        return (
-            f"SELECT state, EXISTS (SELECT 1 FROM {{quarantine}}) AS holds{asked} "
-            f"FROM {self.qualify(GENERATIONS)} WHERE name = :name AND generation = :generation"
         )
 
     def generations(self, cursor: Any, name: str) -> dict[int, str]:
