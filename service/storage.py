@@ -7,7 +7,7 @@ in the event's own transaction (service/chain.py)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
@@ -446,52 +446,60 @@ def persistence_env(
     return {**env, "CREATE_TABLE": "y" if options.create_tables else "n"}
 
 
+@dataclass(frozen=True)
+class LogTable:
+    """A recorder's events table as a direct read asks it: its name, its log
+    position column, the parameter mark and how an aggregate id is stored."""
+
+    name: str
+    position: str
+    mark: str
+    key: Callable[[UUID], Any]
+
+
+def log_table(recorder: Any) -> LogTable | None:
+    """The library reads an aggregate's events without their positions, so
+    these reads ask its events table directly, read-only; None for a recorder
+    without one."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return LogTable(recorder.events_table_name, "rowid", "?", lambda u: u.hex)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        schema, table = recorder.datastore.schema, recorder.events_table_name
+        return LogTable(f'"{schema}"."{table}"', "notification_id", "%s", lambda u: u)
+    return None
+
+
 def log_positions(recorder: Any, aggregate_id: UUID, after: int | None = None) -> dict[int, int]:
     """Each stored event's log position (notification id) by version, after
-    version `after` when given. The library reads an aggregate's events
-    without their positions, so this asks its events table directly,
-    read-only; another recorder gives none."""
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            f"SELECT rowid AS position, originator_version AS version "
-            f"FROM {recorder.events_table_name} WHERE originator_id = ? AND originator_version > ?"
-        )
-        key: Any = aggregate_id.hex
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        schema, table = recorder.datastore.schema, recorder.events_table_name
-        statement = (
-            "SELECT notification_id AS position, originator_version AS version "
-            f'FROM "{schema}"."{table}" WHERE originator_id = %s AND originator_version > %s'
-        )
-        key = aggregate_id
-    else:
+    version `after` when given; none from a recorder without an events table."""
+    table = log_table(recorder)
+    if table is None:
         return {}
+    statement = (
+        f"SELECT {table.position} AS position, originator_version AS version FROM {table.name} "
+        f"WHERE originator_id = {table.mark} AND originator_version > {table.mark}"
+    )
     with reading(recorder.datastore) as cursor:
-        cursor.execute(statement, (key, 0 if after is None else after))
+        cursor.execute(statement, (table.key(aggregate_id), 0 if after is None else after))
         return {int(row["version"]): int(row["position"]) for row in cursor.fetchall()}
 
 
 def logged_before_opening(recorder: Any, aggregate_id: UUID, opened_id: UUID) -> int:
     """How many of one aggregate's events the log holds before another's first
     event (all of them when that one has none), in one statement: what a
-    ticket's contract was, in log order, when the ticket opened."""
-    keys: tuple[Any, Any]
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        table, position, mark = recorder.events_table_name, "rowid", "?"
-        keys = (aggregate_id.hex, opened_id.hex)
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        schema, name = recorder.datastore.schema, recorder.events_table_name
-        table, position, mark = f'"{schema}"."{name}"', "notification_id", "%s"
-        keys = (aggregate_id, opened_id)
-    else:
-        raise TypeError(f"no log positions in {type(recorder).__name__}")
+    ticket's contract was, in log order, when the ticket opened. None known
+    from a recorder without an events table."""
+    table = log_table(recorder)
+    if table is None:
+        return 0
+    name, position, mark = table.name, table.position, table.mark
     statement = (
-        f"SELECT count(*) AS known FROM {table} WHERE originator_id = {mark} AND {position} < "
-        f"coalesce((SELECT {position} FROM {table} WHERE originator_id = {mark} "
+        f"SELECT count(*) AS known FROM {name} WHERE originator_id = {mark} AND {position} < "
+        f"coalesce((SELECT {position} FROM {name} WHERE originator_id = {mark} "
         f"AND originator_version = 1), {2**63 - 1})"
     )
     with reading(recorder.datastore) as cursor:
-        cursor.execute(statement, keys)
+        cursor.execute(statement, (table.key(aggregate_id), table.key(opened_id)))
         return int(cursor.fetchone()["known"])
 
 
