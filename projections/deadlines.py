@@ -84,18 +84,12 @@ class DeadlinesProjection(KeepsContracts):
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
-        ticket_id = str(event.originator_id)
-        kept: Watched | None = rows.kept_object(KEPT, ticket_id)
-        if kept is None:
-            row = rows.get("watches", ticket_id=ticket_id)
-            if row is None:
-                return
-            terms_hash = str(row["terms_hash"])
-            terms = load_terms(rows, terms_hash)
-            kept = Watched(watch_from(str(row["watch_json"])), terms_hash, terms, position)
-        self._keep(
-            rows, Watched(watch_after(rows, kept, event), kept.terms_hash, kept.terms, position)
+        kept = rows.kept_or_stored(
+            KEPT, str(event.originator_id), "watches", lambda row: stored_watch(rows, row)
         )
+        if kept is not None:
+            watch = watch_after(rows, kept, event)
+            self._keep(rows, Watched(watch, kept.terms_hash, kept.terms, position))
 
     @staticmethod
     def _keep(rows: Rows, watched: Watched) -> None:
@@ -115,6 +109,12 @@ class Watched:
     terms_hash: str
     terms: ContractTerms
     position: int
+
+
+def stored_watch(rows: Rows, row: dict[str, Any]) -> Watched:
+    terms_hash = str(row["terms_hash"])
+    watch = watch_from(str(row["watch_json"]))
+    return Watched(watch, terms_hash, load_terms(rows, terms_hash), int(row["position"]))
 
 
 def watch_after(rows: Rows, kept: Watched, event: Any) -> Watch:

@@ -158,13 +158,12 @@ class Queued:
 
 
 def kept_in_queue(rows: Rows, ticket_id: str) -> Queued | None:
-    kept: Queued | None = rows.kept_object(KEPT, ticket_id)
-    if kept is not None:
-        return kept
-    row = rows.get("tickets", ticket_id=ticket_id)
-    if row is None:
-        return None
-    return Queued(Clocked.stored(row, FIXED), state_from(row["state_json"]))
+    return rows.kept_or_stored(
+        KEPT,
+        ticket_id,
+        "tickets",
+        lambda row: Queued(Clocked.stored(row, FIXED), state_from(row["state_json"])),
+    )
 
 
 def keep(rows: Rows, queued: Queued) -> None:

@@ -226,11 +226,9 @@ class Clocked:
 def kept_clocks(rows: Rows, ticket_id: str) -> Clocked | None:
     """The ticket's clocks as this page left them, else as its row holds them
     (None when it has no row)."""
-    kept: Clocked | None = rows.kept_object(SLA_KEPT, ticket_id)
-    if kept is not None:
-        return kept
-    row = rows.get("tickets", ticket_id=ticket_id)
-    return None if row is None else Clocked.stored(row, TICKET_CLOCK_ROW)
+    return rows.kept_or_stored(
+        SLA_KEPT, ticket_id, "tickets", lambda row: Clocked.stored(row, TICKET_CLOCK_ROW)
+    )
 
 
 def keep_clocks(rows: Rows, clocked: Clocked) -> None:

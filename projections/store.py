@@ -264,6 +264,19 @@ class Rows:
     def forget_object(self, kind: str, key: str) -> None:
         """Drops what is kept under (kind, key) without writing its rows."""
 
+    def kept_or_stored(
+        self, kind: str, key: str, table: str, decode: Callable[[dict[str, Any]], T]
+    ) -> T | None:
+        """The object kept under (kind, key) by this page's earlier events,
+        else `decode` of the row of `key` in `table` (keyed by it alone), else
+        None when it has no row."""
+        kept: T | None = self.kept_object(kind, key)
+        if kept is not None:
+            return kept
+        (column,) = self.tables[table].key
+        row = self.get(table, **{column: key})
+        return None if row is None else decode(row)
+
     @staticmethod
     def selection(table: str, columns: Mapping[str, Any]) -> str:
         return f"SELECT * FROM {{{table}}} WHERE {where(columns)}"

@@ -97,16 +97,12 @@ class TicketStateProjection(KeepsContracts):
 
     @handles(Ticket.Event)
     def changed(self, event: Any, rows: Rows, position: int) -> None:
-        ticket_id = str(event.originator_id)
-        kept: Folded | None = rows.kept_object(KEPT, ticket_id)
+        # Only the state before this event is read of what was kept or stored.
+        kept = rows.kept_or_stored(
+            KEPT, str(event.originator_id), "states", lambda row: stored_fold(row, event, position)
+        )
         if kept is not None:
-            state: TicketState = kept.state
-        else:
-            stored = rows.get("states", ticket_id=ticket_id)
-            if stored is None:
-                return
-            state = state_from(stored["state_json"])
-        self._keep(rows, state_after(rows, state, event), event, position)
+            self._keep(rows, state_after(rows, kept.state, event), event, position)
 
     @staticmethod
     def _keep(rows: Rows, state: TicketState, event: Any, position: int) -> None:
@@ -141,6 +137,10 @@ class Folded:
     state: TicketState
     event: Any
     position: int
+
+
+def stored_fold(row: dict[str, Any], event: Any, position: int) -> Folded:
+    return Folded(state_from(row["state_json"]), event, position)
 
 
 def write_ticket(rows: Rows, folded: Folded) -> None:
