@@ -3,26 +3,27 @@
 - at a version: the first N events; SLA figures evaluated at event N's
   occurred time;
 - as recorded by an instant T ("what the ledger knew at T"): the events whose
-  recorded `timestamp` is at or before T, under the contract as recorded by T;
-  SLA figures evaluated at T;
+  recorded `timestamp` is at or before T; SLA figures evaluated at T;
 - as occurred by an instant T ("what was true at T, by all we know now"): the
-  events whose `occurred_at` is at or before T, under the contract as it
-  stands now; SLA figures evaluated at T.
+  events whose `occurred_at` is at or before T; SLA figures evaluated at T.
 
-Each is a prefix of the ticket's events. For occurred times the domain
+Each is a prefix of the ticket's events, read as the chronology reads them:
+under the contract as the log held it at each event (replay/chronology.py's
+LoggedContract), so an answer is the chronology's step and billing's figures,
+and no contract change recorded later moves it. For occurred times the domain
 guarantees it: check_occurred_at refuses an event that happened before the
 ticket's previous one, so occurred_at never goes backwards along the versions.
 Recorded times come from the recording clock and follow the versions as long
 as that clock does; should a clock step back, a later version stamped at or
 before T was still written after an earlier one stamped after T, so the
 ledger knew neither at T: the prefix stops at the first event stamped after
-T. The core is pure (events and a contract in, figures out); the `ticket_*`
-wrappers load them from a ledger.
+T. The core is pure (events, their positions and the contract's log in, figures
+out); the `ticket_*` wrappers load them from a ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import takewhile
@@ -36,9 +37,12 @@ from ticketledger.domain.events import check_aware
 from .chronology import (
     HIDDEN,
     Hours,
+    LoggedContract,
     Plain,
     SlaFigures,
     instant_text,
+    logged_contract,
+    public_positioned,
     replayed,
     ticket_events,
     ticket_fields,
@@ -89,16 +93,21 @@ class TicketAsOf:
         }
 
 
+Contracts = Contract | LoggedContract
+Positions = Mapping[int, int] | None
+
+
 def standing(
     events: Sequence[Any],
-    contract: Contract,
+    contract: Contracts,
+    positions: Positions,
     question: str,
     asked: str,
     evaluated_at: Callable[[Any], datetime],
 ) -> TicketAsOf:
     """The ticket after `events`, with SLA figures evaluated at the instant
     `evaluated_at` gives for the last of them."""
-    *_, (last, replay) = replayed(events, contract)
+    *_, (last, replay) = replayed(events, contract, positions)
     ticket = replay.state
     return TicketAsOf(
         question=question,
@@ -109,7 +118,7 @@ def standing(
         version=replay.ticket.version,
         last_recorded_at=last.timestamp,
         last_occurred_at=last.occurred_at,
-        contract_version=contract.version,
+        contract_version=replay.contract_version,
         state=ticket_fields(ticket),
         sla=replay.sla_at(evaluated_at(last)),
         hours=replay.hours(),
@@ -127,7 +136,9 @@ def prefix(events: Iterable[Any], known: Callable[[Any], bool], missing: str) ->
     return chosen
 
 
-def at_version(events: Iterable[Any], contract: Contract, version: int) -> TicketAsOf:
+def at_version(
+    events: Iterable[Any], contract: Contracts, version: int, positions: Positions = None
+) -> TicketAsOf:
     """The first `version` events; SLA figures at that event's occurred time."""
     found = list(events)
     if not 1 <= version <= len(found):
@@ -135,24 +146,30 @@ def at_version(events: Iterable[Any], contract: Contract, version: int) -> Ticke
             f"ticket {found[0].number if found else '?'} has versions 1 to {len(found)}, "
             f"not {version}"
         )
-    return standing(found[:version], contract, VERSION, str(version), lambda last: last.occurred_at)
+    return standing(
+        found[:version], contract, positions, VERSION, str(version), lambda e: e.occurred_at
+    )
 
 
-def as_recorded_by(events: Iterable[Any], contract: Contract, instant: datetime) -> TicketAsOf:
-    """What the ledger knew at `instant`; `contract` should be the contract
-    as recorded by then too (contract_as_recorded_by)."""
+def as_recorded_by(
+    events: Iterable[Any], contract: Contracts, instant: datetime, positions: Positions = None
+) -> TicketAsOf:
+    """What the ledger knew at `instant`: its contract then is the one logged
+    before each of those events, so the contract's log as known now serves."""
     check_aware(instant, RECORDED_BY)
     asked = utc(instant)
     known = prefix(events, lambda e: e.timestamp <= instant, f"was not recorded yet at {asked}")
-    return standing(known, contract, RECORDED_BY, asked, lambda _: instant)
+    return standing(known, contract, positions, RECORDED_BY, asked, lambda _: instant)
 
 
-def as_occurred_by(events: Iterable[Any], contract: Contract, instant: datetime) -> TicketAsOf:
+def as_occurred_by(
+    events: Iterable[Any], contract: Contracts, instant: datetime, positions: Positions = None
+) -> TicketAsOf:
     """What had happened by `instant`, by all the ledger knows now."""
     check_aware(instant, OCCURRED_BY)
     asked = utc(instant)
     happened = prefix(events, lambda e: e.occurred_at <= instant, f"was not open yet at {asked}")
-    return standing(happened, contract, OCCURRED_BY, asked, lambda _: instant)
+    return standing(happened, contract, positions, OCCURRED_BY, asked, lambda _: instant)
 
 
 def utc(instant: datetime) -> str:
@@ -162,38 +179,29 @@ def utc(instant: datetime) -> str:
 # Loading from the ledger.
 
 
-def contract_as_recorded_by(ledger: TicketLedger, contract_id: UUID, instant: datetime) -> Contract:
-    """The contract at its last version recorded by `instant` (its first, if
-    none was: a ticket cannot open before its contract is signed)."""
-    recorded = takewhile(lambda e: e.timestamp <= instant, ledger.events_of(contract_id))
-    versions = [event.originator_version for event in recorded]
-    return ledger.contract(contract_id, version=versions[-1] if versions else 1)
-
-
 def answer(
     ledger: TicketLedger,
     events: Sequence[Any],
     *,
+    public: bool = False,
     version: int | None = None,
     recorded_by: datetime | None = None,
     occurred_by: datetime | None = None,
 ) -> TicketAsOf:
-    """One ticket's events, already loaded, as of exactly one of the three."""
+    """One ticket's events, already loaded, as of exactly one of the three;
+    `public`: of its public history, numbered as its requester sees it."""
     if [version, recorded_by, occurred_by].count(None) != 2:
         raise InvalidCommandError("ask as of exactly one of version, recorded_by, occurred_by")
-    contract_id = events[0].contract_id
+    contracts = logged_contract(ledger, events[0].contract_id)
+    positions = ledger.log_positions(events[0].originator_id)
+    if public:
+        events, positions = public_positioned(list(events), positions)
     if recorded_by is not None:
-        contract = contract_as_recorded_by(ledger, contract_id, recorded_by)
-        return as_recorded_by(events, contract, recorded_by)
+        return as_recorded_by(events, contracts, recorded_by, positions)
     if occurred_by is not None:
-        return as_occurred_by(events, ledger.contract(contract_id), occurred_by)
+        return as_occurred_by(events, contracts, occurred_by, positions)
     assert version is not None
-    # An answer about a version must not move as the contract changes later:
-    # its contract is the one recorded when that version was.
-    known = events[version - 1].timestamp if 1 <= version <= len(events) else None
-    if known is None:
-        return at_version(events, ledger.contract(contract_id), version)  # refused there
-    return at_version(events, contract_as_recorded_by(ledger, contract_id, known), version)
+    return at_version(events, contracts, version, positions)
 
 
 def ticket_as_of(

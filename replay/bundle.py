@@ -19,12 +19,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
-from ticketledger.replay.chronology import chronology
+from ticketledger.replay.chronology import LoggedContract, chronology
 from ticketledger.replay.integrity import Digest, LogStore, scan_and_digest
 from ticketledger.replay.merkle import Tree, root_from_path
 from ticketledger.replay.statements import Positioned, decode, replay_statement
@@ -48,14 +49,25 @@ def seal_of(document: dict[str, Any]) -> str:
 # verifier both call this.
 
 
-def contract_of(events: Sequence[Positioned], contract_id: str) -> Contract:
-    contract: Any = None
-    for _, event in events:
-        if str(event.originator_id) == contract_id:
-            contract = event.mutate(contract)
-    if not isinstance(contract, Contract):
+def contract_of(events: Sequence[Positioned], contract_id: str) -> LoggedContract:
+    """The contract's events in the bundle, folded up to each version as asked:
+    a ticket's events are read under the contract logged before them."""
+    own = sorted(
+        ((e.originator_version, p, e) for p, e in events if str(e.originator_id) == contract_id),
+        key=lambda row: row[0],
+    )
+    if not own or not isinstance(own[0][2], Contract.Signed):
         raise ValueError(f"the bundle holds no events of contract {contract_id}")
-    return contract
+
+    @cache
+    def at_version(version: int) -> Contract:
+        contract: Any = None
+        for _, _, event in own[:version]:
+            contract = event.mutate(contract)
+        assert isinstance(contract, Contract)
+        return contract
+
+    return LoggedContract(tuple(p for _, p, _ in own), at_version)
 
 
 def chronology_of(events: Sequence[Positioned], ticket_id: str) -> dict[str, Any]:

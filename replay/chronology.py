@@ -1,11 +1,12 @@
 """A ticket's chronology: every event in order, what it changed in words an
 auditor reads, and the SLA clocks and pending hours after each step.
 
-The core, `chronology(events, contract)`, is a pure function of the ticket's
-decoded events and the contract whose terms apply: no database, no clock. It
-keeps the clocks with domain/sla.py and prices posted work with
-domain/billing.py, exactly as the SLA and hours projections do, so an auditor
-holding a bundle file and no database recomputes the same figures. Its JSON
+The core, `chronology(events, contract, positions=...)`, is a pure function of
+the ticket's decoded events and its contract as the log held it at each of
+their positions: no database, no clock. It keeps the clocks with domain/sla.py
+and prices posted work with domain/billing.py, exactly as the SLA and hours
+projections do in log order, so the auditor's figures are billing's, and an
+auditor holding a bundle file and no database recomputes the same figures. Its JSON
 holds only plain types in a fixed key order: instants as ISO 8601 UTC text,
 durations as exact seconds in decimal text ("5400", "0.25").
 """
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -214,7 +217,7 @@ class Hours:
 
 
 def entry_buckets(entry: WorkEntry, kind: Kind, contract: Contract) -> Buckets:
-    """As projections/hours.py posts an entry: the terms in force on the
+    """As projections/hours.py classifies an entry: the terms in force on the
     contract-local day the work started, and the ticket's kind at posting."""
     return contract.state.work_buckets(
         started_at=entry.started_at,
@@ -226,23 +229,63 @@ def entry_buckets(entry: WorkEntry, kind: Kind, contract: Contract) -> Buckets:
     )
 
 
+# The contract in log order.
+
+
+@dataclass(frozen=True)
+class LoggedContract:
+    """A contract as the log held it at each position. An event of a ticket
+    is read under the contract's events logged before it, as the SLA and hours
+    projections meet them in log order: a ticket's clocks run under the terms
+    of the contract before its opening (as TicketLedger.governing_terms gives
+    the ledger's own rules), and work is priced under the contract before the
+    event that posts or corrects it. A plan change recorded later, even one
+    effective from an earlier day, moves no step already taken: the figures of
+    a step, once written, are billing's and stay so."""
+
+    positions: tuple[int, ...]  # the log position of each version, in order
+    at_version: Callable[[int], Contract]
+
+    @classmethod
+    def fixed(cls, contract: Contract) -> LoggedContract:
+        """One contract for every event: for events whose positions are unknown."""
+        return cls((), lambda _: contract)
+
+    @property
+    def version(self) -> int:
+        return len(self.positions)
+
+    def before(self, position: int | None) -> Contract:
+        """The contract as its events logged before `position` leave it; the
+        latest known for an event whose position is unknown."""
+        logged = self.version if position is None else bisect_left(self.positions, position)
+        return self.at_version(max(logged, 1))
+
+
+def logged(contract: Contract | LoggedContract) -> LoggedContract:
+    return contract if isinstance(contract, LoggedContract) else LoggedContract.fixed(contract)
+
+
 # Replaying.
 
 
 @dataclass
 class Replay:
     """A ticket replayed one event at a time, with what the SLA and hours
-    projections keep beside it: the clocks, and the kind its work posted as.
-    The ticket's state is the one fold's (domain/ticket.py's `evolve`)."""
+    projections keep beside it: the terms its clocks run under (and the
+    contract version they come from), the clocks, and its posted work. The
+    ticket's state is the one fold's (domain/ticket.py's `evolve`)."""
 
-    contract: Contract
     terms: ContractTerms
+    contract_version: int
     ticket: Ticket
     clocks: TicketClocks
     posted_kind: Kind | None = None
+    posted: Buckets = field(default_factory=Buckets)
 
     @classmethod
     def opened(cls, event: Any, contract: Contract) -> Replay:
+        """`contract`: as the log held it before the opening."""
         if not isinstance(event, Ticket.Opened):
             raise TicketNotFoundError("a ticket's events begin with its opening")
         # Like projections/sla.py: the terms in force when the ticket opened.
@@ -250,7 +293,7 @@ class Replay:
         ticket = event.mutate(None)
         assert isinstance(ticket, Ticket)
         clocks = sla.open_clocks(terms, event.priority, event.occurred_at)
-        return cls(contract, terms, ticket, clocks)
+        return cls(terms, contract.version, ticket, clocks)
 
     @property
     def state(self) -> TicketState:
@@ -260,34 +303,63 @@ class Replay:
         """Another replay at the same step, to go on from without changing this one."""
         return replace(self, ticket=deepcopy(self.ticket))
 
-    def apply(self, event: Any) -> None:
+    def apply(self, event: Any, contracts: LoggedContract, position: int | None) -> None:
+        work_before = self.state.work
         # mutate refuses an event that is not the next version of this ticket.
         event.mutate(self.ticket)
         self.clocks = sla.on_event(self.clocks, self.terms, event)
-        if isinstance(event, POSTING_EVENTS) and self.posted_kind is None:
-            self.posted_kind = self.state.kind
+        if self.posted_kind is None and isinstance(event, POSTING_EVENTS):
+            self.post(contracts.before(position))
+        elif self.posted_kind is not None and isinstance(event, Ticket.WorkCorrected):
+            self.adjust(work_before[event.corrects], contracts.before(position))
+
+    def post(self, contract: Contract) -> None:
+        """As projections/hours.py posts: every entry as it stands, in the
+        ticket's kind then, under the contract the log held then."""
+        kind = self.posted_kind = self.state.kind
+        work = self.state.work.values()
+        self.posted = sum((entry_buckets(w, kind, contract) for w in work), Buckets())
+
+    def adjust(self, before: WorkEntry, contract: Contract) -> None:
+        """A correction of posted work adds what it changes, priced under the
+        contract the log held at the correction (the hours projection's
+        adjustment): what was posted stays as it was priced."""
+        assert self.posted_kind is not None
+        after = self.state.work[before.entry_id]
+        kind = self.posted_kind
+        change = entry_buckets(after, kind, contract) - entry_buckets(before, kind, contract)
+        self.posted += change
 
     def sla_at(self, at: datetime) -> SlaFigures:
         return SlaFigures.of(self.clocks, self.terms, at)
 
     def hours(self) -> Hours:
-        entries = list(self.state.work.values())
-        worked = sum((w.duration for w in entries), ZERO)
+        worked = sum((w.duration for w in self.state.work.values()), ZERO)
         if self.posted_kind is None:
             return Hours(worked, ZERO, Buckets())
-        kind = self.posted_kind
-        posted = sum((entry_buckets(w, kind, self.contract) for w in entries), Buckets())
-        return Hours(ZERO, worked, posted)
+        return Hours(ZERO, worked, self.posted)
 
 
-def replayed(events: Iterable[Any], contract: Contract) -> Iterator[tuple[Any, Replay]]:
+def replay_step(
+    replay: Replay | None, event: Any, contracts: LoggedContract, position: int | None
+) -> Replay:
+    """The replay after `event` (logged at `position`), from the one before it."""
+    if replay is None:
+        return Replay.opened(event, contracts.before(position))
+    replay.apply(event, contracts, position)
+    return replay
+
+
+def replayed(
+    events: Iterable[Any],
+    contract: Contract | LoggedContract,
+    positions: Mapping[int, int] | None = None,
+) -> Iterator[tuple[Any, Replay]]:
     """Each event with the replay just after it."""
+    contracts, at = logged(contract), positions or {}
     replay: Replay | None = None
     for event in events:
-        if replay is None:
-            replay = Replay.opened(event, contract)
-        else:
-            replay.apply(event)
+        replay = replay_step(replay, event, contracts, at.get(event.originator_version))
         yield event, replay
 
 
@@ -402,9 +474,10 @@ class Chronology:
 
     def render_table(self) -> str:
         title = (
-            f"Ticket {self.number} of {self.customer} (contract {self.contract_id} "
-            f"at version {self.contract_version}); times UTC; SLA clocks after each step, "
-            "evaluated at its occurred time, elapsed/target in business h:mm"
+            f"Ticket {self.number} of {self.customer} (contract {self.contract_id}, opened "
+            f"under its version {self.contract_version}); times UTC; SLA clocks after each "
+            "step, evaluated at its occurred time, elapsed/target in business h:mm; each "
+            "step under the contract as logged before it"
         )
         header = (
             *("v", "position", "occurred", "recorded", "by", "event"),
@@ -448,9 +521,10 @@ class ChronologyFold:
     """A chronology folded up to some version of its ticket: the replay just
     after it, the steps so far, and the fields the next step compares with.
     `extend` continues it with later events and leaves it as it was, so a
-    reader can keep one and continue it from where it stopped."""
+    reader can keep one and continue it from where it stopped: in log order no
+    later event, of the ticket or of its contract, changes a step taken."""
 
-    contract: Contract
+    contracts: LoggedContract
     replay: Replay | None = None
     steps: tuple[Step, ...] = ()
     fields_now: Mapping[str, Plain] = field(default_factory=dict)
@@ -459,18 +533,23 @@ class ChronologyFold:
     def version(self) -> int | None:
         return None if self.replay is None else self.replay.ticket.version
 
-    def extend(self, events: Iterable[Any], positions: Mapping[int, int]) -> ChronologyFold:
+    def extend(
+        self,
+        events: Iterable[Any],
+        positions: Mapping[int, int],
+        contracts: LoggedContract | None = None,
+    ) -> ChronologyFold:
+        """The fold continued with `events`, their contract read from
+        `contracts` (the contract's log as now known) or else as before."""
+        contracts = contracts or self.contracts
         replay = None if self.replay is None else self.replay.copy()
         steps, before = list(self.steps), self.fields_now
         for event in events:
-            if replay is None:
-                replay = Replay.opened(event, self.contract)
-            else:
-                replay.apply(event)
+            replay = replay_step(replay, event, contracts, positions.get(event.originator_version))
             after = ticket_fields(replay.state)
             steps.append(step_of(event, replay, changes(before, after), positions))
             before = after
-        return ChronologyFold(self.contract, replay, tuple(steps), before)
+        return ChronologyFold(contracts, replay, tuple(steps), before)
 
     def result(self) -> Chronology:
         if self.replay is None:
@@ -481,21 +560,23 @@ class ChronologyFold:
             state.number,
             state.customer,
             state.contract_id,
-            self.contract.version,
+            self.replay.contract_version,
             self.steps,
         )
 
 
 def chronology(
     events: Iterable[Any],
-    contract: Contract,
+    contract: Contract | LoggedContract,
     *,
     positions: Mapping[int, int] | None = None,
 ) -> Chronology:
     """Every event of one ticket (decoded, in version order) with its changes,
     and the SLA clocks, evaluated at its occurred time, and hours after it.
-    `positions` maps versions to log positions (notification ids), when known."""
-    return ChronologyFold(contract).extend(events, positions or {}).result()
+    `positions` maps versions to log positions (notification ids), when known;
+    `contract` is the contract as logged at each (a plain contract reads every
+    event under that one contract)."""
+    return ChronologyFold(logged(contract)).extend(events, positions or {}).result()
 
 
 def step_of(
@@ -653,42 +734,59 @@ def ticket_events(ledger: TicketLedger, number: str) -> list[Any]:
 
 
 def ticket_chronology(ledger: TicketLedger, number: str, *, public: bool = False) -> Chronology:
-    """The chronology of ticket `number` under its contract as the ledger holds
-    it now; `public`: of its public history, as its requester sees it."""
+    """The chronology of ticket `number`, under its contract as the log held
+    it at each event; `public`: of its public history, as its requester sees it."""
     if public:
         return public_chronology(ledger, number)
     return kept_chronology(ledger, number).result()
 
 
+def logged_contract(ledger: TicketLedger, contract_id: UUID) -> LoggedContract:
+    """The contract's versions by their log positions, as the ledger holds them now."""
+    positions = ledger.log_positions(contract_id)
+    in_order = tuple(positions[version] for version in sorted(positions))
+    return LoggedContract(in_order, partial(ledger.contract_at, contract_id))
+
+
+def public_positioned(
+    events: list[Any], positions: Mapping[int, int]
+) -> tuple[list[Any], dict[int, int]]:
+    """The public history (numbered 1, 2, 3...) and each of its events' log
+    position by that number."""
+    shown = [e.originator_version for e in public_events(events)]
+    by_number = {n: positions[v] for n, v in enumerate(shown, start=1) if v in positions}
+    return public_history(events), by_number
+
+
 def public_chronology(ledger: TicketLedger, number: str) -> Chronology:
     events = ticket_events(ledger, number)
-    contract = ledger.contract(events[0].contract_id)
-    positions = ledger.log_positions(events[0].originator_id)
-    shown = [e.originator_version for e in public_events(events)]
-    positions = {n: positions[v] for n, v in enumerate(shown, start=1) if v in positions}
-    return chronology(public_history(events), contract, positions=positions)
+    contracts = logged_contract(ledger, events[0].contract_id)
+    history, positions = public_positioned(events, ledger.log_positions(events[0].originator_id))
+    return chronology(history, contracts, positions=positions)
 
 
 def kept_chronology(ledger: TicketLedger, number: str) -> ChronologyFold:
     """The ticket's chronology continued from the one the ledger last folded,
     with only the events stored since (by any process: the log is the truth,
-    the kept fold only where to continue from). A change of the contract
-    since, which may move any step's figures, folds it again from the start."""
+    the kept fold only where to continue from). Its steps so far stand
+    whatever the contract did since; the events after them are read under the
+    contract's log as it is now."""
     ticket_id = ticket_id_for(number)
     kept = ledger.kept_reads("chronologies", CHRONOLOGIES_KEPT)
     known = kept_fold(kept, ticket_id)
     newer = ledger.events_after(ticket_id, None if known is None else known.version)
-    first = next(iter(newer), None)
-    contract_id = known.contract.id if known else getattr(first, "contract_id", None)
-    if not isinstance(contract_id, UUID):
-        raise TicketNotFoundError(f"no ticket {number}")
-    contract = ledger.contract(contract_id)
-    if known is not None and known.contract.version != contract.version:
-        known, newer = None, ledger.events_after(ticket_id, None)
     if known is not None and not newer:
         return known
+    # The opening names the contract, and the kept state keeps it.
+    source = known.replay.state if known and known.replay else next(iter(newer), None)
+    contract_id = getattr(source, "contract_id", None)
+    if not isinstance(contract_id, UUID):
+        raise TicketNotFoundError(f"no ticket {number}")
+    contracts = logged_contract(ledger, contract_id)
     after = None if known is None else known.version
-    fold = (known or ChronologyFold(contract)).extend(newer, ledger.log_positions(ticket_id, after))
+    fold = (known or ChronologyFold(contracts)).extend(
+        newer, ledger.log_positions(ticket_id, after), contracts
+    )
     current = kept_fold(kept, ticket_id)
     newer_here = current is None or (current.version or 0) < (fold.version or 0)
     if newer_here and len(fold.steps) <= STEPS_KEPT:

@@ -441,13 +441,13 @@ class TicketLedger(Application[UUID]):
             pass
         state = ticket.state
         known = logged_before_opening(self.recorder, state.contract_id, ticket.id)
-        terms = self._contract_at(state.contract_id, known).state.terms_at(state.opened_at)
+        terms = self.contract_at(state.contract_id, known).state.terms_at(state.opened_at)
         self._governing.put(ticket.id, terms)
         return terms
 
-    def _contract_at(self, contract_id: UUID, version: int) -> Contract:
-        """The contract at a version, shared by every ticket that opened under
-        it, so their terms (and calendars) are built once."""
+    def contract_at(self, contract_id: UUID, version: int) -> Contract:
+        """The contract at a version, shared by every ticket and every replay
+        read under it, so its terms (and calendars) are built once."""
         key = (contract_id, version)
         try:
             return self._contracts_seen.get(key)

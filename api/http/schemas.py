@@ -578,12 +578,18 @@ class ChronologyStep(BaseModel):
     hours: HoursAt
 
 
+CONTRACT_VERSION = (
+    "the contract's version logged before the ticket's opening: the terms its SLA clocks run "
+    "under; work is priced under the contract as logged before the event that posted it"
+)
+
+
 class ChronologyView(BaseModel):
     ticket_id: UUID
     number: str
     customer: str
     contract_id: UUID
-    contract_version: int
+    contract_version: int = Field(description=CONTRACT_VERSION)
     steps: list[ChronologyStep]
 
 
@@ -596,7 +602,7 @@ class TicketAsOf(BaseModel):
     version: int = Field(description="the last event included")
     last_recorded_at: str
     last_occurred_at: str
-    contract_version: int
+    contract_version: int = Field(description=CONTRACT_VERSION)
     state: dict[str, str | int | None]
     sla: SlaAt
     hours: HoursAt

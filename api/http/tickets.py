@@ -416,10 +416,10 @@ AT = "2026-10-05T12:00:00+00:00"
 LATER = "at most a year after the ledger's clock"
 
 
-def visible_events(read: Reads, number: str) -> list[Any]:
+def readable_events(read: Reads, number: str) -> list[Any]:
     events = replay.ticket_events(read.ledger, number)
     read.check_customer(events[0].customer, TicketNotFoundError(f"no ticket {number}"))
-    return public_history(events) if read.caller.role is Role.REQUESTER else events
+    return events
 
 
 @router.get(
@@ -472,7 +472,7 @@ def get_as_of(
         Query(examples=[AT], description=f"what had happened by then, as known now; {LATER}"),
     ] = None,
 ) -> dict[str, Any]:
-    events = visible_events(read, number)
+    events = readable_events(read, number)
     if [version, recorded_by, occurred_by].count(None) != 2:
         raise ApiProblem(
             422,
@@ -482,6 +482,7 @@ def get_as_of(
     found = answer(
         read.ledger,
         events,
+        public=read.caller.role is Role.REQUESTER,
         version=version,
         recorded_by=None if recorded_by is None else read.instant(recorded_by),
         occurred_by=None if occurred_by is None else read.instant(occurred_by),

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests import strategies as ts
 from tests.api_support import Api
-from tests.support import ManualClock, at, focco_terms
+from tests.support import SEED_004_SLA, ManualClock, at, focco_terms
 from ticketledger.api.cli.main import app
 from ticketledger.domain import sla
 from ticketledger.domain.contract import Contract
@@ -70,6 +70,12 @@ NOON = at("2026-10-05 12:00")
 def open_ticket(ledger: TicketLedger, priority: Priority = Priority.HIGH) -> tuple[str, UUID]:
     contract = ledger.handle(SignContract(terms=focco_terms(), by="admin")).aggregate_id
     ledger.handle(AuthoriseRequester(contract_id=contract, requester="@serra.com.br", by="admin"))
+    return open_ticket_on(ledger, contract, priority)
+
+
+def open_ticket_on(
+    ledger: TicketLedger, contract: UUID, priority: Priority = Priority.HIGH
+) -> tuple[str, UUID]:
     opened = ledger.handle(
         OpenTicket(
             contract_id=contract,
@@ -154,24 +160,40 @@ def test_a_late_logged_call_is_absent_as_recorded_by_noon_and_present_as_occurre
     assert later.sla.resolution.elapsed == timedelta(hours=4)
 
 
-def test_as_of_a_version_or_a_recording_reads_the_contract_as_recorded_then_as_occurred_as_now(
+def test_no_as_of_answer_moves_when_a_plan_change_effective_earlier_is_recorded_later(
     ledger: TicketLedger, clock: ManualClock
 ) -> None:
     number, contract = open_ticket(ledger)
+    questions: list[dict[str, Any]] = [
+        {"version": 1},
+        {"recorded_by": NOON},
+        {"occurred_by": NOON},
+    ]
+    before = [ticket_as_of(ledger, number, **q).to_json() for q in questions]
     clock.advance(timedelta(hours=1))
+    quicker = {
+        **SEED_004_SLA,
+        Priority.HIGH.value: {"first_response": "PT1H", "resolution": "PT8H"},
+    }
     ledger.handle(
         ChangePlan(
             contract_id=contract,
-            terms=focco_terms(monthly_hours="30"),
-            effective_on=date(2026, 11, 1),
-            reason="more",
+            terms=focco_terms(sla=quicker),
+            effective_on=date(2026, 10, 5),  # the ticket's own day
+            reason="quicker",
             by="a",
         )
     )
-    assert ticket_as_of(ledger, number, recorded_by=NOON).contract_version == 2
-    assert ticket_as_of(ledger, number, occurred_by=NOON).contract_version == 3
-    # An answer about a version does not move when the contract changes later.
-    assert ticket_as_of(ledger, number, version=1).contract_version == 2
+    # Each answer reads the contract as logged before the ticket's events, as
+    # the SLA projection and billing do: the ticket runs under its opening's terms.
+    for question, seen in zip(questions, before, strict=True):
+        answer = ticket_as_of(ledger, number, **question)
+        assert answer.to_json() == seen
+        assert answer.contract_version == 2
+        assert answer.sla.first_response.target == timedelta(hours=4)
+    later, _ = open_ticket_on(ledger, contract)
+    assert ticket_as_of(ledger, later, version=1).contract_version == 3
+    assert ticket_as_of(ledger, later, version=1).sla.first_response.target == timedelta(hours=1)
 
 
 def test_a_question_before_the_ticket_or_past_its_last_version_names_what_is_missing(

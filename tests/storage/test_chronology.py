@@ -20,13 +20,19 @@ from tests.api_support import Api
 from tests.conftest import LedgerFactory
 from tests.support import SEED_004_SLA, ManualClock, at, focco_terms, rows_read
 from ticketledger.api.cli.main import app
+from ticketledger.domain.billing import Buckets
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
+from ticketledger.projections import hours as hours_projection
+from ticketledger.projections import sla as sla_projection
+from ticketledger.projections.runner import Projector
+from ticketledger.replay import bundle
 from ticketledger.replay import chronology as chronology_module
 from ticketledger.replay.chronology import (
     Change,
     Chronology,
     chronology,
+    logged_contract,
     shown,
     ticket_chronology,
 )
@@ -36,6 +42,7 @@ from ticketledger.service.commands import (
     AuthoriseRequester,
     ChangePlan,
     Comment,
+    CorrectWork,
     LogWork,
     OpenTicket,
     RateTicket,
@@ -313,7 +320,7 @@ def from_scratch(reader: TicketLedger, history: History) -> Chronology:
     """The chronology the pure function folds from every stored event, by nobody's cache."""
     return chronology(
         list(reader.events_of(history.ticket_id)),
-        reader.contract(history.contract_id),
+        logged_contract(reader, history.contract_id),
         positions=reader.log_positions(history.ticket_id),
     )
 
@@ -335,30 +342,100 @@ def test_a_chronology_read_again_continues_with_only_the_events_another_ledger_s
     assert ticket_chronology(ledger, history.number) == continued and read["events"] == 1
 
 
-def test_a_contract_changed_since_the_kept_chronology_folds_it_again_under_the_contract_now(
-    ledger: TicketLedger, clock: ManualClock, make_ledger: LedgerFactory
-) -> None:
-    history = desk_history(ledger, clock)
-    before = ticket_chronology(ledger, history.number)
-    # Effective the same local day: the terms of the ticket's day change under it.
-    quicker = {
-        **SEED_004_SLA,
-        Priority.HIGH.value: {"first_response": "PT1H", "resolution": "PT8H"},
-    }
-    terms = focco_terms(sla=quicker)
+def change_plan(ledger: TicketLedger, contract_id: UUID, **terms: Any) -> None:
+    """A plan change effective from the day the desk history's ticket opened
+    (a plan change cannot take effect before the day it is recorded)."""
     ledger.handle(
         ChangePlan(
-            contract_id=history.contract_id,
-            terms=terms,
+            contract_id=contract_id,
+            terms=focco_terms(**terms),
             effective_on=date(2026, 10, 5),
-            reason="bigger allowance",
+            reason="new plan",
             by="admin",
         )
     )
-    after = ticket_chronology(ledger, history.number)
-    assert after.contract_version == before.contract_version + 1
-    assert step(after, 1).sla.first_response.target == timedelta(hours=1)
-    assert after.to_json() == from_scratch(make_ledger(), history).to_json()
+
+
+# Effective from 1 October, recorded after the ticket opened: quicker targets
+# and work rounded up to the hour, where the ticket's day had 15 minutes.
+QUICKER = {
+    **SEED_004_SLA,
+    Priority.CRITICAL.value: {"first_response": "PT1H", "resolution": "PT2H"},
+}
+HOURLY = {"sla": QUICKER, "rounding_minutes": 60}
+
+
+def test_a_plan_change_recorded_after_the_opening_moves_no_step_as_billing_and_the_sla_keep_theirs(
+    ledger: TicketLedger, clock: ManualClock, make_ledger: LedgerFactory, projector: Projector
+) -> None:
+    history = desk_history(ledger, clock)
+    before = ticket_chronology(ledger, history.number)
+    change_plan(ledger, history.contract_id, **HOURLY)
+    kept = ticket_chronology(ledger, history.number)
+    fresh = make_ledger()
+    assert kept.to_json() == before.to_json() == from_scratch(fresh, history).to_json()
+    assert ticket_chronology(fresh, history.number).to_json() == before.to_json()
+    last = step(kept, 11)
+    # Critical's 8 h of seed 004, met after 2:20; the new plan's 2 h would be breached.
+    resolution = last.sla.resolution
+    assert (resolution.target, resolution.status) == (timedelta(hours=8), "met")
+    # 80 and 30 minutes, each rounded up to 15 minutes as on the day they were posted.
+    assert last.hours.posted_buckets.consumed == timedelta(minutes=120)
+    assert_the_projections_agree(projector, history, last)
+
+
+def test_work_corrected_after_a_plan_change_is_priced_as_billing_prices_the_adjustment(
+    ledger: TicketLedger, clock: ManualClock, make_ledger: LedgerFactory, projector: Projector
+) -> None:
+    history = desk_history(ledger, clock)
+    ticket_chronology(ledger, history.number)
+    change_plan(ledger, history.contract_id, **HOURLY)
+    work = ledger.ticket(history.number).state.work.values()
+    longest = max(work, key=lambda w: w.duration)
+    clock.set(at("2026-10-06 12:00"))
+    ledger.handle(
+        CorrectWork(
+            ticket=history.number,
+            entry_id=longest.entry_id,
+            duration=timedelta(minutes=70),
+            reason="timesheet",
+            by="billing",
+        )
+    )
+    kept = ticket_chronology(ledger, history.number)
+    assert kept.to_json() == from_scratch(make_ledger(), history).to_json()
+    # Under the hourly rounding in force at the correction, 80 and 70 minutes
+    # both round up to 2:00: the adjustment is zero, and the work stands as it
+    # was priced when posted (1:30 + 0:30), not as the new plan would price it
+    # all now (2:00 + 1:00).
+    last = step(kept, 12)
+    assert last.hours.posted == timedelta(minutes=100)
+    assert last.hours.posted_buckets.consumed == timedelta(minutes=120)
+    assert_the_projections_agree(projector, history, last)
+    # An auditor's bundle replays the contract's events in it in the same order.
+    document = bundle.export_ticket(ledger, history.number, "auditor")
+    assert bundle.verify_bundle(document).ok
+    assert json.loads(document)["chronologies"] == [kept.to_json()]
+
+
+def assert_the_projections_agree(projector: Projector, history: History, last: Any) -> None:
+    """The hours billing posted for the ticket, adjustments included, and its
+    SLA clocks as the SLA projection keeps them, are the chronology's last step."""
+    projector.catch_up(["sla", "hours"])
+    with projector.reading("hours") as rows:
+        posted = [
+            e.buckets
+            for e in hours_projection.ledger_entries(rows, history.contract_id, "2026-10")
+            if e.ticket_id == str(history.ticket_id)
+        ]
+    assert sum(posted, Buckets()) == last.hours.posted_buckets
+    with projector.reading("sla") as rows:
+        view = sla_projection.ticket_sla(rows, history.number, last.occurred_at)
+    for name in ("first_response", "resolution"):
+        figures, kept = getattr(last.sla, name), view[name]
+        assert figures.target.total_seconds() == kept["target_seconds"]
+        assert figures.elapsed.total_seconds() == kept["elapsed_seconds"]
+        assert (figures.state, figures.status) == (kept["state"], kept["status"])
 
 
 def test_a_chronology_of_no_ticket_is_refused_however_often_it_is_asked(
