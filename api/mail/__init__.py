@@ -1,0 +1,1 @@
+"""E-mail in and out: messages read into what the desk acts on, and notices sent."""
