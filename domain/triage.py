@@ -1,5 +1,8 @@
 """A request from someone the contract does not authorise is held for triage,
-not opened (seeds 000 and 001: only released senders and domains open tickets)."""
+not opened (seeds 000 and 001: only released senders and domains open tickets).
+A message that reaches the desk with no contract to open on (its sender is
+authorised by none, or by several) is held with no contract: releasing it
+names the one to open it on."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ticketledger.domain.errors import HeldRequestDecidedError
+from ticketledger.domain.errors import HeldRequestDecidedError, InvalidCommandError
 from ticketledger.domain.events import LedgerCreated, LedgerEvent, RecordsInOrder, check_occurred_at
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 
@@ -22,7 +25,7 @@ class HeldRequest(RecordsInOrder, Aggregate):
 
     class Held(Created):
         TOPIC = "ticketledger:HeldRequest.Held"
-        contract_id: UUID
+        contract_id: UUID | None
         requester: str
         channel: Channel
         kind: Kind
@@ -68,7 +71,7 @@ class HeldRequest(RecordsInOrder, Aggregate):
     def hold(
         cls,
         *,
-        contract_id: UUID,
+        contract_id: UUID | None,
         requester: str,
         channel: Channel,
         kind: Kind,
@@ -93,6 +96,20 @@ class HeldRequest(RecordsInOrder, Aggregate):
             by=by,
             occurred_at=occurred_at,
         )
+
+    def contract_to_open_on(self, named: UUID | None) -> UUID:
+        """The contract it was held for, or the one its releaser names when it
+        was held for none; never another than the one it was held for."""
+        if self.contract_id is not None and named not in (None, self.contract_id):
+            raise InvalidCommandError(
+                f"this request was held for contract {self.contract_id}, not {named}"
+            )
+        chosen = self.contract_id or named
+        if chosen is None:
+            raise InvalidCommandError(
+                "this request was held with no contract: name the contract to open it on"
+            )
+        return chosen
 
     def check_undecided(self) -> None:
         if self.ticket_id is not None or self.discarded:

@@ -115,6 +115,21 @@ class OpenTicket(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldForTriage(Command):
+    """Holds a request that reached the desk with no contract to open it on
+    (its sender authorised by none, or by several): `reason` says which."""
+
+    by: str = ""
+    requester: str
+    channel: Channel
+    subject: str
+    description: str = ""
+    reason: str
+    kind: Kind = Kind.QUESTION
+    priority: Priority = Priority.MEDIUM
+
+
+@dataclass(frozen=True, kw_only=True)
 class HeldRequestCommand(Command):
     held_id: UUID
     expected_version: int | None = None
@@ -122,7 +137,10 @@ class HeldRequestCommand(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class ReleaseHeldRequest(HeldRequestCommand):
-    """Opens the held request once its sender has been authorised."""
+    """Opens the held request once its sender has been authorised; a request
+    held with no contract names the one to open it on."""
+
+    contract_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -131,7 +131,22 @@ def open_ticket(ledger: TicketLedger, cmd: c.OpenTicket) -> CommandResult:
     return ledger.run(decide)
 
 
-def request_of(request: c.OpenTicket | HeldRequest) -> dict[str, Any]:
+@handles(c.HoldForTriage)
+def hold_for_triage(ledger: TicketLedger, cmd: c.HoldForTriage) -> CommandResult:
+    def decide() -> Decision:
+        held = HeldRequest.hold(
+            contract_id=None,
+            reason=cmd.reason,
+            by=cmd.by or cmd.requester,
+            occurred_at=ledger.now(cmd.occurred_at),
+            **request_of(cmd),
+        )
+        return Decision(held, (held,), held=True)
+
+    return ledger.run(decide)
+
+
+def request_of(request: c.OpenTicket | c.HoldForTriage | HeldRequest) -> dict[str, Any]:
     return dict(
         requester=request.requester,
         channel=request.channel,
@@ -178,8 +193,7 @@ def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> Com
         held = ledger.held_request(cmd.held_id)
         ledger.check_version(held, cmd.expected_version)
         held.check_undecided()
-        assert held.contract_id is not None
-        contract = ledger.contract(held.contract_id)
+        contract = ledger.contract(held.contract_to_open_on(cmd.contract_id))
         numbering, at = numbering_then_now(ledger, cmd.occurred_at, cmd.by)
         contract.check_serves(at)
         contract.check_authorised(held.requester)

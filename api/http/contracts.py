@@ -155,10 +155,22 @@ def get_contract(
     summary="Open the held request as a ticket, once its sender is authorised",
     responses={201: {"model": s.Accepted}},
 )
-def release_held(held_id: HeldId, do: DeskCommands) -> JSONResponse:
+def release_held(
+    held_id: HeldId,
+    do: DeskCommands,
+    contract_id: Annotated[
+        UUID | None,
+        Query(
+            description="the contract to open it on: needed when the request was held "
+            "with no contract, and refused when it names another than the one it was held for"
+        ),
+    ] = None,
+) -> JSONResponse:
     do.ledger.held_request(held_id)
     return do.handle(
-        c.ReleaseHeldRequest(held_id=held_id, by=do.by, expected_version=do.version),
+        c.ReleaseHeldRequest(
+            held_id=held_id, contract_id=contract_id, by=do.by, expected_version=do.version
+        ),
         status=201,
     )
 
@@ -191,7 +203,7 @@ def get_held(
     held_id: HeldId, read: Annotated[Reads, Depends(reads(*SUPERVISORS))]
 ) -> s.HeldRequestView:
     held = read.ledger.held_request(held_id)
-    if held.contract_id is None:
+    if held.held_at is None:
         raise HeldRequestNotFoundError(f"no held request {held_id}")
     return s.HeldRequestView(
         held_id=held.id,

@@ -488,7 +488,7 @@ class KeyInfo(BaseModel):
 
 class HeldRequestView(BaseModel):
     held_id: UUID
-    contract_id: UUID
+    contract_id: UUID | None = Field(description="none when no contract could take it")
     requester: str
     channel: str
     kind: str

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from tests.api_support import OWN, Api
+from ticketledger.domain.vocabulary import Channel
+from ticketledger.service.commands import HoldForTriage
 
 
 def etag(api: Api, number: str, after: int | None = None) -> str:
@@ -99,6 +101,32 @@ def test_a_request_from_an_unauthorised_sender_is_held_and_released_once_authori
     )
     assert (ticket["requester"], ticket["status"]) == ("visitor@gmail.com", "new")
     assert api.ok(api.get("agent", f"/held-requests/{held['id']}"))["ticket_id"] == released["id"]
+
+
+def test_a_request_held_with_no_contract_is_released_on_the_contract_the_agent_names(
+    api: Api,
+) -> None:
+    api.sign_contracts()
+    held = api.ledger.handle(
+        HoldForTriage(
+            requester="visitor@gmail.com",
+            channel=Channel.EMAIL,
+            subject="Reprint an invoice",
+            reason="its sender is not authorised on any contract",
+        )
+    )
+    path = f"/held-requests/{held.aggregate_id}"
+    view = api.ok(api.get("agent", path))
+    assert (view["contract_id"], view["channel"]) == (None, "email")
+    unnamed = api.post("agent", f"{path}/release")
+    assert (unnamed.status_code, unnamed.json()["code"]) == (422, "invalid_command")
+    assert "name the contract" in unnamed.json()["detail"]
+    own = api.contracts[OWN]
+    authorised = f"/contracts/{own}/authorised-requesters"
+    api.ok(api.post("admin", authorised, {"requester": "visitor@gmail.com"}))
+    released = api.ok(api.post("agent", f"{path}/release?contract_id={own}"), 201)
+    ticket = api.ok(api.get("agent", f"/tickets/{released['number']}", after=released["position"]))
+    assert (ticket["contract_id"], ticket["subject"]) == (own, "Reprint an invoice")
 
 
 def test_a_rejected_resolution_reopens_the_ticket_and_a_later_one_is_accepted(api: Api) -> None:

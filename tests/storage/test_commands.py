@@ -35,6 +35,7 @@ from ticketledger.service.commands import (
     Comment,
     CorrectWork,
     EndContract,
+    HoldForTriage,
     LogWork,
     OpenTicket,
     RateTicket,
@@ -173,6 +174,54 @@ def test_a_held_request_opens_only_after_its_sender_is_authorised(
     assert ledger.ticket(opened.aggregate_id).state.requester == "new.operator@plant.com"
     with pytest.raises(errors.HeldRequestDecidedError):
         ledger.handle(ReleaseHeldRequest(held_id=held.aggregate_id, by="agent"))
+
+
+def test_a_request_held_with_no_contract_opens_on_the_contract_its_releaser_names(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    held = ledger.handle(
+        HoldForTriage(
+            requester="new.operator@plant.com",
+            channel=Channel.EMAIL,
+            subject="Line 3 stopped",
+            description="the press does not start",
+            reason="its sender is not authorised on any contract",
+        )
+    )
+    request = ledger.held_request(held.aggregate_id)
+    assert (held.held, held.number, request.contract_id) == (True, None, None)
+    assert request.reason == "its sender is not authorised on any contract"
+    release = ReleaseHeldRequest(held_id=held.aggregate_id, by="agent")
+    with pytest.raises(errors.InvalidCommandError, match="name the contract to open it on"):
+        ledger.handle(release)
+    named = ReleaseHeldRequest(held_id=held.aggregate_id, contract_id=contract_id, by="agent")
+    with pytest.raises(errors.RequesterNotAuthorisedError):
+        ledger.handle(named)
+    ledger.handle(
+        AuthoriseRequester(contract_id=contract_id, requester="new.operator@plant.com", by="admin")
+    )
+    opened = ledger.handle(named)
+    ticket = ledger.ticket(opened.aggregate_id).state
+    assert (ticket.contract_id, ticket.subject, ticket.channel) == (
+        contract_id,
+        "Line 3 stopped",
+        Channel.EMAIL,
+    )
+    assert ledger.held_request(held.aggregate_id).ticket_id == opened.aggregate_id
+
+
+def test_a_request_held_for_one_contract_is_never_opened_on_another(
+    ledger: TicketLedger, contract_id: UUID
+) -> None:
+    held = open_incident(ledger, contract_id, requester="new.operator@plant.com")
+    other = ledger.handle(SignContract(terms=focco_terms(customer="Other plant"), by="admin"))
+    with pytest.raises(errors.InvalidCommandError, match="was held for contract"):
+        ledger.handle(
+            ReleaseHeldRequest(
+                held_id=held.aggregate_id, contract_id=other.aggregate_id, by="agent"
+            )
+        )
+    assert ledger.held_request(held.aggregate_id).ticket_id is None
 
 
 def test_a_revoked_address_no_longer_opens_tickets(ledger: TicketLedger, contract_id: UUID) -> None:
