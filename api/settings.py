@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     body_limit_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     # How long an unanswered Idempotency-Key claim holds before a retry may take it over.
     idempotency_lease_seconds: Seconds = 30
+    # The desk's mail domain: its own Message-IDs, and senders that are the desk itself.
+    mail_domain: str = Field("desk.example", min_length=1, pattern=r"^[A-Za-z0-9.-]+$")
+    # The largest attachment a received message may bring; a larger one is refused by name.
+    mail_attachment_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 10 * 1024 * 1024
 
     @classmethod
     def load(cls, **given: Any) -> Settings:

@@ -36,6 +36,7 @@ COMMANDS = {
     "tick": "ticker",
     "deadlines": "ticker",
     "keys": "serve",
+    "mail": "mail",
 }
 
 

@@ -10,8 +10,8 @@ the ledger says of its sender and of the tickets it refers to.
   final, so the message opens a new ticket that follows it.
 - Otherwise an authorised sender's message opens a ticket on the one contract
   that admits it.
-- Anything else is held for triage with the reason, and its sender learns
-  nothing about any ticket.
+- Anything else, and a message that could not be read whole, is held for
+  triage with the reason, and its sender learns nothing about any ticket.
 """
 
 from __future__ import annotations
@@ -102,6 +102,9 @@ def route(message: Inbound, desk: Desk, own_domains: Iterable[str]) -> Action:
         return Triage(reasons)
     if identity.rpartition("@")[2] in ours:
         return Ignore(f"sent from our own domain ({identity})")
+    if message.problems:
+        # A message we could not read whole is for a person to look at.
+        return Triage("; ".join(message.problems))
     return on_a_ticket(message, desk, ours) or opening(message, desk)
 
 

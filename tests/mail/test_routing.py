@@ -146,6 +146,11 @@ def test_a_number_that_is_no_ticket_of_ours_does_not_stop_an_opening() -> None:
     assert isinstance(action, Open) and action.subject == "Pedido 2026-999999 atrasado"
 
 
+def test_a_message_that_could_not_be_read_whole_is_held_with_what_was_wrong() -> None:
+    action = route(read("broken_mime.eml"), DeskSeen(), OURS)
+    assert isinstance(action, Triage) and "NoBoundaryInMultipartDefect" in action.reason
+
+
 @pytest.mark.parametrize("raw", [b"", b"From: nobody\r\n\r\nhi", b"From: <@acme.com>\r\n\r\nhi"])
 def test_a_message_with_no_usable_sender_is_held_with_what_was_wrong(raw: bytes) -> None:
     found: Inbound = read_message(raw)

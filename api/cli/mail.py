@@ -1,0 +1,102 @@
+"""`ticketledger mail`: messages taken in from a mail server's pipe or a folder
+of .eml files, through the one path every message takes (api/mail/receive.py)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from ticketledger.api.cli.options import DatabaseOption, fail, ledger_for, settings_from
+from ticketledger.api.mail.inbound import Limits
+from ticketledger.api.mail.receive import LedgerDesk, MailSettings, MailStore, Received, receive
+from ticketledger.api.settings import Settings
+from ticketledger.projections.catalog import all_projections
+from ticketledger.projections.runner import Projector
+from ticketledger.service.ledger import TicketLedger
+
+mail = typer.Typer(help="E-mail in: a mail server's pipe, or a folder of .eml files.")
+# sysexits.h: the mail server keeps the message and delivers it again later.
+EX_TEMPFAIL = 75
+
+
+class Intake:
+    """The ledger, its store of messages, and what the decision asks of it."""
+
+    def __init__(self, ledger: TicketLedger, settings: Settings) -> None:
+        self.ledger = ledger
+        self.store = MailStore(ledger)
+        self.projector = Projector(ledger, all_projections())
+        self.desk = LedgerDesk(ledger, self.contract_ids)
+        self.settings = MailSettings(
+            domains=(settings.mail_domain,),
+            limits=Limits(attachment_bytes=settings.mail_attachment_bytes),
+        )
+
+    def contract_ids(self) -> list[UUID]:
+        with self.projector.reading("ticket_state") as rows:
+            found = rows.all("SELECT contract_id FROM {contracts} ORDER BY contract_id")
+        return [UUID(str(row["contract_id"])) for row in found]
+
+    def take(self, raw: bytes) -> Received:
+        return receive(self.ledger, self.store, self.desk, raw, self.settings)
+
+
+@contextmanager
+def intake(database_url: str | None) -> Iterator[Intake]:
+    settings = settings_from(database_url=database_url)
+    ledger = ledger_for(settings)
+    try:
+        yield Intake(ledger, settings)
+    finally:
+        ledger.close()
+
+
+def line(received: Received) -> str:
+    what = received.number or (f"held {received.held_id}" if received.held_id else "")
+    why = f": {received.reason}" if received.reason else ""
+    return f"{received.message_key}: {received.outcome} {what}".rstrip() + why
+
+
+@mail.command("receive")
+def receive_one(database_url: DatabaseOption = None) -> None:
+    """Take one message from standard input (a mail server's pipe): exit 0
+    once it is taken, 75 (EX_TEMPFAIL) when the server should try again."""
+    from eventsourcing.persistence import PersistenceError
+
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        raise fail("no message on standard input")
+    try:
+        with intake(database_url) as taking:
+            typer.echo(line(taking.take(raw)))
+    except (PersistenceError, OSError) as error:
+        typer.echo(f"error: not taken, try again: {error}", err=True)
+        raise typer.Exit(EX_TEMPFAIL) from None
+
+
+@mail.command("import")
+def import_folder(
+    folder: Annotated[Path, typer.Argument(help="a folder of .eml files, taken in name order")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Take every .eml file of a folder, each once however often it is run."""
+    if not folder.is_dir():
+        raise fail(f"{folder} is not a folder")
+    files = sorted(folder.glob("*.eml"))
+    outcomes: dict[str, int] = {}
+    with intake(database_url) as taking, typer.progressbar(files, label="messages") as bar:
+        for path in bar:
+            received = taking.take(path.read_bytes())
+            outcomes[received.outcome] = outcomes.get(received.outcome, 0) + 1
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    typer.echo(f"{len(files)} messages: {summary or 'none'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(mail, name="mail")
