@@ -3,6 +3,7 @@ of .eml files, through the one path every message takes (api/mail/receive.py).""
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,34 @@ def receive_one(database_url: DatabaseOption = None) -> None:
     except (PersistenceError, OSError) as error:
         typer.echo(f"error: not taken, try again: {error}", err=True)
         raise typer.Exit(EX_TEMPFAIL) from None
+
+
+@mail.command("serve")
+def serve_smtp(
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="the port to listen on", min=1, max=65535)] = 2525,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Listen for SMTP on HOST:PORT and take every message handed over (Ctrl-C stops)."""
+    from aiosmtpd.controller import Controller
+
+    from ticketledger.api.mail.listener import Listener
+
+    # Blocked here, before the listener's thread starts (it inherits the mask):
+    # this thread alone waits for them, and stops the listener cleanly.
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    with intake(database_url) as taking:
+        limit = 2 * taking.settings.limits.attachment_bytes + 1024 * 1024
+        controller = Controller(
+            Listener(taking.take), hostname=host, port=port, data_size_limit=limit
+        )
+        controller.start()
+        typer.echo(f"taking mail on {host}:{port} (Ctrl-C stops)")
+        try:
+            signal.sigwait(stopping)
+        finally:
+            controller.stop()
 
 
 @mail.command("import")

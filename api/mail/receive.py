@@ -125,6 +125,8 @@ class MailStore:
             )
 
     def record(self, received: Received) -> None:
+        """What the message did; a second delivery, which did nothing, leaves
+        the first's outcome (and fills it in only if that was never recorded)."""
         row = {
             "key": received.message_key,
             "outcome": received.outcome,
@@ -136,7 +138,8 @@ class MailStore:
             self.store.execute(
                 cursor,
                 f"UPDATE {self.table} SET outcome = :outcome, reason = :reason, "
-                "number = :number, held_id = :held WHERE message_key = :key",
+                "number = :number, held_id = :held WHERE message_key = :key "
+                "AND (outcome IS NULL OR :outcome <> 'already taken')",
                 row,
             )
 

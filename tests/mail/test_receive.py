@@ -166,6 +166,8 @@ def test_a_message_delivered_twice_is_acted_on_once(desk: Desk, make_ledger: Led
     )
     assert (again.outcome, again.number) == ("already taken", first.number)
     assert desk.ledger.ticket_ids(2026) == [desk.ledger.ticket(str(first.number)).id]
+    recorded = {row["message_key"]: row["outcome"] for row in desk.store.outcomes()}
+    assert recorded["once@moveisserra.com.br"] == "opened"  # the second did nothing
 
 
 def test_a_command_the_ledger_refuses_holds_the_message_with_the_refusal(desk: Desk) -> None:
