@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ticketledger.api.mail.inbound import Inbound, Limits, read_message
 from ticketledger.api.mail.reply_text import Verdict, trimmed_reply, verdict_of
@@ -225,3 +227,39 @@ def test_only_a_line_that_is_a_verdict_alone_and_unopposed_counts(
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+# Whatever arrives, reading it never fails.
+
+HEADER_LINES = st.sampled_from(
+    [
+        b"From: Ana <ana@moveisserra.com.br>",
+        b"From: =?utf-8?B?broken?= <>",
+        b'Content-Type: multipart/mixed; boundary="b"',
+        b"Content-Type: text/html; charset=x-unknown",
+        b'Content-Type: text/plain; charset="utf-8"',
+        b"Content-Transfer-Encoding: base64",
+        b"Content-Transfer-Encoding: quoted-printable",
+        b"Subject: =?iso-8859-1?Q?=E9t=E9?=",
+        b"In-Reply-To: <2026-000145.1.x@desk.example",
+        b"Message-ID: <<>>",
+        b"Date: Mon, 99 Foo 2026 25:61:00 +9999",
+        b"Auto-Submitted:",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    headers=st.lists(HEADER_LINES, max_size=8),
+    body=st.binary(max_size=400),
+    parts=st.lists(st.binary(max_size=60), max_size=3),
+)
+def test_any_bytes_are_read_without_an_exception(
+    headers: list[bytes], body: bytes, parts: list[bytes]
+) -> None:
+    mime = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\n" + p + b"\r\n" for p in parts)
+    raw = b"\r\n".join(headers) + b"\r\n\r\n" + body + mime
+    found = read_message(raw)
+    assert isinstance(found.text, str) and isinstance(found.problems, tuple)
+    assert found.reply == trimmed_reply(found.text)

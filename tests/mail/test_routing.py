@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.mail.test_inbound import MACHINE_MESSAGES, read
+from tests.mail.test_inbound import HEADER_LINES, MACHINE_MESSAGES, read
 from ticketledger.api.mail.inbound import Inbound, read_message
 from ticketledger.api.mail.routing import (
     Accept,
@@ -155,3 +157,13 @@ def test_a_message_that_could_not_be_read_whole_is_held_with_what_was_wrong() ->
 def test_a_message_with_no_usable_sender_is_held_with_what_was_wrong(raw: bytes) -> None:
     found: Inbound = read_message(raw)
     assert isinstance(route(found, DeskSeen(), OURS), Triage)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers=st.lists(HEADER_LINES, max_size=8), body=st.binary(max_size=300))
+def test_any_message_gets_a_decision_and_never_an_exception(
+    headers: list[bytes], body: bytes
+) -> None:
+    desk = DeskSeen().with_ticket("2026-000145", SERRA, Status.RESOLVED)
+    action = route(read_message(b"\r\n".join(headers) + b"\r\n\r\n" + body), desk, OURS)
+    assert isinstance(action, Ignore | Triage | Open | Reply | Accept | Reject)

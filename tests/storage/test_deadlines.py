@@ -354,7 +354,14 @@ def test_the_rules_write_the_same_events_whether_a_ticker_runs_at_each_deadline_
     seen: Counter[str] = Counter()
     examples: list[int] = []
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # Derandomized: the share of histories that wrote something, checked
+    # below, is then a fact of these examples, not a chance of each run.
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        derandomize=True,
+    )
     @example(history=EVERY_RULE)
     @given(history=ts.rule_histories())
     def same_events(history: ts.RuleHistory) -> None:
