@@ -59,7 +59,7 @@ def intake(database_url: str | None) -> Iterator[Intake]:
 
 
 def line(received: Received) -> str:
-    what = received.number or (f"held {received.held_id}" if received.held_id else "")
+    what = received.number or (str(received.held_id) if received.held_id else "")
     why = f": {received.reason}" if received.reason else ""
     return f"{received.message_key}: {received.outcome} {what}".rstrip() + why
 

@@ -74,7 +74,10 @@ class Inbound:
 
     def ticket_numbers(self, own_domains: Iterable[str]) -> tuple[str, ...]:
         """The tickets this message refers to: of our own messages it answers
-        first (In-Reply-To, then References, newest first), then the subject."""
+        first (In-Reply-To, then References, newest first), then the subject.
+        Our notices' Message-IDs begin with their ticket's number
+        (`<2026-000145.….@our.domain>`), so the reference survives a subject
+        the requester rewrote."""
         domains = {d.lower() for d in own_domains}
         found: list[str] = []
         for message_id in (*self.in_reply_to, *reversed(self.references)):

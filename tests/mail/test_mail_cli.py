@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from uuid import UUID
 
 from typer.testing import CliRunner
 
@@ -47,6 +48,15 @@ def test_the_pipe_takes_a_message_once_and_says_what_it_did(
     assert again.exit_code == 0
     assert "already taken 2026-000001" in again.stdout
     assert ledger.ticket_ids(2026) == [ledger.ticket("2026-000001").id]
+    stranger = MESSAGE.replace(b"ana.ribeiro@moveisserra.com.br", b"x@elsewhere.example")
+    held = runner.invoke(app, ["mail", "receive", *db], input=stranger.replace(b"pipe-1", b"p2"))
+    key, outcome, held_id, reason = held.stdout.strip().split(" ", 3)
+    assert (key, outcome, reason) == (
+        "p2@moveisserra.com.br:",
+        "held",
+        "its sender is not authorised on any contract",
+    )
+    assert ledger.held_request(UUID(held_id.rstrip(":"))).requester == "x@elsewhere.example"
 
 
 def test_the_pipe_asks_the_mail_server_to_try_again_when_the_database_is_down() -> None:
