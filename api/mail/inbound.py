@@ -160,11 +160,26 @@ def sent_at(message: Message) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
+# Defects that leave part of a message unread. Others (a lenient base64, a
+# missing closing boundary, an mbox From_ line) are read past, as mail
+# programs do, and would hold a person's ordinary message for nothing.
+UNREAD = frozenset(
+    {
+        "NoBoundaryInMultipartDefect",
+        "StartBoundaryNotFoundDefect",
+        "MultipartInvariantViolationDefect",
+        "MissingHeaderBodySeparatorDefect",
+        "FirstHeaderLineIsContinuationDefect",
+    }
+)
+
+
 def defects_of(message: Message) -> list[str]:
     return [
         f"broken message structure: {type(defect).__name__}"
         for part in message.walk()
         for defect in part.defects
+        if type(defect).__name__ in UNREAD
     ]
 
 

@@ -263,3 +263,17 @@ def test_any_bytes_are_read_without_an_exception(
     found = read_message(raw)
     assert isinstance(found.text, str) and isinstance(found.problems, tuple)
     assert found.reply == trimmed_reply(found.text)
+
+
+def test_defects_mail_programs_read_past_do_not_count_as_problems() -> None:
+    found = read_message(
+        b"From Ana Mon Oct  5 10:00:00 2026\r\n"  # an mbox From_ line
+        b"From: ana@moveisserra.com.br\r\nSubject: log\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSegue o log.\r\n"
+        b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment;"
+        b" filename=log.txt\r\nContent-Transfer-Encoding: base64\r\n\r\nbG9n\r\n"
+        # ...and no closing boundary.
+    )
+    assert (found.text, found.problems) == ("Segue o log.", ())
+    assert [a.content for a in found.attachments] == [b"log"]
