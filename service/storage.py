@@ -142,8 +142,9 @@ def outcome_fields(draft: OutcomeDraft) -> tuple[Any, ...]:
 
 
 def outcome_row(draft: OutcomeDraft, positions: Sequence[int]) -> tuple[Any, ...]:
-    fields = outcome_fields(draft)
-    return (*fields[:5], max(positions), *fields[5:])
+    """The outcome's row in OUTCOME_NAMES order, its position the save's last."""
+    scope, key, fingerprint, aggregate, version, number, held = outcome_fields(draft)
+    return (scope, key, fingerprint, aggregate, version, max(positions), number, held)
 
 
 def stored_outcome(row: Any) -> StoredOutcome:
