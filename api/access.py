@@ -103,7 +103,7 @@ class AccessStore:
     """API keys and idempotency records, on SQLite or PostgreSQL."""
 
     def __init__(self, ledger: TicketLedger) -> None:
-        self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
+        self.store = ProjectionStore.beside(ledger)
         self.keys = self.store.qualify(KEYS)
         self.idempotency = self.store.qualify(IDEMPOTENCY)
         # Keys this process authenticated, by token hash: what a key may do

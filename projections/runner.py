@@ -278,7 +278,7 @@ class Projector:
 
     def __init__(self, ledger: TicketLedger, projections: Iterable[Projection]) -> None:
         self.ledger = ledger
-        self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
+        self.store = ProjectionStore.beside(ledger)
         self.projections = {p.name: p for p in projections}
         self._processors: dict[str, ProjectionProcessor] = {}
         # API request threads and follower threads look up processors together.

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -28,6 +28,9 @@ from ticketledger.domain.contract_state import ContractState
 from ticketledger.domain.terms import STORED
 from ticketledger.domain.ticket_state import TicketState
 from ticketledger.service.storage import once_more, reading
+
+if TYPE_CHECKING:
+    from ticketledger.service.ledger import TicketLedger
 
 Dialect = Literal["sqlite", "postgres"]
 T = TypeVar("T")
@@ -608,6 +611,12 @@ class ProjectionStore:
         self.translated: dict[tuple[str, str], str] = {}
         self.dialect: Dialect = "sqlite" if isinstance(datastore, SQLiteDatastore) else "postgres"
         self._create_generations_table()
+
+    @classmethod
+    def beside(cls, ledger: TicketLedger) -> ProjectionStore:
+        """The tables a ledger's database holds beside its events."""
+        datastore: Datastore = ledger.factory.datastore  # type: ignore[attr-defined]
+        return cls(datastore)
 
     def qualify(self, name: str) -> str:
         if isinstance(self.datastore, PostgresDatastore):

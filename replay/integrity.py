@@ -204,7 +204,7 @@ class LogStore:
         recorder = ledger.recorder
         assert isinstance(recorder, ImmutableSQLiteRecorder | ImmutablePostgresRecorder)
         self.recorder = recorder
-        self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
+        self.store = ProjectionStore.beside(ledger)
         self.chain = self.store.qualify(self.recorder.chain_table_name)
         self.digests_table = self.store.qualify(self.recorder.digests_table_name)
 
