@@ -424,6 +424,13 @@ class TicketLedger(Application[UUID]):
         decision, recordings = self._saved(decide)
         return decision.result(recordings) if recordings else None
 
+    def folded(self, ref: TicketRef) -> Ticket:
+        """The ticket as every stored event leaves it, continued from the fold
+        this ledger keeps for commands (reading only the events stored since):
+        what the next command on it acts on, before the rules due then."""
+        ticket, _, _ = self._folded_ticket(ref)
+        return ticket
+
     def watch(self, ref: TicketRef) -> tuple[Watch, ContractTerms]:
         """What the rules know of the ticket, and the terms it is governed by."""
         _, watch, terms = self._folded_ticket(ref)

@@ -7,8 +7,9 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
@@ -17,9 +18,10 @@ from ticketledger.api.cli.options import DatabaseOption, fail, ledger_for, setti
 from ticketledger.api.mail.inbound import Limits
 from ticketledger.api.mail.receive import LedgerDesk, MailSettings, MailStore, Received, receive
 from ticketledger.api.settings import Settings
-from ticketledger.projections.catalog import all_projections
-from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
+
+if TYPE_CHECKING:
+    from ticketledger.projections.runner import Projector
 
 mail = typer.Typer(help="E-mail in: a mail server's pipe, or a folder of .eml files.")
 # sysexits.h: the mail server keeps the message and delivers it again later.
@@ -32,12 +34,20 @@ class Intake:
     def __init__(self, ledger: TicketLedger, settings: Settings) -> None:
         self.ledger = ledger
         self.store = MailStore(ledger)
-        self.projector = Projector(ledger, all_projections())
         self.desk = LedgerDesk(ledger, self.contract_ids)
         self.settings = MailSettings(
             domains=(settings.mail_domain,),
             limits=Limits(attachment_bytes=settings.mail_attachment_bytes),
         )
+
+    @cached_property
+    def projector(self) -> Projector:
+        # Loaded when a message may open a ticket, not for every message the
+        # pipe takes: the projections' modules are a sixth of its start.
+        from ticketledger.projections.catalog import all_projections
+        from ticketledger.projections.runner import Projector
+
+        return Projector(self.ledger, all_projections())
 
     def contract_ids(self) -> list[UUID]:
         with self.projector.reading("ticket_state") as rows:

@@ -74,8 +74,9 @@ class LedgerDesk:
         self.contract_ids = contract_ids
 
     def ticket(self, number: str) -> TicketSeen | None:
+        # The fold the command then continues: the ticket is folded once.
         try:
-            state = self.ledger.ticket(number).state
+            state = self.ledger.folded(number).state
         except (TicketNotFoundError, ValueError):
             return None
         return TicketSeen(number, state.contract_id, state.status)
@@ -94,7 +95,7 @@ class MailStore:
     """Every message taken, whole, by its key: what it did, and why."""
 
     def __init__(self, ledger: TicketLedger) -> None:
-        self.store = ProjectionStore(ledger.factory.datastore)  # type: ignore[attr-defined]
+        self.store = ProjectionStore.beside(ledger)
         self.table = self.store.qualify(RECEIVED)
         self.store.create_tables(
             [
