@@ -128,7 +128,7 @@ def open_ticket(ledger: TicketLedger, cmd: c.OpenTicket) -> CommandResult:
         )
         return Decision(held, (held,), held=True)
 
-    return ledger.run(decide)
+    return ledger.run(decide, issues_number=True)
 
 
 @handles(c.HoldForTriage)
@@ -201,7 +201,7 @@ def release_held_request(ledger: TicketLedger, cmd: c.ReleaseHeldRequest) -> Com
         held.release(ticket.id, ticket.state.number, cmd.by, at)
         return Decision(ticket, (numbering, ticket, held), number=ticket.state.number)
 
-    return ledger.run(decide)
+    return ledger.run(decide, issues_number=True)
 
 
 @handles(c.DiscardHeldRequest)

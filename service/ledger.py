@@ -11,7 +11,9 @@ made due are applied in the same save (domain/deadlines.py).
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext, suppress
 from contextvars import ContextVar
@@ -79,6 +81,7 @@ A = TypeVar("A", bound=Aggregate)
 # The retry key of the command being handled in this thread, if it has one.
 _REQUEST: ContextVar[RequestKey | None] = ContextVar("ticketledger_request", default=None)
 MAX_ATTEMPTS = 20
+CONFLICT_PAUSE_SECONDS = 0.002
 GOVERNING_TERMS_CACHED = 1024
 # The library's cache of aggregates read through the repository (contracts,
 # numberings, tickets read whole), each brought forward at every read by the
@@ -132,6 +135,7 @@ class TicketLedger(Application[UUID]):
         )
         self._kept_folds: TicketFolds | None = None
         self._folds_made = threading.Lock()
+        self._issuing = threading.Lock()
         self._kept_reads: dict[str, LRUCache[Any, Any]] = {}
         # The library deep-copies a cached aggregate after releasing the lock it
         # brought it forward under: a reader that brought the same aggregate
@@ -297,15 +301,23 @@ class TicketLedger(Application[UUID]):
 
     # Deciding and saving: get, call, save.
 
-    def run(self, decide: Decide) -> CommandResult:
+    def run(self, decide: Decide, *, issues_number: bool = False) -> CommandResult:
         """Decides with the injected clock and saves atomically; decides again on
-        fresh state when a concurrent writer got there first."""
-        decision, recordings = self._saved(decide)
+        fresh state when a concurrent writer got there first. Commands that may
+        issue a ticket number take turns in this process: every one of them
+        changes the year's numbering, so openings decided side by side (as
+        shared commits gather them) would all but one be decided again."""
+        with self._issuing if issues_number else nullcontext():
+            decision, recordings = self._saved(decide)
         return decision.result(recordings)
 
     def _saved(self, decide: Decide) -> tuple[Decision, list[Any]]:
         request = _REQUEST.get()
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt > 1:
+                # Writers in other processes that keep meeting on one aggregate
+                # step apart, rather than meet again at the next round trip.
+                time.sleep(random.uniform(0, CONFLICT_PAUSE_SECONDS * attempt))
             with recording_clock(self.clock):
                 decision = decide()
             try:

@@ -16,7 +16,16 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+import psycopg
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import get_topic
@@ -31,9 +40,16 @@ from ticketledger.service.chain import (
     canonical_id,
     seal,
 )
+from ticketledger.service.group_commit import GroupCommit
 from ticketledger.service.outcomes import CommandResult, OutcomeDraft, StoredOutcome
 
 DEFAULT_SQLITE_FILE = "ticketledger.db"
+REFUSALS: tuple[tuple[type[psycopg.Error], type[DatabaseError]], ...] = (
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.DataError, DataError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.OperationalError, OperationalError),
+)
 IMMUTABLE_MESSAGE = "ticketledger events are immutable"
 SCHEMA_LOCK = 0x7469636B6C6467  # "tickldg": serialises table creation across processes
 DIGEST_COLUMNS = (
@@ -49,58 +65,83 @@ OUTCOME_COLUMNS = (
     "number TEXT, held INTEGER NOT NULL, PRIMARY KEY (scope, request_key)"
 )
 OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, position, number, held"
-# A save on PostgreSQL, in one statement. The link hash is service/chain.py's
-# `link_hash`, spelt in SQL: the previous link, then one line each for
-# position, aggregate, version and topic, then the stored bytes. Events of one
-# aggregate chain in version order; positions come back in the given order.
+# The saves of a batch on PostgreSQL (service/group_commit.py), in one
+# statement and one transaction: each command's events, their chain links and
+# its outcome in a subtransaction of their own, so a command refused (by a
+# concurrent writer, most often) is refused alone and the rest commit. The
+# link hash is service/chain.py's `link_hash`, spelt in SQL: the previous link,
+# then one line each for position, aggregate, version and topic, then the
+# stored bytes. Events of one aggregate chain in version order. Each command
+# gets back its events' positions in the given order, or the SQLSTATE and
+# message that refused it.
 SAVE_FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.{save}(
-    given {schema}.{event}[], o_scope text, o_key text, o_fingerprint text,
-    o_aggregate text, o_version bigint, o_number text, o_held integer)
-RETURNS TABLE (log_position bigint) LANGUAGE plpgsql AS $fn$
+    given {schema}.{event}[], owner integer[], o_scope text[], o_key text[],
+    o_fingerprint text[], o_aggregate text[], o_version bigint[], o_number text[],
+    o_held integer[])
+RETURNS TABLE (command integer, log_position bigint, refused_code text, refused text)
+LANGUAGE plpgsql AS $fn$
 DECLARE
+    c integer;
     r record;
     chained_id text;
     head text;
-    positions bigint[] := ARRAY[]::bigint[];
+    positions bigint[];
 BEGIN
     SET LOCAL lock_timeout = '{lock_timeout}s';
     LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
     NOTIFY {channel};
-    FOR r IN
-        WITH numbered AS (
-            SELECT e.originator_id, e.originator_version, e.topic, e.state, e.n
-            FROM unnest(given) WITH ORDINALITY
-                AS e(originator_id, originator_version, topic, state, n)
-        ), inserted AS (
-            INSERT INTO {schema}.{events} AS t (originator_id, originator_version, topic, state)
-            SELECT m.originator_id, m.originator_version, m.topic, m.state
-            FROM numbered AS m ORDER BY m.n
-            RETURNING t.notification_id, t.originator_id, t.originator_version, t.topic, t.state
-        )
-        SELECT i.notification_id, i.originator_id::uuid::text AS canonical_id,
-            i.originator_version, i.topic, i.state, m.n
-        FROM inserted AS i JOIN numbered AS m
-            ON m.originator_id = i.originator_id AND m.originator_version = i.originator_version
-        ORDER BY canonical_id, i.originator_version
-    LOOP
-        IF chained_id IS DISTINCT FROM r.canonical_id THEN
-            chained_id := r.canonical_id;
-            head := coalesce(({last_link}), {genesis});
-        END IF;
-        head := encode(sha256(convert_to(
-            head || chr(10) || r.notification_id || chr(10) || chained_id || chr(10)
-            || r.originator_version || chr(10) || r.topic || chr(10), 'UTF8') || r.state), 'hex');
-        INSERT INTO {schema}.{chain} (originator_id, originator_version, notification_id, hash)
-        VALUES (chained_id, r.originator_version, r.notification_id, head);
-        positions[r.n::integer] := r.notification_id;
+    FOR c IN 1 .. coalesce(array_length(o_scope, 1), 0) LOOP
+        BEGIN
+            positions := ARRAY[]::bigint[];
+            chained_id := NULL;
+            FOR r IN
+                WITH numbered AS (
+                    SELECT e.originator_id, e.originator_version, e.topic, e.state,
+                        row_number() OVER (ORDER BY e.n) AS n
+                    FROM unnest(given, owner) WITH ORDINALITY
+                        AS e(originator_id, originator_version, topic, state, owned_by, n)
+                    WHERE e.owned_by = c
+                ), inserted AS (
+                    INSERT INTO {schema}.{events} AS t
+                        (originator_id, originator_version, topic, state)
+                    SELECT m.originator_id, m.originator_version, m.topic, m.state
+                    FROM numbered AS m ORDER BY m.n
+                    RETURNING t.notification_id, t.originator_id, t.originator_version,
+                        t.topic, t.state
+                )
+                SELECT i.notification_id, i.originator_id::uuid::text AS canonical_id,
+                    i.originator_version, i.topic, i.state, m.n
+                FROM inserted AS i JOIN numbered AS m
+                    ON m.originator_id = i.originator_id
+                    AND m.originator_version = i.originator_version
+                ORDER BY canonical_id, i.originator_version
+            LOOP
+                IF chained_id IS DISTINCT FROM r.canonical_id THEN
+                    chained_id := r.canonical_id;
+                    head := coalesce(({last_link}), {genesis});
+                END IF;
+                head := encode(sha256(convert_to(
+                    head || chr(10) || r.notification_id || chr(10) || chained_id || chr(10)
+                    || r.originator_version || chr(10) || r.topic || chr(10), 'UTF8')
+                    || r.state), 'hex');
+                INSERT INTO {schema}.{chain}
+                    (originator_id, originator_version, notification_id, hash)
+                VALUES (chained_id, r.originator_version, r.notification_id, head);
+                positions[r.n::integer] := r.notification_id;
+            END LOOP;
+            IF o_scope[c] IS NOT NULL THEN
+                INSERT INTO {schema}.{outcomes} ({names}) VALUES (
+                    o_scope[c], o_key[c], o_fingerprint[c], o_aggregate[c], o_version[c],
+                    (SELECT max(p) FROM unnest(positions) AS p), o_number[c], o_held[c]);
+            END IF;
+            -- Last in the subtransaction: nothing after it can refuse the command.
+            RETURN QUERY SELECT c, u.p, NULL::text, NULL::text
+                FROM unnest(positions) WITH ORDINALITY AS u(p, k) ORDER BY u.k;
+        EXCEPTION WHEN OTHERS THEN
+            RETURN QUERY SELECT c, NULL::bigint, SQLSTATE::text, SQLERRM::text;
+        END;
     END LOOP;
-    IF o_scope IS NOT NULL THEN
-        INSERT INTO {schema}.{outcomes} ({names}) VALUES (
-            o_scope, o_key, o_fingerprint, o_aggregate, o_version,
-            (SELECT max(p) FROM unnest(positions) AS p), o_number, o_held);
-    END IF;
-    RETURN QUERY SELECT u.p FROM unnest(positions) WITH ORDINALITY AS u(p, n) ORDER BY u.n;
 END
 $fn$
 """
@@ -156,6 +197,39 @@ def stored_outcome(row: Any) -> StoredOutcome:
         bool(row["held"]),
     )
     return StoredOutcome(str(row["fingerprint"]), result)
+
+
+@dataclass(frozen=True)
+class Save:
+    """One command's save, as handed to the group commit."""
+
+    events: tuple[StoredEvent, ...]
+    outcome: OutcomeDraft | None
+
+
+def answers(saves: int, rows: Sequence[Any]) -> list[list[int] | BaseException]:
+    """Each save's positions, in its events' order, or the library's error for
+    what refused it (a concurrent writer's conflict most often)."""
+    found: list[list[int] | BaseException] = [[] for _ in range(saves)]
+    for row in rows:
+        command = int(row["command"]) - 1
+        if row["refused_code"] is not None:
+            found[command] = refusal(str(row["refused_code"]), str(row["refused"]))
+        else:
+            positions = found[command]
+            assert isinstance(positions, list)
+            positions.append(int(row["log_position"]))
+    return found
+
+
+def refusal(sqlstate: str, message: str) -> BaseException:
+    """The library's error for the SQLSTATE, as its datastore translates the
+    driver's: a unique violation is the conflict that decides a command again."""
+    kind = psycopg.errors.lookup(sqlstate)
+    for driver, library in REFUSALS:
+        if issubclass(kind, driver):
+            return library(message)
+    return DatabaseError(message)
 
 
 def sqlite_refusals(table: str, key: tuple[str, ...]) -> list[str]:
@@ -288,11 +362,22 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         ]
         for table in (self.events_table_name, self.chain_table_name, self.digests_table_name):
             self.sql_create_statements += postgres_refusals(datastore.schema, table, refuse)
-        save = Identifier(f"{self.events_table_name}_save")
+        # The one-save function of earlier versions, replaced by the batch's.
+        self.sql_create_statements.append(
+            SQL("DROP FUNCTION IF EXISTS {schema}.{save}({event}[], {single})").format(
+                schema=schema,
+                save=Identifier(f"{self.events_table_name}_save"),
+                event=Identifier(self.stored_event_type_name),
+                single=SQL("text, text, text, text, bigint, text, integer"),
+            )
+        )
+        save = Identifier(f"{self.events_table_name}_save_batch")
         self.sql_create_statements.append(self._save_function(save))
         self.call_save = SQL(
-            "SELECT * FROM {schema}.{save}(%s, %s, %s, %s, %s, %s, %s, %s)"
+            "SELECT * FROM {schema}.{save}(%s, %s::integer[], %s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::integer[])"
         ).format(schema=schema, save=save)
+        self.group: GroupCommit[Save, list[int]] = GroupCommit(self.commit_batch)
         self.select_outcome = SQL(
             "SELECT * FROM {schema}.{outcomes} WHERE scope = %s AND request_key = %s"
         ).format(schema=schema, outcomes=outcomes)
@@ -327,19 +412,39 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
 
     @once_more
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        """Saves one command's events (and its outcome) in the next batch this
+        process commits, and returns their log positions once durable."""
         if not stored_events:
             return []
-        events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
         draft = kwargs.get("outcome")
-        outcome = outcome_fields(draft) if isinstance(draft, OutcomeDraft) else (None,) * 7
+        save = Save(tuple(stored_events), draft if isinstance(draft, OutcomeDraft) else None)
+        return self.group.submit(save)
+
+    def commit_batch(self, saves: Sequence[Save]) -> list[list[int] | BaseException]:
+        """Every save of the batch in one call of the save function: each one's
+        positions, or the error that refused it alone."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             # The pool's connections commit by themselves: the call is its own
             # transaction, acknowledged once durable.
-            curs.execute(self.call_save, (events, *outcome), prepare=True)
-            return [row["log_position"] for row in curs.fetchall()]
+            curs.execute(self.call_save, self.batch_parameters(saves), prepare=True)
+            rows = curs.fetchall()
+        return answers(len(saves), rows)
+
+    def batch_parameters(self, saves: Sequence[Save]) -> tuple[Any, ...]:
+        """The save function's arguments: every event, the number of the save
+        it belongs to, and each save's outcome columns."""
+        events, owners = [], []
+        outcomes: list[tuple[Any, ...]] = []
+        for number, save in enumerate(saves, start=1):
+            for e in save.events:
+                events.append(
+                    self.construct_pg_stored_event(
+                        e.originator_id, e.originator_version, e.topic, e.state
+                    )
+                )
+                owners.append(number)
+            outcomes.append(outcome_fields(save.outcome) if save.outcome else (None,) * 7)
+        return (events, owners, *(list(column) for column in zip(*outcomes, strict=True)))
 
     def find_outcome(self, scope: str, key: str) -> StoredOutcome | None:
         with reading(self.datastore) as curs:
