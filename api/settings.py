@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         "sqlite:///ticketledger.db",
         description="postgresql://user:password@host:5432/db?schema=name or sqlite:///file.db",
     )
+    read_database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="a PostgreSQL streaming replica of database_url that queries read from",
+    )
     pool_size: Annotated[int, Field(ge=1, le=100)] = 5
     pool_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
     connect_timeout: Seconds = 2
@@ -58,6 +63,7 @@ class Settings(BaseSettings):
         return {
             f"TICKETLEDGER_{name.upper()}": str(value)
             for name, value in self.model_dump(mode="json").items()
+            if value is not None
         }
 
     @property

@@ -276,9 +276,15 @@ class ProjectionProcessor:
 class Projector:
     """Keeps the live generation of each named projection up to date."""
 
-    def __init__(self, ledger: TicketLedger, projections: Iterable[Projection]) -> None:
+    def __init__(
+        self, ledger: TicketLedger, projections: Iterable[Projection], *, replica: bool = False
+    ) -> None:
+        """`replica`: the ledger reads a streaming replica of the database,
+        where the primary's followers' work arrives by replication: this
+        projector reads and waits, and never writes."""
         self.ledger = ledger
-        self.store = ProjectionStore.beside(ledger)
+        self.replica = replica
+        self.store = ProjectionStore.beside(ledger, replica=replica)
         self.projections = {p.name: p for p in projections}
         self._processors: dict[str, ProjectionProcessor] = {}
         # API request threads and follower threads look up processors together.
@@ -301,7 +307,8 @@ class Projector:
             if current is not None and current.generation == live:
                 return current
             if live is None:
-                live = self._make_first_generation(name)
+                # On a replica, the first generation the primary will make.
+                live = 1 if self.replica else self._make_first_generation(name)
             processor = ProjectionProcessor(self.ledger, self.store, self.projections[name], live)
             self._processors[name] = processor
             return processor
@@ -416,7 +423,7 @@ class Projector:
         deadline = time.monotonic() + timeout
         for name in names or self.projections:
             while self.processor(name).position() < position:
-                if not self._threads:
+                if not self._threads and not self.replica:
                     self.processor(name).catch_up(position)
                     continue
                 if time.monotonic() > deadline:

@@ -606,17 +606,21 @@ ProjectionRecorder = SQLiteProjectionRecorder | PostgresProjectionRecorder
 class ProjectionStore:
     """The projections' side of the ledger's database."""
 
-    def __init__(self, datastore: Datastore) -> None:
+    def __init__(self, datastore: Datastore, *, replica: bool = False) -> None:
+        """`replica`: a read-only copy of the database (a streaming replica),
+        whose tables its primary creates: none is created here."""
         self.datastore = datastore
+        self.replica = replica
         self.translated: dict[tuple[str, str], str] = {}
         self.dialect: Dialect = "sqlite" if isinstance(datastore, SQLiteDatastore) else "postgres"
-        self._create_generations_table()
+        if not replica:
+            self._create_generations_table()
 
     @classmethod
-    def beside(cls, ledger: TicketLedger) -> ProjectionStore:
+    def beside(cls, ledger: TicketLedger, *, replica: bool = False) -> ProjectionStore:
         """The tables a ledger's database holds beside its events."""
         datastore: Datastore = ledger.factory.datastore  # type: ignore[attr-defined]
-        return cls(datastore)
+        return cls(datastore, replica=replica)
 
     def qualify(self, name: str) -> str:
         if isinstance(self.datastore, PostgresDatastore):
@@ -738,7 +742,8 @@ class ProjectionStore:
             recorder = PostgresProjectionRecorder(
                 self.datastore, tracking_table=tracking_table, ddl=ddl
             )
-        recorder.create_table()
+        if not self.replica:
+            recorder.create_table()
         return recorder
 
     def drop(self, cursor: Any, names: Sequence[str]) -> None:

@@ -125,7 +125,10 @@ class TicketLedger(Application[UUID]):
         database_url: str | None = None,
         storage: StorageOptions = DEFAULT_STORAGE,
         clock: Clock = system_clock,
+        replica: bool = False,
     ) -> None:
+        """`replica`: the database is a read-only streaming replica, for
+        queries: its primary creates every table, and no command is run here."""
         self.clock = clock
         # A ticket's governing terms never change once it is open; keeping them
         # also keeps their calendars, which are costly to build.
@@ -142,8 +145,10 @@ class TicketLedger(Application[UUID]):
         # forward meanwhile could hand another a copy whose version lags its
         # state (a spurious 412). Reads of one aggregate take turns here.
         self._read_turns = [threading.Lock() for _ in range(READ_TURNS)]
-        cached = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATES_CACHED)}
-        super().__init__(env={**persistence_env(database_url, storage), **cached, **(env or {})})
+        ours = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATES_CACHED)}
+        if replica:
+            ours["CREATE_TABLE"] = "no"
+        super().__init__(env={**persistence_env(database_url, storage), **ours, **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from ticketledger.api.access import AccessStore
 from ticketledger.api.http import contracts, health, tickets
-from ticketledger.api.http.deps import Services, known_query
+from ticketledger.api.http.deps import Replica, Services, known_query
 from ticketledger.api.http.openapi import install_openapi
 from ticketledger.api.http.problems import (
     COMMAND_RESPONSES,
@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 def build_services(settings: Settings) -> Services:
     ledger = TicketLedger(database_url=settings.database_url, storage=settings.storage)
     projector = Projector(ledger, all_projections())
+    replica = None
+    if settings.read_database_url:
+        reader = TicketLedger(
+            database_url=settings.read_database_url, storage=settings.storage, replica=True
+        )
+        replica = Replica(reader, Projector(reader, all_projections(), replica=True))
     return Services(
         ledger,
         projector,
@@ -45,6 +51,7 @@ def build_services(settings: Settings) -> Services:
         tick_seconds=settings.ticker_period,
         body_limit_bytes=settings.body_limit_bytes,
         claim_lease=timedelta(seconds=settings.idempotency_lease_seconds),
+        replica=replica,
     )
 
 
@@ -79,6 +86,8 @@ def create_app(services_: Services) -> FastAPI:
             projector.stop()
             if services_.owns_ledger:
                 services_.ledger.close()
+                if services_.replica is not None:
+                    services_.replica.ledger.close()
 
     app = FastAPI(
         title="ticketledger",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -81,6 +82,35 @@ class Services:
     body_limit_bytes: int = MAX_BODY_BYTES
     # How long an unanswered idempotency claim holds (api/access.py).
     claim_lease: timedelta = CLAIM_LEASE
+    # Where queries read when not here: a streaming replica of the database.
+    replica: Replica | None = None
+
+    @property
+    def query_ledger(self) -> TicketLedger:
+        return self.ledger if self.replica is None else self.replica.ledger
+
+    @property
+    def query_projector(self) -> Projector:
+        return self.projector if self.replica is None else self.replica.projector
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A streaming replica's events and projections, read by queries; commands,
+    followers and API keys stay on the primary. What a command wrote reaches
+    the replica a moment later: a read given `after=` waits for it there."""
+
+    ledger: TicketLedger
+    projector: Projector
+
+    def wait_for_log(self, position: int, seconds: float) -> bool:
+        """Whether the replica's log reaches `position` within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (self.ledger.recorder.max_notification_id() or 0) < position:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
 
 def services(request: Request) -> Services:
@@ -477,8 +507,14 @@ class Reads(Calling):
 
     @property
     def ledger(self) -> TicketLedger:
+        """The ledger queries read: a replica's, once it holds `after`."""
         self._confirm(self.services.access.confirm(self.unconfirmed) if self.unconfirmed else True)
-        return self.services.ledger
+        replica = self.services.replica
+        if replica is not None and self.after is not None:
+            self._check_written()
+            if not replica.wait_for_log(self.after, self.services.wait_seconds):
+                raise lagging("the replica's log", self.after)
+        return self.services.query_ledger
 
     def _confirm(self, valid: bool | None) -> None:
         if not valid:
@@ -506,7 +542,7 @@ class Reads(Calling):
             with self.rows(projection, contract=contract) as rows:
                 return query(rows)
         except KeyError:
-            head = self.ledger.recorder.max_notification_id() or 0
+            head = self.primary_head()
             self.after = max(self.after or 0, head)
         with self.rows(projection, contract=contract) as rows:
             return query(rows)
@@ -519,7 +555,7 @@ class Reads(Calling):
         ticket's or one contract's, refused while the projection holds it in
         quarantine, as its rows may be stale."""
         self.wait_for(projection)
-        with self.services.projector.reading(projection, self._key_question()) as rows:
+        with self.services.query_projector.reading(projection, self._key_question()) as rows:
             self._check(rows, projection, ticket, contract)
             yield rows
 
@@ -536,7 +572,7 @@ class Reads(Calling):
         one statement with what the read must confirm when it can be."""
         self.wait_for(projection)
         question = self._key_question()
-        reading = self.services.projector.reading_one(projection, (query, params), question)
+        reading = self.services.query_projector.reading_one(projection, (query, params), question)
         with reading as (rows, found):
             self._check(rows, projection, ticket, contract)
             return found
@@ -561,25 +597,36 @@ class Reads(Calling):
         if contract is not None:
             quarantine.check_contract(rows, projection, contract)
 
-    def wait_for(self, projection: str) -> None:
-        if self.after is None:
-            return
-        head = self.ledger.recorder.max_notification_id() or 0
-        if self.after > head:
+    def primary_head(self) -> int:
+        """The last position written, on the primary."""
+        self._confirm(self.services.access.confirm(self.unconfirmed) if self.unconfirmed else True)
+        return self.services.ledger.recorder.max_notification_id() or 0
+
+    def _check_written(self) -> None:
+        if self.after is not None and self.after > self.primary_head():
             # Where the log ends is not for every caller to learn. A well-formed
             # position the log has not reached conflicts with its state: 409.
             raise ApiProblem(
                 409, "position_not_written", f"position {self.after} is not written yet"
             )
+
+    def wait_for(self, projection: str) -> None:
+        if self.after is None:
+            return
+        self._check_written()
         try:
-            self.services.projector.wait(self.after, [projection], self.services.wait_seconds)
+            self.services.query_projector.wait(self.after, [projection], self.services.wait_seconds)
         except TimeoutError:
-            raise ApiProblem(
-                503,
-                "projection_lagging",
-                f"{projection} has not reached position {self.after} yet; retry shortly",
-                {"Retry-After": "1"},
-            ) from None
+            raise lagging(projection, self.after) from None
+
+
+def lagging(what: str, position: int) -> ApiProblem:
+    return ApiProblem(
+        503,
+        "projection_lagging",
+        f"{what} has not reached position {position} yet; retry shortly",
+        {"Retry-After": "1"},
+    )
 
 
 def reads(*roles: Role) -> Callable[..., Awaitable[Reads]]:

@@ -30,7 +30,9 @@ def free_port() -> int:
 
 
 def run(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
 
 
 @dataclass
@@ -76,3 +78,25 @@ def throwaway_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         run("pg_dropcluster", cluster.version, cluster.name, "--stop")
+
+
+@contextmanager
+def throwaway_replica(primary: Cluster) -> Iterator[Cluster]:
+    """A streaming replica of `primary`: a cluster of its own on a free port,
+    its data copied by pg_basebackup, which writes the standby's settings
+    (-R); it then replays what the primary writes, read-only."""
+    replica = Cluster(primary.version, f"tl{uuid.uuid4().hex[:10]}", free_port())
+    port = str(replica.port)
+    run("pg_createcluster", replica.version, replica.name, "--port", port, "--", "--auth=trust")
+    try:
+        data = Path(f"/var/lib/postgresql/{replica.version}/{replica.name}")
+        run("find", str(data), "-mindepth", "1", "-delete")  # pg_basebackup fills it
+        run(
+            "runuser", "-u", "postgres", "--",
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+            "-D", str(data), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        replica.start()
+        yield replica
+    finally:
+        run("pg_dropcluster", replica.version, replica.name, "--stop")
