@@ -63,12 +63,14 @@ def measure(engine: str, budget: Budget, place: Path) -> dict[str, Any]:
         try:
             found: list[Figure] = [
                 figures.commands_per_second(desk, database, rounds, reps),
+                figures.commands_from_16_callers(desk, database, rounds, reps),
                 figures.reply_on_a_long_history(desk, rounds, reps),
                 figures.opening_after_a_year(desk, small, rounds, reps),
                 *figures.chronology_of_a_long_ticket(desk, database, rounds),
                 figures.rebuild_all_projections(desk, database, max(1, rounds // 2)),
                 figures.cli_start(desk, database, rounds),
                 *figures.get_ticket_at_32_connections(desk, database, rounds, budget.load_seconds),
+                figures.comments_from_16_clients(desk, database, rounds, budget.load_seconds),
             ]
         finally:
             desk.close()

@@ -4,6 +4,7 @@ in its place, and the bound the ratio must meet."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -16,10 +17,11 @@ from typing import Any
 
 import httpx
 
+from bench.callers import CALLERS, Callers
 from bench.databases import Database
 from bench.dataset import Desk
 from bench.measure import Action, Figure, Spread, interleaved, repeated
-from bench.server import CONSTANT_PATH, serving
+from bench.server import CONSTANT_COMMENT_PATH, CONSTANT_PATH, serving
 from ticketledger.api.access import AccessStore, Role
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
@@ -58,6 +60,30 @@ def commands_per_second(desk: Desk, database: Database, rounds: int, reps: int) 
         ours,
         theirs,
         0.6,
+    )
+
+
+def commands_from_16_callers(desk: Desk, database: Database, rounds: int, reps: int) -> Figure:
+    """16 callers at once on tickets of their own, in one worker process per
+    core (their saves share commits), beside one connection's sequential
+    single-row INSERT + COMMIT: the issue's bar is twice that rate."""
+    callers = Callers(database.url, desk.contract_id, reps)
+    try:
+        callers.round()  # warms each worker's caches and connection pool
+        with closing(database.raw()) as raw:
+            baseline = repeated(CALLERS * reps, raw_inserts(raw, desk, database))
+            ours, theirs = interleaved(callers.round, baseline, rounds)
+    finally:
+        callers.close()
+    return Figure(
+        "commands_per_second_16_callers",
+        f"commands/s, {CALLERS} callers on their own tickets (reply, comment), "
+        f"{len(callers.workers)} processes",
+        "single-row INSERT + COMMIT of an event-sized row, one connection",
+        "/s",
+        ours,
+        theirs,
+        2.0,
     )
 
 
@@ -220,8 +246,8 @@ def get_ticket_at_32_connections(
     number = desk.open()
     token = AccessStore(desk.ledger).create_key(Role.AGENT, name="benchmark")[1]
     with serving(database.url, free_port()) as base:
-        ticket = Load(base, f"/tickets/{number}", token, seconds)
-        constant = Load(base, CONSTANT_PATH, token, seconds)
+        ticket = Load(base, [f"/tickets/{number}"], token, seconds)
+        constant = Load(base, [CONSTANT_PATH], token, seconds)
         ticket.run()  # warms the server's caches and connection pool
         rates = interleaved(ticket.run, constant.run, rounds)
     p99 = (Spread(tuple(ticket.p99s)), Spread(tuple(constant.p99s)))
@@ -232,18 +258,46 @@ def get_ticket_at_32_connections(
     ]
 
 
+def comments_from_16_clients(desk: Desk, database: Database, rounds: int, seconds: float) -> Figure:
+    """16 clients posting comments, each on a ticket of its own, to a server of
+    one worker per core, beside a route of the same app that validates the
+    same body and answers a constant."""
+    numbers = [desk.open() for _ in range(CALLERS)]
+    token = AccessStore(desk.ledger).create_key(Role.AGENT, name="benchmark")[1]
+    body = {"text": "PLC firmware suspected", "visibility": "internal"}
+    # One SQLite file takes one serving process (`ticketledger serve` says so).
+    workers = 1 if database.engine == "sqlite" else min(CALLERS, os.cpu_count() or 1)
+    with serving(database.url, free_port(), workers=workers) as base:
+        paths = [f"/tickets/{n}/comments" for n in numbers]
+        comments = Load(base, paths, token, seconds, body, clients=CALLERS)
+        constant = Load(base, [CONSTANT_COMMENT_PATH], token, seconds, body, clients=CALLERS)
+        comments.run()  # warms each worker's caches and connection pool
+        rates = interleaved(comments.run, constant.run, rounds)
+    return Figure(
+        "post_comment_16_clients",
+        f"POST a comment, {CALLERS} clients on their own tickets, {workers} workers",
+        "a POST route of the same app validating the same body, answering a constant",
+        "/s",
+        *rates,
+        0.5,
+    )
+
+
 CONNECTIONS = 32
 
 
 @dataclass
 class Load:
-    """CONNECTIONS clients, each on its own keep-alive connection, asking for
-    `path` for `seconds`; every answer must be a 200."""
+    """`clients` clients, each on its own keep-alive connection, asking for
+    its path for `seconds` (a GET, or a POST of `body` when given); every
+    answer must be a 200."""
 
     base: str
-    path: str
+    paths: list[str]
     token: str
     seconds: float
+    body: dict[str, Any] | None = None
+    clients: int = CONNECTIONS
     p99s: list[float] = field(default_factory=list)
 
     def run(self) -> int:
@@ -254,13 +308,16 @@ class Load:
         # whole load, which then measured nothing.
         until: list[float] = []
         ready = threading.Barrier(
-            CONNECTIONS,
+            self.clients,
             action=lambda: until.append(time.perf_counter() + self.seconds),
             timeout=60,
         )
         threads = [
-            threading.Thread(target=self.client, args=(ready, until, latencies, lock))
-            for _ in range(CONNECTIONS)
+            threading.Thread(
+                target=self.client,
+                args=(self.paths[n % len(self.paths)], ready, until, latencies, lock),
+            )
+            for n in range(self.clients)
         ]
         for thread in threads:
             thread.start()
@@ -272,6 +329,7 @@ class Load:
 
     def client(
         self,
+        path: str,
         ready: threading.Barrier,
         until: list[float],
         latencies: list[float],
@@ -283,10 +341,10 @@ class Load:
             ready.wait()
             while True:  # at least one request each, however late this thread runs
                 started = time.perf_counter()
-                answer = http.get(self.path)
+                answer = http.get(path) if self.body is None else http.post(path, json=self.body)
                 mine.append(time.perf_counter() - started)
                 if answer.status_code != 200:
-                    raise RuntimeError(f"GET {self.path}: {answer.status_code} {answer.text}")
+                    raise RuntimeError(f"{path}: {answer.status_code} {answer.text}")
                 if started >= until[0]:
                     break
         with lock:

@@ -15,9 +15,11 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from ticketledger.api.http import schemas
 from ticketledger.api.http.app import app_from_settings
 
 CONSTANT_PATH = "/bench/constant"
+CONSTANT_COMMENT_PATH = "/bench/constant-comment"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,11 +30,15 @@ def app_with_constant() -> FastAPI:
     def constant() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.post(CONSTANT_COMMENT_PATH, include_in_schema=False)
+    def constant_comment(body: schemas.Comment) -> dict[str, str]:
+        return {"status": "ok"}
+
     return app
 
 
 @contextmanager
-def serving(database_url: str, port: int) -> Iterator[str]:
+def serving(database_url: str, port: int, workers: int = 1) -> Iterator[str]:
     env = {
         **os.environ,
         "TICKETLEDGER_DATABASE_URL": database_url,
@@ -41,7 +47,7 @@ def serving(database_url: str, port: int) -> Iterator[str]:
     }
     run = (
         "import uvicorn; uvicorn.run('bench.server:app_with_constant', factory=True, "
-        f"host='127.0.0.1', port={port}, log_level='warning')"
+        f"host='127.0.0.1', port={port}, workers={workers}, log_level='warning')"
     )
     process = subprocess.Popen([sys.executable, "-c", run], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"

@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
     "commands_per_second",
+    "commands_per_second_16_callers",
     "reply_history",
     "open_ticket_history",
     "chronology_1000_events",
@@ -20,6 +21,7 @@ FIGURES = {
     "cli_show_start",
     "get_ticket_32",
     "get_ticket_32_p99",
+    "post_comment_16_clients",
 }
 
 
