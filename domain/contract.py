@@ -19,7 +19,7 @@ from ticketledger.domain.contract_state import (
     ContractState,
     superseded,
 )
-from ticketledger.domain.copies import replace
+from ticketledger.domain.copies import copied_by_attributes, replace
 from ticketledger.domain.errors import (
     ContractEndedError,
     ContractNotFoundError,
@@ -49,6 +49,7 @@ from ticketledger.domain.vocabulary import ContractStanding, Kind
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
+@copied_by_attributes
 class Contract(RecordsInOrder, Aggregate):
     TOPIC = "ticketledger:Contract"
 

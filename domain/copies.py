@@ -85,3 +85,21 @@ def shared_when_copied(cls: T) -> T:
 
 def _itself(value: Any, memo: Any = None) -> Any:
     return value
+
+
+def copied_by_attributes(cls: T) -> T:
+    """An aggregate whose attributes are values nothing changes in place (its
+    id, version and timestamps, and a state `shared_when_copied`) is deep-
+    copied by copying its attributes: only its list of pending events (of
+    frozen events) is its own. `copy.deepcopy` walked every attribute and
+    rebuilt each timestamp, a fifth of a reply's processor time."""
+    cls.__deepcopy__ = _attributes_copied  # type: ignore[attr-defined]
+    return cls
+
+
+def _attributes_copied(aggregate: Any, memo: Any = None) -> Any:
+    copy = object.__new__(type(aggregate))
+    attributes = copy.__dict__
+    attributes.update(aggregate.__dict__)
+    attributes["_pending_events"] = list(attributes.get("_pending_events", ()))
+    return copy

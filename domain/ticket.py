@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ticketledger.domain.copies import replace
+from ticketledger.domain.copies import copied_by_attributes, replace
 from ticketledger.domain.errors import (
     AlreadyRatedError,
     AlreadyWaitingError,
@@ -76,6 +76,7 @@ class WorkSplit:
     off_hours_covered: timedelta
 
 
+@copied_by_attributes
 class Ticket(RecordsInOrder, Aggregate):
     TOPIC = "ticketledger:Ticket"
 

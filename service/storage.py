@@ -373,10 +373,15 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         )
         save = Identifier(f"{self.events_table_name}_save_batch")
         self.sql_create_statements.append(self._save_function(save))
-        self.call_save = SQL(
-            "SELECT * FROM {schema}.{save}(%s, %s::integer[], %s::text[], %s::text[], "
-            "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::integer[])"
-        ).format(schema=schema, save=save)
+        # Rendered once: psycopg renders a composed query again at every call.
+        self.call_save = (
+            SQL(
+                "SELECT * FROM {schema}.{save}(%s, %s::integer[], %s::text[], %s::text[], "
+                "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::integer[])"
+            )
+            .format(schema=schema, save=save)
+            .as_string()
+        )
         self.group: GroupCommit[Save, list[int]] = GroupCommit(self.commit_batch)
         self.select_outcome = SQL(
             "SELECT * FROM {schema}.{outcomes} WHERE scope = %s AND request_key = %s"

@@ -22,7 +22,7 @@ from ticketledger.domain.copies import fast_replace, plain_fields
 from ticketledger.domain.sla import ClockState, SlaClock
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.ticket_state import TicketState
-from ticketledger.domain.vocabulary import Status
+from ticketledger.domain.vocabulary import Status, Visibility
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -116,3 +116,14 @@ def test_states_terms_and_calendars_are_their_own_deep_copies() -> None:
     assert copy.deepcopy(calendar) is calendar
     changed = terms.model_copy(update={"monthly_hours": 7}, deep=True)
     assert changed is not terms and terms.monthly_hours != 7, "a changed copy is a new value"
+
+
+def test_a_tickets_deep_copy_changes_without_touching_the_ticket_it_was_copied_from() -> None:
+    ticket = given_facts(opened())
+    copied = copy.deepcopy(ticket)
+    later = ticket.state.last_occurred_at + timedelta(minutes=5)
+    copied.comment("PLC firmware suspected", Visibility.INTERNAL, by="carla", occurred_at=later)
+    assert (copied.version, copied.state.comments) == (ticket.version + 1, 1)
+    assert (ticket.state.comments, ticket.collect_events()) == (0, [])
+    assert [type(e).__name__ for e in copied.collect_events()] == ["Commented"]
+    assert vars(copy.deepcopy(ticket)) == vars(ticket)
