@@ -448,7 +448,10 @@ class Projector:
                 continue
             self.errors.pop(name, None)
             backoff = poll
-            if not applied:
+            if applied < PAGE_SIZE:
+                # Caught up: what arrives meanwhile is applied as one page. A
+                # follower that went on at once applied a page per command under
+                # load, each its own transaction: more work than the commands.
                 self._stopping.wait(poll)
 
     def start(self, names: Sequence[str] | None = None) -> None:
