@@ -39,24 +39,32 @@ def app_with_constant() -> FastAPI:
 
 @contextmanager
 def serving(database_url: str, port: int, workers: int = 1) -> Iterator[str]:
+    """The app on `port`. Several workers serve as README "Scaling out" lays
+    them out: without followers of their own, beside one `ticketledger project
+    --follow` process that keeps every projection for all of them."""
     env = {
         **os.environ,
         "TICKETLEDGER_DATABASE_URL": database_url,
         "TICKETLEDGER_TICK_SECONDS": "0",
+        "TICKETLEDGER_FOLLOWERS": str(workers == 1).lower(),
         "PYTHONPATH": str(ROOT),
     }
     run = (
         "import uvicorn; uvicorn.run('bench.server:app_with_constant', factory=True, "
         f"host='127.0.0.1', port={port}, workers={workers}, log_level='warning')"
     )
-    process = subprocess.Popen([sys.executable, "-c", run], env=env, cwd=ROOT)
+    processes = [subprocess.Popen([sys.executable, "-c", run], env=env, cwd=ROOT)]
+    if workers > 1:
+        follow = [str(Path(sys.executable).parent / "ticketledger"), "project", "--follow"]
+        processes.append(subprocess.Popen(follow, env=env, cwd=ROOT, stdout=subprocess.DEVNULL))
     base = f"http://127.0.0.1:{port}"
     try:
         until_up(base)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def until_up(base: str, timeout: float = 120) -> None:

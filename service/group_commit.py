@@ -10,6 +10,7 @@ paid once per batch instead of once per command (README "Scaling out")."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,22 @@ class Handed(Generic[Item, Result]):
             raise self.error
         assert self.settled
         return self.result  # type: ignore[return-value]
+
+
+def each_its_own(error: Exception, callers: int) -> list[BaseException]:
+    """The error that refused a whole batch, once for each of its callers:
+    each raises it in its own thread, and a raise writes the traceback into
+    the exception object. The copies keep its cause (the caller's retry reads
+    it, service/storage.py `once_more`)."""
+    copies: list[BaseException] = [error]
+    for _ in range(callers - 1):
+        try:
+            copied = copy.copy(error)
+        except Exception:
+            copied = error
+        copied.__cause__ = error.__cause__
+        copies.append(copied)
+    return copies
 
 
 # A batch's commit: one outcome per item, in order, each its result or the
@@ -94,7 +111,7 @@ class GroupCommit(Generic[Item, Result]):
         try:
             return self._commit([handed.item for handed in batch])
         except Exception as error:
-            return [error] * len(batch)
+            return each_its_own(error, len(batch))
         except BaseException as error:
             for handed in batch:
                 handed.settle(error)

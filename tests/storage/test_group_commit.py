@@ -7,9 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-import pytest
-
-from ticketledger.service.group_commit import GroupCommit
+from ticketledger.service.group_commit import GroupCommit, each_its_own
 
 
 class Refused(Exception):
@@ -73,7 +71,7 @@ def test_a_caller_alone_commits_at_once_on_its_own_thread() -> None:
 
 def behind_an_open_batch(
     later: tuple[str, ...], most: int = 32
-) -> tuple[Recording, dict[str, str]]:
+) -> tuple[Recording, dict[str, str], GroupCommit[str, str]]:
     """Caller "a" commits alone, held open while the `later` callers queue
     behind it in order; then it ends, and every caller is answered."""
     commit = Recording()
@@ -86,18 +84,18 @@ def behind_an_open_batch(
     commit.first_may_end.set()
     for thread in (first, *threads):
         thread.join(10)
-    return commit, told
+    return commit, told, group
 
 
 def test_callers_arriving_while_a_batch_commits_share_the_next_commit() -> None:
-    commit, told = behind_an_open_batch(("b", "c", "d"))
+    commit, told, _ = behind_an_open_batch(("b", "c", "d"))
     assert commit.batches == [["a"], ["b", "c", "d"]]
     assert commit.threads[1] == "caller b"  # the first waiting caller leads the next batch
     assert told == {item: f"saved {item}" for item in "abcd"}
 
 
 def test_a_refused_save_fails_alone_and_the_rest_of_its_batch_commits() -> None:
-    _, told = behind_an_open_batch(("b", "bad c", "d"))
+    _, told, _ = behind_an_open_batch(("b", "bad c", "d"))
     assert told == {
         "a": "saved a",
         "b": "saved b",
@@ -107,15 +105,24 @@ def test_a_refused_save_fails_alone_and_the_rest_of_its_batch_commits() -> None:
 
 
 def test_a_batch_that_fails_as_a_whole_fails_each_caller_and_the_next_batch_still_commits() -> None:
-    commit = Recording()
-    group: GroupCommit[str, str] = GroupCommit(commit)
-    with pytest.raises(Refused, match="went away"):
-        group.submit("whole batch fails")
+    commit, told, group = behind_an_open_batch(("whole batch fails", "b"))
+    assert told["whole batch fails"] == told["b"] == "refused: the database went away"
     assert group.submit("e") == "saved e"
-    assert commit.batches == [["whole batch fails"], ["e"]]
+    assert commit.batches[1:] == [["whole batch fails", "b"], ["e"]]
+
+
+def test_each_caller_of_a_failed_batch_raises_its_own_error_with_the_same_cause() -> None:
+    cause = OSError("connection reset")
+    try:
+        raise Refused("the database went away") from cause
+    except Refused as error:
+        errors = each_its_own(error, 3)
+    assert len({id(e) for e in errors}) == 3
+    assert all(isinstance(e, Refused) and e.__cause__ is cause for e in errors)
+    assert {str(e) for e in errors} == {"the database went away"}
 
 
 def test_no_batch_holds_more_saves_than_its_bound() -> None:
-    commit, told = behind_an_open_batch(("b", "c", "d", "e", "f"), most=2)
+    commit, told, _ = behind_an_open_batch(("b", "c", "d", "e", "f"), most=2)
     assert commit.batches == [["a"], ["b", "c"], ["d", "e"], ["f"]]
     assert sorted(told) == list("abcdef")
