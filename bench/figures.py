@@ -275,7 +275,8 @@ def comments_from_16_clients(desk: Desk, database: Database, rounds: int, second
         rates = interleaved(comments.run, constant.run, rounds)
     return Figure(
         "post_comment_16_clients",
-        f"POST a comment, {CALLERS} clients on their own tickets, {workers} workers",
+        f"POST a comment, {CALLERS} clients on their own tickets, "
+        f"{workers} worker{'s' if workers > 1 else ''}",
         "a POST route of the same app validating the same body, answering a constant",
         "/s",
         *rates,
