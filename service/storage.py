@@ -65,6 +65,10 @@ OUTCOME_COLUMNS = (
     "number TEXT, held INTEGER NOT NULL, PRIMARY KEY (scope, request_key)"
 )
 OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, position, number, held"
+# What a save gives of its outcome: all of it but the position, known once inserted.
+OUTCOME_FIELDS = (
+    "scope", "request_key", "fingerprint", "aggregate_id", "version", "number", "held"
+)  # fmt: skip
 # The saves of a batch on PostgreSQL (service/group_commit.py), in one
 # statement and one transaction: each command's events, their chain links and
 # its outcome in a subtransaction of their own, so a command refused (by a
@@ -73,10 +77,11 @@ OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, positio
 # then one line each for position, aggregate, version and topic, then the
 # stored bytes. Events of one aggregate chain in version order. Each command
 # gets back its events' positions in the given order, or the SQLSTATE and
-# message that refused it.
+# message that refused it. The outcomes' arrays are NULL for a batch of no
+# keyed command.
 SAVE_FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.{save}(
-    given {schema}.{event}[], owner integer[], o_scope text[], o_key text[],
+    given {schema}.{event}[], owner integer[], saves integer, o_scope text[], o_key text[],
     o_fingerprint text[], o_aggregate text[], o_version bigint[], o_number text[],
     o_held integer[])
 RETURNS TABLE (command integer, log_position bigint, refused_code text, refused text)
@@ -91,7 +96,7 @@ BEGIN
     SET LOCAL lock_timeout = '{lock_timeout}s';
     LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
     NOTIFY {channel};
-    FOR c IN 1 .. coalesce(array_length(o_scope, 1), 0) LOOP
+    FOR c IN 1 .. saves LOOP
         BEGIN
             positions := ARRAY[]::bigint[];
             chained_id := NULL;
@@ -376,8 +381,8 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
         # Rendered once: psycopg renders a composed query again at every call.
         self.call_save = (
             SQL(
-                "SELECT * FROM {schema}.{save}(%s, %s::integer[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[], %s::bigint[], %s::text[], %s::integer[])"
+                "SELECT * FROM {schema}.{save}(%s, %s::integer[], %s::integer, %s::text[], "
+                "%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::integer[])"
             )
             .format(schema=schema, save=save)
             .as_string()
@@ -437,9 +442,8 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
 
     def batch_parameters(self, saves: Sequence[Save]) -> tuple[Any, ...]:
         """The save function's arguments: every event, the number of the save
-        it belongs to, and each save's outcome columns."""
+        it belongs to, how many saves, and each save's outcome columns."""
         events, owners = [], []
-        outcomes: list[tuple[Any, ...]] = []
         for number, save in enumerate(saves, start=1):
             for e in save.events:
                 events.append(
@@ -448,8 +452,13 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
                     )
                 )
                 owners.append(number)
-            outcomes.append(outcome_fields(save.outcome) if save.outcome else (None,) * 7)
-        return (events, owners, *(list(column) for column in zip(*outcomes, strict=True)))
+        if not any(save.outcome for save in saves):
+            # Each array costs its own dump at every call: none when none is needed.
+            return (events, owners, len(saves), *(None,) * len(OUTCOME_FIELDS))
+        none = (None,) * len(OUTCOME_FIELDS)
+        outcomes = [outcome_fields(s.outcome) if s.outcome else none for s in saves]
+        columns = (list(column) for column in zip(*outcomes, strict=True))
+        return (events, owners, len(saves), *columns)
 
     def find_outcome(self, scope: str, key: str) -> StoredOutcome | None:
         with reading(self.datastore) as curs:

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -140,62 +140,41 @@ def unknown_key() -> ApiProblem:
     return ApiProblem(401, "invalid_api_key", "this API key is unknown or revoked", CHALLENGE)
 
 
-def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    found = services(request).access.authenticate(token_of(credentials))
-    if found is None:
-        raise unknown_key()
-    return found
-
-
 def refused_role(caller: Principal) -> ApiProblem:
     return ApiProblem(403, "forbidden_for_role", f"{caller.role.value} keys cannot do this")
 
 
 @dataclass(frozen=True)
-class Reader:
-    """Who reads. A key this process authenticated before comes unconfirmed,
-    with its token's hash: the read asks whether it still stands in its own
-    first statement, instead of the query and the thread of its own that
-    authenticating costs (README "Performance")."""
+class Caller:
+    """Who reads or commands. A key this process authenticated before comes
+    unconfirmed, with its token's hash: whether it still stands is asked
+    before anything is read or written, by a read in its own first statement,
+    by a command in the thread that runs it, instead of the query and the
+    thread of its own that authenticating costs (README "Performance")."""
 
     principal: Principal
     unconfirmed: str | None = None
 
 
-def admit_reader(*roles: Role) -> Callable[..., Awaitable[Reader]]:
-    """A dependency admitting only these roles to a read: any other key gets 403."""
+def admit(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting only these roles: any other key gets 403."""
 
     async def admitted(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Reader:
+    ) -> Caller:
         token = token_of(credentials)
         access = services(request).access
         known = access.recall(token)
         if known is not None and known.role in roles:
-            return Reader(known, token_hash(token))
+            return Caller(known, token_hash(token))
         # Unknown here, or refused: decided on the stored key, revoked or not.
         found = await run_in_threadpool(access.authenticate, token)
         if found is None:
             raise unknown_key()
         if found.role not in roles:
             raise refused_role(found)
-        return Reader(found)
-
-    return admitted
-
-
-def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only these roles: any other key gets 403."""
-
-    # Defaults, not Annotated: string annotations cannot see this closure's names.
-    async def admitted(caller: Principal = Depends(principal)) -> Principal:  # noqa: B008
-        if caller.role not in roles:
-            raise refused_role(caller)
-        return caller
+        return Caller(found)
 
     return admitted
 
@@ -269,10 +248,23 @@ class Calling:
 
     services: Services
     caller: Principal
+    # The token hash of a key not yet confirmed to stand (`Caller`).
+    unconfirmed: str | None = field(default=None, kw_only=True)
 
     @property
     def ledger(self) -> TicketLedger:
+        self.confirmed()
         return self.services.ledger
+
+    def confirmed(self) -> None:
+        """Asks, once, whether the caller's key still stands: 401 if revoked."""
+        if self.unconfirmed is not None:
+            self._confirm(self.services.access.confirm(self.unconfirmed))
+
+    def _confirm(self, valid: bool | None) -> None:
+        if not valid:
+            raise unknown_key()
+        self.unconfirmed = None
 
     def check_customer(self, customer: str | None, missing: DomainError) -> None:
         if not self.caller.sees_customer(customer):
@@ -384,6 +376,7 @@ class Commands(Calling):
         """Runs the command once per idempotency key; a retry gets the first
         answer. The outcome is recorded with the command's events, so a retry
         after a crash at any instant finds it, or runs the command once."""
+        self.confirmed()
         access = self.services.access
         request = None
         if self.retry is not None:
@@ -483,11 +476,18 @@ def commands(*roles: Role) -> Callable[..., Awaitable[Commands]]:
 
     async def context(
         request: Request,
-        caller: Principal = Depends(allow(*roles)),  # noqa: B008
+        caller: Caller = Depends(admit(*roles)),  # noqa: B008
         version: int | None = Depends(expected_version),
         retry: Idempotency | None = Depends(idempotency),  # noqa: B008
     ) -> Commands:
-        return Commands(services(request), caller, version, retry, request.url.path)
+        return Commands(
+            services(request),
+            caller.principal,
+            version,
+            retry,
+            request.url.path,
+            unconfirmed=caller.unconfirmed,
+        )
 
     return context
 
@@ -498,28 +498,22 @@ def commands(*roles: Role) -> Callable[..., Awaitable[Commands]]:
 @dataclass
 class Reads(Calling):
     """One query's context: the caller, and the log position it must see.
-    A caller's key that is not yet confirmed (`Reader`) is confirmed before
+    A caller's key that is not yet confirmed (`Caller`) is confirmed before
     anything is read: by the projection read's first statement, or on its
     own before the ledger is."""
 
     after: int | None
-    unconfirmed: str | None = None
 
     @property
     def ledger(self) -> TicketLedger:
         """The ledger queries read: a replica's, once it holds `after`."""
-        self._confirm(self.services.access.confirm(self.unconfirmed) if self.unconfirmed else True)
+        self.confirmed()
         replica = self.services.replica
         if replica is not None and self.after is not None:
             self._check_written()
             if not replica.wait_for_log(self.after, self.services.wait_seconds):
                 raise lagging("the replica's log", self.after)
         return self.services.query_ledger
-
-    def _confirm(self, valid: bool | None) -> None:
-        if not valid:
-            raise unknown_key()
-        self.unconfirmed = None
 
     def instant(self, now: datetime | None) -> datetime:
         """The instant a query evaluates at: the ledger's clock unless given.
@@ -599,7 +593,7 @@ class Reads(Calling):
 
     def primary_head(self) -> int:
         """The last position written, on the primary."""
-        self._confirm(self.services.access.confirm(self.unconfirmed) if self.unconfirmed else True)
+        self.confirmed()
         return self.services.ledger.recorder.max_notification_id() or 0
 
     def _check_written(self) -> None:
@@ -632,7 +626,7 @@ def lagging(what: str, position: int) -> ApiProblem:
 def reads(*roles: Role) -> Callable[..., Awaitable[Reads]]:
     async def context(
         request: Request,
-        reader: Reader = Depends(admit_reader(*roles)),  # noqa: B008
+        reader: Caller = Depends(admit(*roles)),  # noqa: B008
         after: Annotated[
             int | None,
             Query(
@@ -643,7 +637,7 @@ def reads(*roles: Role) -> Callable[..., Awaitable[Reads]]:
             ),
         ] = None,
     ) -> Reads:
-        return Reads(services(request), reader.principal, after, reader.unconfirmed)
+        return Reads(services(request), reader.principal, after, unconfirmed=reader.unconfirmed)
 
     return context
 

@@ -287,6 +287,34 @@ def test_a_key_revoked_by_another_process_is_refused_at_once_by_every_kind_of_re
         assert (refused.status_code, refused.json()["code"]) == (401, "invalid_api_key"), path
 
 
+def test_a_key_revoked_by_another_process_is_refused_at_once_by_every_kind_of_command(
+    api: Api, make_ledger: Callable[..., TicketLedger]
+) -> None:
+    api.sign_contracts()
+    number = api.open()["number"]
+    elsewhere = AccessStore(make_ledger())
+    agent, agent_token = elsewhere.create_key(Role.AGENT, name="rui")
+    requester, requester_token = elsewhere.create_key(
+        Role.REQUESTER, name="ana", customer=OWN, requester=OWN_REQUESTER
+    )
+    api.tokens.update(rui=agent_token, ana=requester_token)
+    commands = [
+        ("rui", f"/tickets/{number}/comments", {"text": "checked"}, {}),
+        ("rui", f"/tickets/{number}/comments", {"text": "keyed"}, {"Idempotency-Key": "k-1"}),
+        ("ana", f"/tickets/{number}/replies", {"message": "still down"}, {}),
+    ]
+    for who, path, body, headers in commands:  # each key is known to this server now
+        api.ok(api.post(who, path, body, **headers))
+    version = api.ledger.ticket(number).version
+    assert elsewhere.revoke_key(agent.key_id) and elsewhere.revoke_key(requester.key_id)
+    for who, path, body, headers in commands:
+        again = {"Idempotency-Key": "k-2"} if headers else {}
+        refused = api.post(who, path, body, **again)
+        assert (refused.status_code, refused.json()["code"]) == (401, "invalid_api_key"), path
+    assert api.ledger.ticket(number).version == version
+    assert api.app_services().access.claim(agent.key_id, "k-2", "anything") is None
+
+
 def test_a_key_read_with_before_is_confirmed_by_the_reads_own_first_statement(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
