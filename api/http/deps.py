@@ -188,19 +188,27 @@ class Idempotency:
     fingerprint: str
 
 
-async def idempotency(
-    request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            description="makes the command safe to retry: the same key and body return the "
-            "first response and write nothing more",
-            examples=["b3f1c2d4-retry-1"],
-            # Documented, not enforced here: the refusal is ours (400), not FastAPI's.
-            json_schema_extra={"pattern": IDEMPOTENCY_KEY.pattern},
-        ),
-    ] = None,
-) -> Idempotency | None:
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="makes the command safe to retry: the same key and body return the "
+        "first response and write nothing more",
+        examples=["b3f1c2d4-retry-1"],
+        # Documented, not enforced here: the refusal is ours (400), not FastAPI's.
+        json_schema_extra={"pattern": IDEMPOTENCY_KEY.pattern},
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description="the version (ETag) the command expects; a stale one answers 412",
+        examples=['"4"'],
+        json_schema_extra={"pattern": r'^\s*("?\d{1,18}"?|\*)\s*$'},
+    ),
+]
+
+
+async def idempotency(request: Request, idempotency_key: str | None) -> Idempotency | None:
     if idempotency_key is None:
         return None
     if not IDEMPOTENCY_KEY.match(idempotency_key):
@@ -224,16 +232,7 @@ def fingerprint_of(method: str, path: str, precondition: str, body: bytes) -> st
     return hashlib.sha256(request_line.encode() + canonical).hexdigest()
 
 
-async def expected_version(
-    if_match: Annotated[
-        str | None,
-        Header(
-            description="the version (ETag) the command expects; a stale one answers 412",
-            examples=['"4"'],
-            json_schema_extra={"pattern": r'^\s*("?\d{1,18}"?|\*)\s*$'},
-        ),
-    ] = None,
-) -> int | None:
+def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     found = ETAG.match(if_match)
@@ -477,14 +476,16 @@ def commands(*roles: Role) -> Callable[..., Awaitable[Commands]]:
     async def context(
         request: Request,
         caller: Caller = Depends(admit(*roles)),  # noqa: B008
-        version: int | None = Depends(expected_version),
-        retry: Idempotency | None = Depends(idempotency),  # noqa: B008
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Commands:
+        # The headers are this dependency's own, not dependencies of theirs:
+        # FastAPI resolves every dependency again at every request.
         return Commands(
             services(request),
             caller.principal,
-            version,
-            retry,
+            expected_version(if_match),
+            await idempotency(request, idempotency_key),
             request.url.path,
             unconfirmed=caller.unconfirmed,
         )
