@@ -10,6 +10,7 @@ made due are applied in the same save (domain/deadlines.py).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -145,10 +146,10 @@ class TicketLedger(Application[UUID]):
         # forward meanwhile could hand another a copy whose version lags its
         # state (a spurious 412). Reads of one aggregate take turns here.
         self._read_turns = [threading.Lock() for _ in range(READ_TURNS)]
-        ours = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATES_CACHED)}
         if replica:
-            ours["CREATE_TABLE"] = "no"
-        super().__init__(env={**persistence_env(database_url, storage), **ours, **(env or {})})
+            storage = dataclasses.replace(storage, create_tables=False)
+        cached = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATES_CACHED)}
+        super().__init__(env={**persistence_env(database_url, storage), **cached, **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
