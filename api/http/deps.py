@@ -658,8 +658,8 @@ async def known_query(request: Request) -> None:
     parameter given twice, which no operation takes: `?after=1&after=9` would
     otherwise be read as whichever came last."""
     route = request.scope.get("route")
-    if route is None or not hasattr(route, "dependant"):
-        return
+    if not request.scope.get("query_string") or route is None or not hasattr(route, "dependant"):
+        return  # most requests: nothing to check
     taken = query_names(route.dependant)
     unknown = sorted(set(request.query_params) - taken)
     if unknown:
