@@ -65,10 +65,9 @@ OUTCOME_COLUMNS = (
     "number TEXT, held INTEGER NOT NULL, PRIMARY KEY (scope, request_key)"
 )
 OUTCOME_NAMES = "scope, request_key, fingerprint, aggregate_id, version, position, number, held"
-# What a save gives of its outcome: all of it but the position, known once inserted.
-OUTCOME_FIELDS = (
-    "scope", "request_key", "fingerprint", "aggregate_id", "version", "number", "held"
-)  # fmt: skip
+# What a save gives of its outcome (`outcome_fields`): all of it but the
+# position, known once inserted. A save of no keyed command gives none of it.
+NO_OUTCOME = (None,) * (len(OUTCOME_NAMES.split(", ")) - 1)
 # The saves of a batch on PostgreSQL (service/group_commit.py), in one
 # statement and one transaction: each command's events, their chain links and
 # its outcome in a subtransaction of their own, so a command refused (by a
@@ -454,9 +453,8 @@ class ImmutablePostgresRecorder(PostgresApplicationRecorder):
                 owners.append(number)
         if not any(save.outcome for save in saves):
             # Each array costs its own dump at every call: none when none is needed.
-            return (events, owners, len(saves), *(None,) * len(OUTCOME_FIELDS))
-        none = (None,) * len(OUTCOME_FIELDS)
-        outcomes = [outcome_fields(s.outcome) if s.outcome else none for s in saves]
+            return (events, owners, len(saves), *NO_OUTCOME)
+        outcomes = [outcome_fields(s.outcome) if s.outcome else NO_OUTCOME for s in saves]
         columns = (list(column) for column in zip(*outcomes, strict=True))
         return (events, owners, len(saves), *columns)
 
