@@ -4,18 +4,13 @@ and a save that commits late is never passed by one committed after it."""
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
-from tests.conftest import POSTGRES_URL, postgres_schema_url
 from tests.storage.test_storage import open_some_ticket
-from tests.support import ManualClock
 from ticketledger.domain.triage import HeldRequest
 from ticketledger.domain.vocabulary import Channel, Kind, Priority, Visibility
 from ticketledger.replay.integrity import verify
@@ -23,17 +18,8 @@ from ticketledger.service.commands import Comment
 from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.storage import ImmutablePostgresRecorder, Save
 
-
-@pytest.fixture
-def ledger(clock: ManualClock) -> Iterator[TicketLedger]:
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    opened = TicketLedger(database_url=postgres_schema_url(schema), clock=clock)
-    yield opened
-    opened.close()
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+# The conftest's database, on its PostgreSQL side only: batches are PostgreSQL's.
+pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
 def recorder_of(ledger: TicketLedger) -> ImmutablePostgresRecorder:
