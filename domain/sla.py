@@ -338,7 +338,8 @@ def _cancelled(clocks: TicketClocks, terms: ContractTerms, event: Any) -> Ticket
 
 
 # The events that never move a clock: acceptance comes after the resolution
-# stopped both; the rules' own notices and warnings report on the clocks.
+# stopped both; the rules' own notices and warnings report on the clocks, and
+# a notice mailed reports what happened.
 LEAVES_CLOCKS: frozenset[type] = frozenset(
     {
         Ticket.Assigned,
@@ -352,6 +353,7 @@ LEAVES_CLOCKS: frozenset[type] = frozenset(
         Ticket.Rated,
         Ticket.RequesterNoticeSent,
         Ticket.SlaWarningSent,
+        Ticket.NoticeMailed,
         Ticket.Linked,
     }
 )

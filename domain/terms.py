@@ -23,7 +23,7 @@ from pydantic import (
 
 from ticketledger.domain.calendar import BusinessCalendar
 from ticketledger.domain.copies import shared_when_copied
-from ticketledger.domain.vocabulary import Agreement, Coverage, Priority, WarrantyKind
+from ticketledger.domain.vocabulary import Agreement, Coverage, Language, Priority, WarrantyKind
 
 MACHINE_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
@@ -261,7 +261,7 @@ class SlaAlerts(Frozen):
 
 
 class ContractTerms(Frozen):
-    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"sla_alerts"})
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"sla_alerts", "language"})
 
     customer: Annotated[str, Field(min_length=1, max_length=200)]
     plan: Annotated[str, Field(min_length=1, max_length=100)]
@@ -290,6 +290,8 @@ class ContractTerms(Frozen):
     warranties: Annotated[list[Warranty], _at_most(MOST_WARRANTIES, "warranties")] = []
     closure: ClosurePeriods = ClosurePeriods()
     sla_alerts: SlaAlerts = SlaAlerts()
+    # The language its requesters are written to in (api/mail/notices.py).
+    language: Language = Language.PT_BR
     starts_on: Day
 
     @field_validator("timezone")

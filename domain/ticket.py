@@ -53,6 +53,7 @@ from ticketledger.domain.vocabulary import (
     ClosureReason,
     Kind,
     LinkKind,
+    MailNotice,
     Notice,
     Priority,
     SlaClockName,
@@ -271,6 +272,17 @@ class Ticket(RecordsInOrder, Aggregate):
         target: timedelta
         recipient: str | None
         reason: str
+
+    class NoticeMailed(Event):
+        """The relay took an e-mail notice to `recipient` of what the ticket's
+        event at `about_version` did, sent as `message_id`. A record of what
+        the requester was told, not a change: no rule reads it."""
+
+        TOPIC = "ticketledger:Ticket.NoticeMailed"
+        notice: MailNotice
+        about_version: int
+        recipient: str
+        message_id: str
 
     class Linked(Event):
         TOPIC = "ticketledger:Ticket.Linked"
@@ -749,6 +761,34 @@ class Ticket(RecordsInOrder, Aggregate):
             by=by,
         )
 
+    def record_notice_mailed(
+        self,
+        *,
+        notice: MailNotice,
+        about_version: int,
+        recipient: str,
+        message_id: str,
+        by: str,
+        occurred_at: datetime,
+    ) -> None:
+        """Closed tickets too: the notice of their closure leaves after it."""
+        self.check_recorded_version(about_version)
+        self._record(
+            self.NoticeMailed,
+            occurred_at,
+            notice=notice,
+            about_version=about_version,
+            recipient=recipient,
+            message_id=message_id,
+            by=by,
+        )
+
+    def check_recorded_version(self, version: int) -> None:
+        if not 1 <= version <= self.version:
+            raise InvalidCommandError(
+                f"{self.state.number} has no version {version} (it is at {self.version})"
+            )
+
     def link(self, other: Ticket, link_kind: LinkKind, by: str, occurred_at: datetime) -> None:
         self.check_not_final()
         if other.id == self.id:
@@ -788,7 +828,10 @@ def fold(events: Iterable[Any]) -> TicketState:
 
 
 def is_internal(event: Any) -> bool:
-    """An event only the desk sees: an internal comment."""
+    """An event only the desk sees: an internal comment, or the record of a
+    notice mailed (what it told the requester, the requester has)."""
+    if isinstance(event, Ticket.NoticeMailed):
+        return True
     return isinstance(event, Ticket.Commented) and event.visibility is Visibility.INTERNAL
 
 
@@ -1003,6 +1046,11 @@ def _requester_notice_sent(e: Ticket.RequesterNoticeSent, s: TicketState) -> Tic
 @changed.register
 def _sla_warning_sent(e: Ticket.SlaWarningSent, s: TicketState) -> TicketState:
     return replace(s, sla_warnings=s.sla_warnings | {(e.clock, e.threshold, e.target)})
+
+
+@changed.register
+def _notice_mailed(e: Ticket.NoticeMailed, s: TicketState) -> TicketState:
+    return s
 
 
 @changed.register

@@ -149,6 +149,26 @@ class Notice(Enum):
     CLOSURE_PENDING = "closure_pending"
 
 
+class MailNotice(Enum):
+    """What an e-mail notice told the requester (api/mail/notices.py)."""
+
+    OPENED = "opened"
+    REPLY = "reply"
+    WAITING_ON_YOU = "waiting_on_you"
+    RESOLVED = "resolved"
+    CLOSURE_PENDING = "closure_pending"
+    CLOSED = "closed"
+    RATING_INVITATION = "rating_invitation"
+
+
+class Language(Enum):
+    """The language a contract's requesters are written to in."""
+
+    PT_BR = "pt-BR"
+    ES = "es"
+    EN = "en"
+
+
 ALL_ENUMS: tuple[type[Enum], ...] = (
     Kind,
     WarrantyKind,
@@ -164,6 +184,8 @@ ALL_ENUMS: tuple[type[Enum], ...] = (
     Visibility,
     ContractStanding,
     SlaClockName,
+    MailNotice,
+    Language,
     SlaThreshold,
     Notice,
 )

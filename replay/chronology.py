@@ -712,6 +712,10 @@ SENTENCES: dict[type, Callable[[Any], str]] = {
     Ticket.RequesterNoticeSent: lambda e: (
         f"{e.by} told {e.requester} ({e.notice.value}): {quoted(e.reason)}"
     ),
+    Ticket.NoticeMailed: lambda e: (
+        f"{e.by} e-mailed {e.recipient} the {e.notice.value.replace('_', ' ')} notice "
+        f"of version {e.about_version} (Message-ID <{e.message_id}>)"
+    ),
     Ticket.SlaWarningSent: lambda e: (
         f"{e.by} warned {e.recipient or 'the unassigned queue'}: {quoted(e.reason)}"
     ),

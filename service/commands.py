@@ -22,6 +22,7 @@ from ticketledger.domain.vocabulary import (
     ClosureReason,
     Kind,
     LinkKind,
+    MailNotice,
     Priority,
     Visibility,
     WorkCategory,
@@ -189,6 +190,14 @@ class ReplyAsRequester(TicketCommand):
 class Comment(TicketCommand):
     text: str
     visibility: Visibility = Visibility.INTERNAL
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordNoticeMailed(TicketCommand):
+    notice: MailNotice
+    about_version: int
+    recipient: str
+    message_id: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -407,3 +407,17 @@ def rate_ticket(ledger: TicketLedger, t: Ticket, cmd: c.RateTicket, at: datetime
 @ticket_command(c.LinkTickets)
 def link_tickets(ledger: TicketLedger, t: Ticket, cmd: c.LinkTickets, at: datetime) -> None:
     t.link(ledger.ticket(cmd.other), cmd.link_kind, cmd.by, at)
+
+
+@ticket_command(c.RecordNoticeMailed)
+def record_notice_mailed(
+    ledger: TicketLedger, t: Ticket, cmd: c.RecordNoticeMailed, at: datetime
+) -> None:
+    t.record_notice_mailed(
+        notice=cmd.notice,
+        about_version=cmd.about_version,
+        recipient=cmd.recipient,
+        message_id=cmd.message_id,
+        by=cmd.by,
+        occurred_at=at,
+    )

@@ -33,6 +33,7 @@ from ticketledger.domain.vocabulary import (
     Channel,
     Kind,
     LinkKind,
+    MailNotice,
     Priority,
     Visibility,
     WorkCategory,
@@ -56,6 +57,7 @@ from ticketledger.service.commands import (
     RateTicket,
     Reclassify,
     RecordFailedContact,
+    RecordNoticeMailed,
     ReinstateContract,
     RejectResolution,
     ReleaseHeldRequest,
@@ -74,8 +76,9 @@ from ticketledger.service.ledger import TicketLedger
 
 # One more each time any event class gains a class_version or the ledger gains
 # event classes: 2 is Ticket.Rated v2; 3 adds the time-driven rules' notices and
-# SLA warnings.
-SCHEMA_VERSION = 3
+# SLA warnings; 4 adds the record of an e-mail notice mailed, and a contract's
+# language.
+SCHEMA_VERSION = 4
 FOLDER = Path(__file__).parent
 
 
@@ -158,7 +161,7 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     ledger.handle(
         ChangePlan(
             contract_id=contract,
-            terms=focco_terms(monthly_hours="30"),
+            terms=focco_terms(monthly_hours="30", language="es"),
             effective_on=at("2026-11-01").date(),
             reason="more hours",
             by="admin",
@@ -187,6 +190,16 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
     actions = [
         lambda: ledger.handle(Assign(ticket=main, assignee="carla", by="lead")),
         lambda: ledger.handle(ReplyAsAgent(ticket=main, message="looking into it", by="carla")),
+        lambda: ledger.handle(
+            RecordNoticeMailed(
+                ticket=main,
+                notice=MailNotice.REPLY,
+                about_version=ledger.ticket(main).version,
+                recipient="ana@serra.com.br",
+                message_id=f"{main}.3.reply@desk.example",
+                by="mailer",
+            )
+        ),
         lambda: ledger.handle(
             Reclassify(ticket=main, priority=Priority.CRITICAL, reason="plant stopped", by="lead")
         ),

@@ -38,6 +38,8 @@ AGGREGATES = (Contract, Ticket, TicketNumbering, HeldRequest)
 EVENTS_V1_SHA256 = "282c147d8967774b5dc4aa62cf8360f6a27d5bb4d7ebe3c3542a5864cff0c9fe"
 # What re-encoding a version 1 Rated row adds: the upcast scale and the version.
 RATED_V1_TO_V2 = ',"out_of":5,"class_version":2}'
+# The first fixture built by the code of the one fold (domain/ticket.py evolve).
+FIRST_BUILT_BY_ONE_FOLD = 4
 # Attributes a ticket gained with a schema, as a history without the new events
 # leaves them: no closure notice given, no SLA warning sent.
 TICKET_ATTRIBUTES_SINCE: dict[int, dict[str, Any]] = {
@@ -171,16 +173,20 @@ def test_replaying_the_golden_rows_builds_the_aggregates_their_schema_built_but_
                 aggregate["rating"] = [score, 5, comment]
     number = GOLDEN[version]["facts"]["main_number"]
     main = next(a for a in expected.values() if a.get("number") == number)
-    # The fixtures were built while a rejection did not restart the count of
-    # failed contacts. The main ticket's one failed contact came before its
-    # resolution and the rejection: since the one fold, it counts for nothing.
-    assert main["failed_contact_attempts"] == 1
-    main["failed_contact_attempts"] = 0
+    if version < FIRST_BUILT_BY_ONE_FOLD:
+        # These fixtures were built while a rejection did not restart the count
+        # of failed contacts. The main ticket's one failed contact came before
+        # its resolution and the rejection: since the one fold, it counts for nothing.
+        assert main["failed_contact_attempts"] == 1
+        main["failed_contact_attempts"] = 0
+    assert main["failed_contact_attempts"] == 0
     numberings = [a for a in replayed(decoded).values() if isinstance(a, TicketNumbering)]
     for numbering in numberings:
-        # A numbering now keeps how many numbers it issued, not their tickets'
-        # ids: those derive from the numbers, and are the ones it recorded.
         recorded = expected[str(numbering.id)]
-        assert [str(i) for i in numbering.ticket_ids] == recorded["issued"]
-        recorded["issued"] = len(recorded["issued"])
+        if version < FIRST_BUILT_BY_ONE_FOLD:
+            # A numbering now keeps how many numbers it issued, not their tickets'
+            # ids: those derive from the numbers, and are the ones it recorded.
+            assert [str(i) for i in numbering.ticket_ids] == recorded["issued"]
+            recorded["issued"] = len(recorded["issued"])
+        assert recorded["issued"] == len(numbering.ticket_ids)
     assert numberings and built_aggregates(decoded) == expected
