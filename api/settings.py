@@ -8,12 +8,16 @@ entry points reads the environment.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticketledger.service.storage import StorageOptions
+
+if TYPE_CHECKING:
+    from ticketledger.api.mail.outbound import Outgoing
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -50,6 +54,23 @@ class Settings(BaseSettings):
     mail_domain: str = Field("desk.example", min_length=1, pattern=r"^[A-Za-z0-9.-]+$")
     # The largest attachment a received message may bring; a larger one is refused by name.
     mail_attachment_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 10 * 1024 * 1024
+    smtp_relay: str | None = Field(
+        None,
+        pattern=r"^smtps?://",
+        description="smtp://[user:password@]host:port[?starttls=true], or smtps://: "
+        "where notices are sent; none sends nothing",
+    )
+    # Who notices come from; desk@<mail_domain> when not given.
+    mail_from: str | None = Field(None, pattern=r"^[^@\s]+@[A-Za-z0-9.-]+$")
+    mail_from_name: str = Field("", max_length=100)
+    # Seconds between rounds of `serve`'s sender.
+    mail_send_seconds: Annotated[float, Field(gt=0, le=86400)] = 30
+    # A notice whose event is older than this when first seen is not sent.
+    mail_notice_max_age_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 48
+    # At most this many notices to one address an hour: the rest are withheld.
+    mail_answers_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 30
+    # How long a sender holds a notice it is sending before another may take it.
+    mail_claim_seconds: Seconds = 120
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -73,6 +94,23 @@ class Settings(BaseSettings):
             pool_max_overflow=self.pool_max_overflow,
             connect_timeout=self.connect_timeout,
             lock_timeout=self.lock_timeout,
+        )
+
+    @property
+    def outgoing(self) -> Outgoing:
+        # Imported here: most commands send no mail, and start faster without it.
+        from ticketledger.api.mail.notices import Sender
+        from ticketledger.api.mail.outbound import Outgoing
+
+        return Outgoing(
+            sender=Sender(
+                address=self.mail_from or f"desk@{self.mail_domain}",
+                domain=self.mail_domain,
+                name=self.mail_from_name,
+            ),
+            max_age=timedelta(hours=self.mail_notice_max_age_hours),
+            per_recipient_hour=self.mail_answers_per_hour,
+            claim=timedelta(seconds=self.mail_claim_seconds),
         )
 
     @property

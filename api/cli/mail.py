@@ -23,7 +23,10 @@ from ticketledger.service.ledger import TicketLedger
 if TYPE_CHECKING:
     from ticketledger.projections.runner import Projector
 
-mail = typer.Typer(help="E-mail in: a mail server's pipe, or a folder of .eml files.")
+mail = typer.Typer(
+    help="E-mail in (a mail server's pipe, a listener, a folder of .eml files) and out "
+    "(the notices owed to requesters, through a relay)."
+)
 # sysexits.h: the mail server keeps the message and delivers it again later.
 EX_TEMPFAIL = 75
 
@@ -135,6 +138,36 @@ def import_folder(
             outcomes[received.outcome] = outcomes.get(received.outcome, 0) + 1
     summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
     typer.echo(f"{len(files)} messages: {summary or 'none'}")
+
+
+@mail.command("send")
+def send_notices(
+    every: Annotated[
+        float | None,
+        typer.Option(help="seconds between rounds; without it, one round and exit", min=0.05),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Send the e-mail notices owed to requesters through TICKETLEDGER_SMTP_RELAY."""
+    from ticketledger.api.mail.outbound import Mailer, Relay
+
+    settings = settings_from(database_url=database_url)
+    if settings.smtp_relay is None:
+        raise fail("no relay: set TICKETLEDGER_SMTP_RELAY=smtp://host:port")
+    relay = Relay.from_url(settings.smtp_relay)
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    ledger = ledger_for(settings)
+    try:
+        mailer = Mailer(ledger, relay.send, settings.outgoing)
+        while True:
+            report = mailer.send_due()
+            if report or every is None:
+                typer.echo(str(report))
+            if every is None or signal.sigtimedwait(stopping, every) is not None:
+                return
+    finally:
+        ledger.close()
 
 
 def register(app: typer.Typer) -> None:

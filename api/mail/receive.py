@@ -153,6 +153,17 @@ class MailStore:
             )
         return base64.b64decode(found[0]["raw_base64"]) if found else None
 
+    def opener_of(self, number: str) -> str | None:
+        """The Message-ID of the message that opened the ticket, if one did."""
+        with self.store.reading() as cursor:
+            found = self.store.fetch(
+                cursor,
+                f"SELECT message_key FROM {self.table} WHERE number = :number "
+                "AND outcome = 'opened' AND message_key NOT LIKE :hashed",
+                {"number": number, "hashed": "sha256:%"},
+            )
+        return str(found[0]["message_key"]) if found else None
+
     def outcomes(self) -> list[dict[str, object]]:
         with self.store.reading() as cursor:
             return self.store.fetch(
