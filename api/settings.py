@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ticketledger.service.storage import StorageOptions
 
 if TYPE_CHECKING:
-    from ticketledger.api.mail.outbound import Outgoing
+    from ticketledger.api.mail.outbound import Outgoing, Relay
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -60,6 +60,8 @@ class Settings(BaseSettings):
         description="smtp://[user:password@]host:port[?starttls=true], or smtps://: "
         "where notices are sent; none sends nothing",
     )
+    # A certificate file to trust for the relay's TLS, besides the system's.
+    smtp_ca_file: str | None = None
     # Who notices come from; desk@<mail_domain> when not given.
     mail_from: str | None = Field(None, pattern=r"^[^@\s]+@[A-Za-z0-9.-]+$")
     mail_from_name: str = Field("", max_length=100)
@@ -95,6 +97,14 @@ class Settings(BaseSettings):
             connect_timeout=self.connect_timeout,
             lock_timeout=self.lock_timeout,
         )
+
+    @property
+    def relay(self) -> Relay | None:
+        from ticketledger.api.mail.outbound import Relay
+
+        if self.smtp_relay is None:
+            return None
+        return Relay.from_url(self.smtp_relay, cafile=self.smtp_ca_file)
 
     @property
     def outgoing(self) -> Outgoing:

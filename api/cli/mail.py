@@ -149,12 +149,12 @@ def send_notices(
     database_url: DatabaseOption = None,
 ) -> None:
     """Send the e-mail notices owed to requesters through TICKETLEDGER_SMTP_RELAY."""
-    from ticketledger.api.mail.outbound import Mailer, Relay
+    from ticketledger.api.mail.outbound import Mailer
 
     settings = settings_from(database_url=database_url)
-    if settings.smtp_relay is None:
+    relay = settings.relay
+    if relay is None:
         raise fail("no relay: set TICKETLEDGER_SMTP_RELAY=smtp://host:port")
-    relay = Relay.from_url(settings.smtp_relay)
     stopping = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
     ledger = ledger_for(settings)

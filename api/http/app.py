@@ -23,6 +23,7 @@ from ticketledger.api.http.problems import (
     BodyLimit,
     install_problem_handlers,
 )
+from ticketledger.api.jobs.every import Every
 from ticketledger.api.jobs.ticker import Ticker
 from ticketledger.api.settings import Settings
 from ticketledger.projections.catalog import all_projections
@@ -52,7 +53,20 @@ def build_services(settings: Settings) -> Services:
         body_limit_bytes=settings.body_limit_bytes,
         claim_lease=timedelta(seconds=settings.idempotency_lease_seconds),
         replica=replica,
+        sender=sender_of(ledger, settings),
     )
+
+
+def sender_of(ledger: TicketLedger, settings: Settings) -> Every | None:
+    """The notices' sender, when a relay is configured: each worker runs one,
+    and their claims keep every notice to one sender at a time."""
+    relay = settings.relay
+    if relay is None:
+        return None
+    from ticketledger.api.mail.outbound import Mailer
+
+    mailer = Mailer(ledger, relay.send, settings.outgoing)
+    return Every("mail sender", mailer.send_due, settings.mail_send_seconds)
 
 
 def app_from_settings() -> FastAPI:
@@ -79,9 +93,13 @@ def create_app(services_: Services) -> FastAPI:
         ticker = Ticker(services_.ledger, projector)
         if services_.tick_seconds is not None:
             ticker.start(services_.tick_seconds)
+        if services_.sender is not None:
+            services_.sender.start()
         try:
             yield
         finally:
+            if services_.sender is not None:
+                services_.sender.stop()
             ticker.stop()
             projector.stop()
             if services_.owns_ledger:

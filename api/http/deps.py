@@ -33,6 +33,7 @@ from ticketledger.api.http.problems import (
     domain_problem,
 )
 from ticketledger.api.http.schemas import Accepted, Instant
+from ticketledger.api.jobs.every import Every
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import (
     ContractNotFoundError,
@@ -84,6 +85,8 @@ class Services:
     claim_lease: timedelta = CLAIM_LEASE
     # Where queries read when not here: a streaming replica of the database.
     replica: Replica | None = None
+    # The e-mail notices' sender, run beside the ticker (api/mail/outbound.py).
+    sender: Every | None = None
 
     @property
     def query_ledger(self) -> TicketLedger:

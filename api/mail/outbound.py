@@ -66,9 +66,11 @@ class Relay:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30
+    # Certificates to trust besides the system's: a relay with a private CA.
+    cafile: str | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> Relay:
+    def from_url(cls, url: str, cafile: str | None = None) -> Relay:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("a relay is smtp://host:port or smtps://host:port")
@@ -81,24 +83,34 @@ class Relay:
             starttls=options.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"),
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            cafile=cafile,
         )
 
     def send(self, message: EmailMessage) -> None:
         try:
-            with self._connected() as smtp:
+            smtp = self._connected()
+            try:
                 if self.user is not None:
                     smtp.login(self.user, self.password or "")
                 smtp.send_message(message)
+            finally:
+                # Not QUIT: after a failed handshake the connection may be half
+                # in TLS, and a polite goodbye would wait out the timeout.
+                smtp.close()
         except (smtplib.SMTPException, OSError) as error:
             raise RelayError(f"{type(error).__name__}: {error}") from error
 
     def _connected(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.cafile)
         if self.tls:
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.starttls:
-            smtp.starttls(context=context)
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()
+                raise
         return smtp
 
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.mail.test_listener import free_port, hand_over
 from tests.mail.test_mail_cli import serra_desk
@@ -239,3 +243,50 @@ def test_an_smtp_error_is_a_delay_not_a_crash() -> None:
         relay.send(EmailMessage())
     assert type(raised.value).__name__ == "RelayError"
     assert isinstance(raised.value.__cause__, OSError | smtplib.SMTPException)
+
+
+def test_the_relay_speaks_starttls_and_logs_in_when_its_url_says_so(
+    ledger: TicketLedger, listener: int, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(served)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        logins.append((data.login, data.password))
+        # handled=False: the server answers a refusal itself (535)
+        ok = (data.login, data.password) == (b"desk", b"s3cr/t")
+        return AuthResult(success=ok, handled=False)
+
+    kept = Sink()
+    controller = Controller(
+        kept,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=served,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        hand_over(listener, written(ANA, "Linha 2 parada", "A linha 2 parou.", "m1@x"))
+        url = f"smtp://desk:s3cr%2Ft@127.0.0.1:{controller.port}?starttls=true"
+        wrong = f"smtp://desk:guess@127.0.0.1:{controller.port}?starttls=true"
+        refused = Mailer(ledger, Relay.from_url(wrong, str(ca_file)).send, Outgoing(DESK))
+        assert refused.send_due().delayed == 1
+        untrusted = Mailer(ledger, Relay.from_url(url).send, Outgoing(DESK))
+        untrusted.sending.settle(untrusted.owed()[0]["notice_id"], "delayed", ledger.clock())
+        assert untrusted.send_due().delayed == 1  # the tests' CA is not the system's
+        trusted = Mailer(ledger, Relay.from_url(url, str(ca_file)).send, Outgoing(DESK))
+        trusted.sending.settle(trusted.owed()[0]["notice_id"], "delayed", ledger.clock())
+        assert trusted.send_due().sent == 1
+    finally:
+        controller.stop()
+    assert [m["To"] for m in kept.messages] == [ANA]
+    # A refused login is tried once per mechanism the relay offers.
+    assert logins[-1] == (b"desk", b"s3cr/t")
+    assert set(logins[:-1]) == {(b"desk", b"guess")}
