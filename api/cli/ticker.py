@@ -12,6 +12,7 @@ import typer
 
 from ticketledger.api.cli.options import DatabaseOption, JsonOption, NowOption, fail
 from ticketledger.api.cli.reports import instant, opened_projector
+from ticketledger.api.jobs.every import Every
 from ticketledger.api.jobs.ticker import Ticker, TickReport
 from ticketledger.projections import deadlines
 
@@ -36,7 +37,7 @@ def tick(
         if every is not None:
             typer.echo(f"ticking every {every:g} s; Ctrl-C stops")
             with contextlib.suppress(KeyboardInterrupt):
-                ticker.run(every)
+                Every("ticker", ticker.tick, every).run()
             return
         if now is not None and now > projector.ledger.clock():
             raise fail("--now lies in the future: rules apply only once their time has come")

@@ -90,9 +90,11 @@ def create_app(services_: Services) -> FastAPI:
             log.exception("projections could not catch up at start-up; followers retry")
         if services_.followers:
             projector.start()
-        ticker = Ticker(services_.ledger, projector)
+        ticker = None
         if services_.tick_seconds is not None:
-            ticker.start(services_.tick_seconds)
+            ticking = Ticker(services_.ledger, projector).tick
+            ticker = Every("ticker", ticking, services_.tick_seconds)
+            ticker.start()
         if services_.sender is not None:
             services_.sender.start()
         try:
@@ -100,7 +102,8 @@ def create_app(services_: Services) -> FastAPI:
         finally:
             if services_.sender is not None:
                 services_.sender.stop()
-            ticker.stop()
+            if ticker is not None:
+                ticker.stop()
             projector.stop()
             if services_.owns_ledger:
                 services_.ledger.close()

@@ -5,14 +5,13 @@ the ledger apply each ticket's due rules from its own events. The ledger also
 applies them before every command on a ticket, so the ticker only makes
 consequences visible on time; how often it runs never changes what is written.
 `ticketledger tick` runs one tick (or keeps ticking with --every);
-`ticketledger serve` runs one in the background. It knows no command line
-and no HTTP: the entry points start and stop it.
+`ticketledger serve` runs one in the background (api/jobs/every.py). It knows
+no command line and no HTTP: the entry points start and stop it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ from ticketledger.service.ledger import TicketLedger
 from ticketledger.service.outcomes import CommandResult
 
 log = logging.getLogger(__name__)
-TICK_SECONDS = 60.0
 CATCH_UP_SECONDS = 30.0
 
 
@@ -52,8 +50,6 @@ class TickReport:
 class Ticker:
     def __init__(self, ledger: TicketLedger, projector: Projector) -> None:
         self.ledger, self.projector = ledger, projector
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Applies every rule due by `now` (the ledger's clock by default)."""
@@ -79,23 +75,3 @@ class Ticker:
             if result is not None:
                 report.applied.append(result)
         return report
-
-    def run(self, every: float = TICK_SECONDS) -> None:
-        """Ticks until stop(); a failed tick is logged and the next one retries."""
-        while not self._stopping.is_set():
-            try:
-                self.tick()
-            except Exception:  # pragma: no cover - kept for the operator
-                log.exception("tick failed; the next one retries")
-            self._stopping.wait(every)
-
-    def start(self, every: float = TICK_SECONDS) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self.run, args=(every,), name="ticker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
