@@ -16,6 +16,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ticketledger.domain.attachments import NONE as NO_ATTACHMENTS
+from ticketledger.domain.attachments import Attachment
 from ticketledger.domain.copies import copied_by_attributes, replace
 from ticketledger.domain.errors import (
     AlreadyRatedError,
@@ -95,6 +97,9 @@ class Ticket(RecordsInOrder, Aggregate):
         priority: Priority
         subject: str
         description: str
+        # Since schema 4. Events stored before hold none: they read this class
+        # default, and encode byte for byte as they were stored.
+        attachments: tuple[Attachment, ...] = NO_ATTACHMENTS
 
         def apply(self, aggregate: Any) -> None:
             aggregate.state = evolve(None, self)
@@ -142,6 +147,8 @@ class Ticket(RecordsInOrder, Aggregate):
         message: str
         resumes: bool
         reopens: bool
+        # Since schema 4, as Opened's.
+        attachments: tuple[Attachment, ...] = NO_ATTACHMENTS
 
     class Commented(Event):
         TOPIC = "ticketledger:Ticket.Commented"
@@ -315,6 +322,7 @@ class Ticket(RecordsInOrder, Aggregate):
         description: str,
         by: str,
         occurred_at: datetime,
+        attachments: tuple[Attachment, ...] = NO_ATTACHMENTS,
     ) -> Ticket:
         if not subject.strip():
             raise InvalidCommandError("a ticket needs a subject")
@@ -331,6 +339,7 @@ class Ticket(RecordsInOrder, Aggregate):
             priority=priority,
             subject=subject.strip(),
             description=description,
+            attachments=attachments,
             by=by,
             occurred_at=occurred_at,
         )
@@ -491,7 +500,13 @@ class Ticket(RecordsInOrder, Aggregate):
             by=by,
         )
 
-    def reply_as_requester(self, message: str, by: str, occurred_at: datetime) -> None:
+    def reply_as_requester(
+        self,
+        message: str,
+        by: str,
+        occurred_at: datetime,
+        attachments: tuple[Attachment, ...] = NO_ATTACHMENTS,
+    ) -> None:
         self.check_not_final()
         self._record(
             self.RequesterReplied,
@@ -499,6 +514,7 @@ class Ticket(RecordsInOrder, Aggregate):
             message=message,
             resumes=self.state.status is Status.WAITING_ON_CUSTOMER,
             reopens=self.state.status is Status.RESOLVED,
+            attachments=attachments,
             by=by,
         )
 

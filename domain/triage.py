@@ -12,6 +12,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ticketledger.domain.attachments import NONE as NO_ATTACHMENTS
+from ticketledger.domain.attachments import Attachment
 from ticketledger.domain.errors import HeldRequestDecidedError, InvalidCommandError
 from ticketledger.domain.events import LedgerCreated, LedgerEvent, RecordsInOrder, check_occurred_at
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
@@ -33,12 +35,15 @@ class HeldRequest(RecordsInOrder, Aggregate):
         subject: str
         description: str
         reason: str
+        # Since schema 4: requests held before hold none (domain/ticket.py Opened).
+        attachments: tuple[Attachment, ...] = NO_ATTACHMENTS
 
         def apply(self, aggregate: Any) -> None:
             r: HeldRequest = aggregate
             r.contract_id, r.requester, r.channel = self.contract_id, self.requester, self.channel
             r.kind, r.priority, r.subject = self.kind, self.priority, self.subject
             r.description, r.reason = self.description, self.reason
+            r.attachments = tuple(self.attachments)
             r.held_at = r.last_occurred_at = self.occurred_at
 
     class Released(LedgerEvent):
@@ -59,6 +64,7 @@ class HeldRequest(RecordsInOrder, Aggregate):
     def __init__(self) -> None:
         self.contract_id: UUID | None = None
         self.requester = self.subject = self.description = self.reason = ""
+        self.attachments: tuple[Attachment, ...] = NO_ATTACHMENTS
         self.channel = Channel.EMAIL
         self.kind = Kind.QUESTION
         self.priority = Priority.MEDIUM
@@ -81,6 +87,7 @@ class HeldRequest(RecordsInOrder, Aggregate):
         reason: str,
         by: str,
         occurred_at: datetime,
+        attachments: tuple[Attachment, ...] = NO_ATTACHMENTS,
     ) -> HeldRequest:
         occurred_at = check_occurred_at(occurred_at, None)
         return cls._create(
@@ -93,6 +100,7 @@ class HeldRequest(RecordsInOrder, Aggregate):
             subject=subject,
             description=description,
             reason=reason,
+            attachments=attachments,
             by=by,
             occurred_at=occurred_at,
         )

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ticketledger.domain.attachments import Attachment
 from ticketledger.domain.terms import ContractTerms
 from ticketledger.domain.vocabulary import (
     CancellationReason,
@@ -113,6 +114,7 @@ class OpenTicket(Command):
     priority: Priority
     subject: str
     description: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +130,7 @@ class HoldForTriage(Command):
     reason: str
     kind: Kind = Kind.QUESTION
     priority: Priority = Priority.MEDIUM
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +187,7 @@ class ReplyAsAgent(TicketCommand):
 @dataclass(frozen=True, kw_only=True)
 class ReplyAsRequester(TicketCommand):
     message: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

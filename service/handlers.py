@@ -154,6 +154,7 @@ def request_of(request: c.OpenTicket | c.HoldForTriage | HeldRequest) -> dict[st
         priority=request.priority,
         subject=request.subject,
         description=request.description,
+        attachments=tuple(request.attachments),
     )
 
 
@@ -273,7 +274,7 @@ def reply_as_agent(ledger: TicketLedger, t: Ticket, cmd: c.ReplyAsAgent, at: dat
 def reply_as_requester(
     ledger: TicketLedger, t: Ticket, cmd: c.ReplyAsRequester, at: datetime
 ) -> None:
-    t.reply_as_requester(cmd.message, cmd.by, at)
+    t.reply_as_requester(cmd.message, cmd.by, at, cmd.attachments)
 
 
 @ticket_command(c.Comment)

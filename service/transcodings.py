@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
 )
 from pydantic import BaseModel
 
+from ticketledger.domain.attachments import Attachment
 from ticketledger.domain.terms import (
     STORED,
     ClosurePeriods,
@@ -96,6 +97,7 @@ class PydanticModel(Transcoding):
 
 
 MODELS: tuple[type[BaseModel], ...] = (
+    Attachment,
     ContractTerms,
     OpeningHours,
     SlaTarget,

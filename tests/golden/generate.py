@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from tests.support import ManualClock, at, focco_terms
+from ticketledger.domain.attachments import Attachment
 from ticketledger.domain.billing import compute_statement
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.ticket import Ticket
@@ -76,10 +78,20 @@ from ticketledger.service.ledger import TicketLedger
 
 # One more each time any event class gains a class_version or the ledger gains
 # event classes: 2 is Ticket.Rated v2; 3 adds the time-driven rules' notices and
-# SLA warnings; 4 adds the record of an e-mail notice mailed, and a contract's
-# language.
+# SLA warnings; 4 adds the record of an e-mail notice mailed, a contract's
+# language, and the files that came with an opening, a requester's reply and a
+# held request.
 SCHEMA_VERSION = 4
 FOLDER = Path(__file__).parent
+FORM = Attachment(
+    name="formulário.pdf",
+    content_type="application/pdf",
+    size=5,
+    sha256=sha256(b"%PDF-").hexdigest(),
+)
+SCREENSHOT = Attachment(
+    name="tela.png", content_type="image/png", size=4, sha256=sha256(b"\x89PNG").hexdigest()
+)
 
 
 def events_path(version: int) -> Path:
@@ -209,7 +221,12 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
         ),
         lambda: ledger.handle(WaitOnCustomer(ticket=main, reason="need the form", by="carla")),
         lambda: ledger.handle(
-            ReplyAsRequester(ticket=main, message="form attached", by="ana@serra.com.br")
+            ReplyAsRequester(
+                ticket=main,
+                message="form attached",
+                attachments=(FORM,),
+                by="ana@serra.com.br",
+            )
         ),
         lambda: ledger.handle(
             WaitOnThirdParty(ticket=main, third_party="ISP", reason="link", by="carla")
@@ -284,6 +301,7 @@ def history(ledger: TicketLedger, clock: ManualClock) -> dict[str, Any]:
             kind=Kind.QUESTION,
             priority=Priority.LOW,
             subject="access",
+            attachments=(SCREENSHOT,),
         )
     ).aggregate_id
     dropped = ledger.handle(
