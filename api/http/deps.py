@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from ticketledger.api.access import CLAIM_LEASE, AccessStore, Principal, Role, token_hash
+from ticketledger.api.attachments import AttachmentStore
 from ticketledger.api.http.problems import (
     MAX_BODY_BYTES,
     PROBLEM_JSON,
@@ -87,6 +89,11 @@ class Services:
     replica: Replica | None = None
     # The e-mail notices' sender, run beside the ticker (api/mail/outbound.py).
     sender: Every | None = None
+
+    @cached_property
+    def attachments(self) -> AttachmentStore:
+        """The files requesters sent, kept beside the primary's events."""
+        return AttachmentStore(self.ledger)
 
     @property
     def query_ledger(self) -> TicketLedger:

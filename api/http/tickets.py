@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -24,6 +25,7 @@ from ticketledger.api.http.deps import (
     reads,
 )
 from ticketledger.api.http.problems import COMMON_RESPONSES, ApiProblem
+from ticketledger.domain.attachments import SHA256
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.ticket import public_events, public_history
 from ticketledger.domain.vocabulary import Kind, Priority, Status
@@ -351,6 +353,48 @@ def ticket_events(number: Number, read: TicketReads) -> list[s.EventView]:
 
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "occurred_at", "by")
+Sha256 = Annotated[
+    str, Path(pattern=SHA256, description="the file's SHA-256, as the ticket's events name it")
+]
+
+
+@router.get(
+    "/tickets/{number}/attachments/{sha256}",
+    tags=["ticket reads"],
+    summary="A file that came with a message of the ticket, as its events name it",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file, as an attachment of its own type",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def attachment(number: Number, sha256: Sha256, read: TicketReads) -> Response:
+    ticket = read.ticket(number)
+    events = list(read.ledger.events_of(ticket.id))
+    if read.caller.role is Role.REQUESTER:
+        events = public_events(events)
+    named = next(
+        (a for e in events for a in getattr(e, "attachments", ()) if a.sha256 == sha256), None
+    )
+    if named is None:
+        raise ApiProblem(404, "attachment_not_found", f"ticket {number} has no file {sha256}")
+    content = read.services.attachments.content(sha256)
+    if content is None:
+        raise ApiProblem(500, "attachment_missing", f"the content of {sha256} is not kept")
+    return Response(content, media_type=named.content_type, headers=served_as_file(named.name))
+
+
+def served_as_file(name: str) -> dict[str, str]:
+    """Downloaded, never shown in the API's origin: a file is the sender's."""
+    fallback = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return {
+        "Content-Disposition": f'attachment; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(name, safe='')}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
 
 
 def event_view(event: Any) -> s.EventView:

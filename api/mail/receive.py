@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from ticketledger.api.attachments import AttachmentStore, Content
 from ticketledger.api.mail.inbound import Inbound, Limits, read_message
 from ticketledger.api.mail.routing import (
     Accept,
@@ -32,6 +33,7 @@ from ticketledger.api.mail.routing import (
     Triage,
     route,
 )
+from ticketledger.domain.attachments import Attachment
 from ticketledger.domain.errors import DomainError, TicketNotFoundError
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.projections.store import ProjectionStore, stamp
@@ -43,6 +45,7 @@ RECEIVED = "mail_received"
 SCOPE = "mail"
 # What an e-mail opens as until the desk classifies it.
 OPENED_KIND, OPENED_PRIORITY = Kind.QUESTION, Priority.MEDIUM
+NAME_LENGTH = 255  # the longest file name an event keeps
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class MailStore:
 
     def __init__(self, ledger: TicketLedger) -> None:
         self.store = ProjectionStore.beside(ledger)
+        self.contents = AttachmentStore(ledger)
         self.table = self.store.qualify(RECEIVED)
         self.store.create_tables(
             [
@@ -107,7 +111,9 @@ class MailStore:
         )
 
     def keep(self, key: str, raw: bytes, message: Inbound) -> None:
-        """Stored before anything is done with it; a second delivery keeps the first."""
+        """Stored before anything is done with it, its files before any event
+        names them; a second delivery keeps the first."""
+        self.contents.keep([Content(a.sha256, a.content) for a in message.attachments])
         row = {
             "key": key,
             "sha": hashlib.sha256(raw).hexdigest(),
@@ -215,6 +221,7 @@ def act(ledger: TicketLedger, message: Inbound, key: str, action: Action) -> Rec
 
 def command_for(action: Action, message: Inbound) -> c.Command:
     by = message.sender
+    files = attachments_of(message)
     match action:
         case Open(contract_id, subject, description, follows):
             text = description if follows is None else f"{description}\n\n(follows {follows})"
@@ -225,10 +232,13 @@ def command_for(action: Action, message: Inbound) -> c.Command:
                 kind=OPENED_KIND,
                 priority=OPENED_PRIORITY,
                 subject=subject,
-                description=text,
+                description=text + not_kept(message),
+                attachments=files,
             )
         case Reply(number, text):
-            return c.ReplyAsRequester(ticket=number, message=text, by=by)
+            return c.ReplyAsRequester(
+                ticket=number, message=text + not_kept(message), attachments=files, by=by
+            )
         case Accept(number, comment):
             return c.AcceptResolution(ticket=number, comment=comment, by=by)
         case Reject(number, reason):
@@ -238,10 +248,27 @@ def command_for(action: Action, message: Inbound) -> c.Command:
                 requester=by or "(no sender)",
                 channel=Channel.EMAIL,
                 subject=message.subject or "(no subject)",
-                description=message.text,
+                description=message.text + not_kept(message),
                 reason=reason,
+                attachments=files,
             )
     raise AssertionError(f"no command for {action}")
+
+
+def attachments_of(message: Inbound) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            name=a.name[:NAME_LENGTH], content_type=a.content_type, size=a.size, sha256=a.sha256
+        )
+        for a in message.attachments
+    )
+
+
+def not_kept(message: Inbound) -> str:
+    """What the desk should know it did not get: files over the limits."""
+    if not message.refused_attachments:
+        return ""
+    return "\n\n(attachments not kept: " + "; ".join(message.refused_attachments) + ")"
 
 
 def outcome_word(action: Action) -> str:
