@@ -116,6 +116,7 @@ FOCCO_GLT_24X7: dict[str, Any] = {
 NEOTEL_EXTENDED: dict[str, Any] = {
     "customer": "Contact Center Andino",
     "plan": "Soporte Extendido",
+    "language": "es",
     "timezone": "America/Argentina/Buenos_Aires",
     "business_hours": {"windows": week(("08:00", "19:00")), "holidays_country": "AR"},
     "coverage": "extended",

@@ -30,7 +30,8 @@ NOTICES = Table(
         ("message_id", "TEXT"),
     ),
     key=("notice_id",),
-    indexes=(("message_id", "position"),),
+    # The sender asks for the recent ones still owed.
+    indexes=(("message_id", "occurred_at"),),
 )
 # Closures the requester did not bring about: the notice of closure says so.
 CLOSED_BY_THE_DESK = frozenset(ClosureReason) - {ClosureReason.ACCEPTED}

@@ -150,6 +150,7 @@ def message_of(notice: Notice, sender: Sender, sent_at: datetime) -> EmailMessag
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message[LOOP_HEADER] = sender.domain
-    message["Content-Language"] = notice.language.value
     message.set_content(body)
+    # After the content: setting it replaces every Content- header.
+    message["Content-Language"] = notice.language.value
     return message

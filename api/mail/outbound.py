@@ -11,11 +11,12 @@ the relay's acceptance and the record sends that one notice again after the
 lease, with the same Message-ID, which mail programs show once.
 
 A relay that is down or refuses delays a notice, with a growing pause between
-attempts, and never drops it. A notice older than the configured age when
-first seen (a desk's history, when the sender is first switched on) is not
-sent; a recipient already sent the hourly limit gets no more notices that
-hour (a loop or a flood), and those withheld are not sent later. Both are
-kept with their reason in the sender's own table."""
+attempts, and never drops it. A notice whose event is older than the
+configured age when a sender first comes to it (a desk's history, when the
+sender is first switched on) is not sent, nor recorded anywhere: it stays
+owed in the outbox. A recipient already sent the hourly limit gets no more
+notices that hour (a loop or a flood); those withheld are not sent later, and
+are kept with the reason in the sender's own table."""
 
 from __future__ import annotations
 
@@ -127,16 +128,12 @@ class Report:
     sent: int = 0
     delayed: int = 0
     withheld: int = 0
-    stale: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.sent, self.delayed, self.withheld, self.stale))
+        return any((self.sent, self.delayed, self.withheld))
 
     def __str__(self) -> str:
-        return (
-            f"{self.sent} sent, {self.delayed} delayed, "
-            f"{self.withheld} withheld, {self.stale} too old to send"
-        )
+        return f"{self.sent} sent, {self.delayed} delayed, {self.withheld} withheld"
 
 
 class SendingStore:
@@ -262,15 +259,18 @@ class Mailer:
         self.me = uuid4().hex
 
     def owed(self) -> list[dict[str, Any]]:
-        """The notices owed, oldest first, but those this sender settled."""
+        """The notices owed, oldest first: those this sender has begun and not
+        settled, and those it has not seen yet that are recent enough to send."""
         self.projector.catch_up([OutboxProjection.name])
+        oldest = stamp(self.clock() - self.outgoing.max_age)
         with self.projector.reading(OutboxProjection.name) as rows:
             owed: list[dict[str, Any]] = rows.all(
                 f"SELECT n.* FROM {{{NOTICES.name}}} n LEFT JOIN {self.sending.table} s "
                 "ON s.notice_id = n.notice_id WHERE n.message_id IS NULL "
-                "AND (s.state IS NULL OR s.state IN ('claimed', 'delayed')) "
+                "AND ((s.state IS NULL AND n.occurred_at >= :oldest) "
+                "OR s.state IN ('claimed', 'delayed')) "
                 "ORDER BY n.position LIMIT :page",
-                {"page": PAGE},
+                {"page": PAGE, "oldest": oldest},
             )
         return owed
 
@@ -283,10 +283,6 @@ class Mailer:
     def send_one(self, row: dict[str, Any], report: Report) -> None:
         now = self.clock()
         key = str(row["notice_id"])
-        if row["occurred_at"] < stamp(now - self.outgoing.max_age):
-            self.sending.settle(key, "stale", now, reason="older than the age notices are sent")
-            report.stale += 1
-            return
         if not self.sending.claim(key, self.me, now, self.outgoing.claim):
             return
         request = RequestKey(SCOPE, key, fingerprint=f"{SCOPE}:{key}")
