@@ -354,7 +354,12 @@ def ticket_events(number: Number, read: TicketReads) -> list[s.EventView]:
 
 ENVELOPE = ("originator_id", "originator_version", "timestamp", "occurred_at", "by")
 Sha256 = Annotated[
-    str, Path(pattern=SHA256, description="the file's SHA-256, as the ticket's events name it")
+    str,
+    Path(
+        pattern=SHA256,
+        description="the file's SHA-256, as the ticket's events name it",
+        examples=["38523c087796e5d5dd1cf9bad1fb026781a838dd9dd2cf8af58b9f6502a46778"],
+    ),
 ]
 
 

@@ -33,6 +33,7 @@ PUBLIC = ALL | {"anonymous"}  # a load balancer's health check has no key
 STALE = '"999"'
 HELD = str(uuid4())
 ENTRY = str(uuid4())
+FILE = "0" * 64  # a SHA-256 no ticket names
 T = "/tickets/{number}"
 C = "/contracts/{contract}"
 
@@ -45,6 +46,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str], int, bool]] = [
     ("GET", T + "/as-of", None, TICKET_READERS, 422, True),
     ("GET", T + "/sla", None, TICKET_READERS, 200, True),
     ("GET", T + "/hours", None, HOUR_READERS, 200, False),
+    ("GET", T + f"/attachments/{FILE}", None, TICKET_READERS, 404, True),
     ("GET", "/contracts", None, ALL, 200, False),
     ("GET", C, None, ALL, 200, True),
     ("GET", C + "/sla/2026-10", None, SUPERVISORS, 200, False),
@@ -195,7 +197,12 @@ def test_the_matrix_covers_every_operation_the_api_documents(api: Api) -> None:
 
 
 def documented_path(path: str) -> str:
-    named = {"{contract}": "{contract_id}", HELD: "{held_id}", ENTRY: "{entry_id}"}
+    named = {
+        "{contract}": "{contract_id}",
+        HELD: "{held_id}",
+        ENTRY: "{entry_id}",
+        FILE: "{sha256}",
+    }
     for value, name in {**named, "2026-10": "{month}"}.items():
         path = path.replace(value, name)
     return path
