@@ -36,6 +36,7 @@ from ticketledger.api.mail.receive import MailStore
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import MailNotice
 from ticketledger.projections.outbox import NOTICES, OutboxProjection
+from ticketledger.projections.quarantine import is_transient
 from ticketledger.projections.runner import Projector
 from ticketledger.projections.store import ProjectionStore, stamp
 from ticketledger.service import commands as c
@@ -277,8 +278,22 @@ class Mailer:
     def send_due(self) -> Report:
         report = Report()
         for row in self.owed():
-            self.send_one(row, report)
+            try:
+                self.send_one(row, report)
+            except Exception as error:
+                if is_transient(error):
+                    raise  # the database, not the notice: the next round retries
+                # One notice that cannot be made must not hold up the others.
+                log.exception("notice %s could not be sent", row["notice_id"])
+                self.delay(str(row["notice_id"]), f"{type(error).__name__}: {error}")
+                report.delayed += 1
         return report
+
+    def delay(self, key: str, reason: str) -> None:
+        now = self.clock()
+        later = now + pause_after(self.sending.attempts(key) + 1)
+        self.sending.settle(key, "delayed", now, reason=reason, next_at=later)
+        log.warning("notice %s delayed until %s: %s", key, later.isoformat(), reason)
 
     def send_one(self, row: dict[str, Any], report: Report) -> None:
         now = self.clock()
@@ -300,10 +315,7 @@ class Mailer:
         try:
             self.relay(message_of(notice, self.outgoing.sender, now))
         except RelayError as error:
-            attempts = self.sending.attempts(key) + 1
-            later = now + pause_after(attempts)
-            self.sending.settle(key, "delayed", now, reason=str(error), next_at=later)
-            log.warning("notice %s delayed until %s: %s", key, later.isoformat(), error)
+            self.delay(key, str(error))
             report.delayed += 1
             return
         self.record(notice, row, request)

@@ -295,3 +295,28 @@ def test_the_relay_speaks_starttls_and_logs_in_when_its_url_says_so(
     # A refused login is tried once per mechanism the relay offers.
     assert logins[-1] == (b"desk", b"s3cr/t")
     assert set(logins[:-1]) == {(b"desk", b"guess")}
+
+
+def test_a_notice_that_cannot_be_made_is_delayed_and_the_others_are_sent(
+    ledger: TicketLedger, clock: ManualClock, listener: int, sink: tuple[Sink, int]
+) -> None:
+    kept, port = sink
+    for n in range(2):
+        clock.advance(timedelta(minutes=1))
+        hand_over(listener, written(ANA, f"Pedido {n}", "texto", f"m{n}@x"))
+    sending = mailer(ledger, port)
+    made = sending.notice_of
+
+    def failing_for_the_first(row: dict[str, Any]) -> Any:
+        if row["about_version"] == 1 and str(row["ticket_id"]) == str(
+            ledger.ticket("2026-000001").id
+        ):
+            raise ValueError("a template that cannot render")
+        return made(row)
+
+    sending.notice_of = failing_for_the_first  # type: ignore[method-assign]
+    report = sending.send_due()
+    assert (report.sent, report.delayed) == (1, 1)
+    assert [m["Subject"] for m in kept.messages] == ["[2026-000002] Chamado aberto: Pedido 1"]
+    failed = next(r for r in sending.sending.rows() if r["state"] == "delayed")
+    assert failed["reason"] == "ValueError: a template that cannot render"
