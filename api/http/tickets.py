@@ -393,7 +393,7 @@ def attachment(number: Number, sha256: Sha256, read: TicketReads) -> Response:
 
 def served_as_file(name: str) -> dict[str, str]:
     """Downloaded, never shown in the API's origin: a file is the sender's."""
-    fallback = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
     return {
         "Content-Disposition": f'attachment; filename="{fallback}"; '
         f"filename*=UTF-8''{quote(name, safe='')}",

@@ -258,10 +258,16 @@ def command_for(action: Action, message: Inbound) -> c.Command:
 def attachments_of(message: Inbound) -> tuple[Attachment, ...]:
     return tuple(
         Attachment(
-            name=a.name[:NAME_LENGTH], content_type=a.content_type, size=a.size, sha256=a.sha256
+            name=file_name(a.name), content_type=a.content_type, size=a.size, sha256=a.sha256
         )
         for a in message.attachments
     )
+
+
+def file_name(written: str) -> str:
+    """The name as the sender wrote it, without control characters, not too long."""
+    printable = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in written).strip()
+    return (printable or "attachment")[:NAME_LENGTH]
 
 
 def not_kept(message: Inbound) -> str:

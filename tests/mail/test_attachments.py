@@ -23,11 +23,11 @@ MESSAGE = (
 )
 
 
-def delivered(api: Api, limits: Limits | None = None) -> Received:
+def delivered(api: Api, limits: Limits | None = None, raw: bytes = MESSAGE) -> Received:
     api.sign_contracts()
     desk = LedgerDesk(api.ledger, lambda: [UUID(api.contracts[OWN])])
     settings = MailSettings(domains=("desk.example",), limits=limits or Limits())
-    return receive(api.ledger, MailStore(api.ledger), desk, MESSAGE, settings)
+    return receive(api.ledger, MailStore(api.ledger), desk, raw, settings)
 
 
 def test_the_files_of_a_message_are_named_in_its_ticket_and_served_to_its_readers(
@@ -69,4 +69,21 @@ def test_a_file_over_the_limit_is_not_kept_and_the_ticket_says_so(api: Api) -> N
     assert [a.name for a in event.attachments] == ["nota 1234.pdf"]
     assert ticket.state.description.endswith(
         "(attachments not kept: tela de erro.png: 66 bytes, over 60)"
+    )
+
+
+def test_a_file_name_with_control_characters_or_no_ascii_is_served_safely(api: Api) -> None:
+    # RFC 2231, as mail programs write a name that is not ASCII.
+    strange = MESSAGE.replace(
+        b'filename="nota 1234.pdf"', b"filename*=utf-8''c%C3%A1lculo%0D%0AX%3A%20y.pdf"
+    )
+    opened = delivered(api, raw=strange).number
+    assert opened is not None
+    (event, *_) = api.ledger.events_after(api.ledger.ticket(opened).id, None)
+    pdf = event.attachments[0]
+    assert pdf.name == "cálculo  X: y.pdf"
+    served = api.get("agent", f"/tickets/{opened}/attachments/{pdf.sha256}")
+    assert served.headers["content-disposition"] == (
+        'attachment; filename="c_lculo  X: y.pdf"; '
+        f"filename*=UTF-8''{quote('cálculo  X: y.pdf', safe='')}"
     )
