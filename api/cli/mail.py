@@ -170,5 +170,27 @@ def send_notices(
         ledger.close()
 
 
+@mail.command("outbox")
+def outbox(database_url: DatabaseOption = None) -> None:
+    """The notices owed and not sent yet: waiting, delayed (attempts, last
+    error, next try) and withheld (why)."""
+    from ticketledger.api.mail.outbound import PAGE, Mailer
+
+    settings = settings_from(database_url=database_url)
+    ledger = ledger_for(settings)
+    try:
+        # Nothing is sent from here: a relay that takes nothing.
+        mailer = Mailer(ledger, lambda message: None, settings.outgoing)
+        owed = mailer.owed()
+        typer.echo(f"{len(owed)} owed{' (the first page)' if len(owed) >= PAGE else ''}")
+        for row in mailer.sending.rows("delayed", "withheld"):
+            typer.echo(
+                f"{row['state']} {row['notice_id']} after {row['attempts']} attempts, "
+                f"next {row['next_at']}: {row['reason']}"
+            )
+    finally:
+        ledger.close()
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(mail, name="mail")

@@ -50,6 +50,7 @@ MAILER = "mailer"
 FIRST_PAUSE = timedelta(seconds=30)
 LONGEST_PAUSE = timedelta(hours=1)
 PAGE = 200
+STATES = ("claimed", "delayed", "sent", "withheld")
 
 
 class RelayError(Exception):
@@ -228,10 +229,13 @@ class SendingStore:
             )
         return int(found[0]["n"])
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self, *states: str) -> list[dict[str, Any]]:
+        """The notices this sender handled, in these states (all when none)."""
+        chosen = ", ".join(f"'{state}'" for state in states if state in STATES)
+        where = f" WHERE state IN ({chosen})" if chosen else ""
         with self.store.reading() as cursor:
             return self.store.fetch(
-                cursor, f"SELECT * FROM {self.table} ORDER BY updated_at, notice_id"
+                cursor, f"SELECT * FROM {self.table}{where} ORDER BY updated_at, notice_id"
             )
 
 

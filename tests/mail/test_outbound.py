@@ -320,3 +320,20 @@ def test_a_notice_that_cannot_be_made_is_delayed_and_the_others_are_sent(
     assert [m["Subject"] for m in kept.messages] == ["[2026-000002] Chamado aberto: Pedido 1"]
     failed = next(r for r in sending.sending.rows() if r["state"] == "delayed")
     assert failed["reason"] == "ValueError: a template that cannot render"
+
+
+def test_the_outbox_command_lists_what_is_owed_and_why_a_notice_waits(
+    ledger: TicketLedger, listener: int, database_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from ticketledger.api.cli.main import app
+
+    hand_over(listener, written(ANA, "Linha 2 parada", "A linha 2 parou.", "m1@x"))
+    mailer(ledger, free_port()).send_due()
+    shown = CliRunner().invoke(app, ["mail", "outbox", "--database-url", database_url])
+    assert shown.exit_code == 0, shown.output
+    owed, delayed = shown.stdout.strip().split("\n")
+    assert owed == "1 owed"
+    assert delayed.startswith("delayed ") and "after 1 attempts" in delayed
+    assert "ConnectionRefusedError" in delayed
