@@ -357,7 +357,7 @@ class Mailer:
             language=terms.language,
             timezone=terms.timezone,
             text=event_words(event),
-            closure=getattr(event, "reason", None) if isinstance(event, Ticket.Closed) else None,
+            closure=event.reason if isinstance(event, Ticket.Closed) else None,
             closes_at=getattr(event, "closes_at", None),
             opened_by_message=self.received.opener_of(state.number),
         )

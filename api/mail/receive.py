@@ -33,7 +33,7 @@ from ticketledger.api.mail.routing import (
     Triage,
     route,
 )
-from ticketledger.domain.attachments import Attachment
+from ticketledger.domain.attachments import Attachment, name_of
 from ticketledger.domain.errors import DomainError, TicketNotFoundError
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
 from ticketledger.projections.store import ProjectionStore, stamp
@@ -45,7 +45,6 @@ RECEIVED = "mail_received"
 SCOPE = "mail"
 # What an e-mail opens as until the desk classifies it.
 OPENED_KIND, OPENED_PRIORITY = Kind.QUESTION, Priority.MEDIUM
-NAME_LENGTH = 255  # the longest file name an event keeps
 
 
 @dataclass(frozen=True)
@@ -257,17 +256,9 @@ def command_for(action: Action, message: Inbound) -> c.Command:
 
 def attachments_of(message: Inbound) -> tuple[Attachment, ...]:
     return tuple(
-        Attachment(
-            name=file_name(a.name), content_type=a.content_type, size=a.size, sha256=a.sha256
-        )
+        Attachment(name=name_of(a.name), content_type=a.content_type, size=a.size, sha256=a.sha256)
         for a in message.attachments
     )
-
-
-def file_name(written: str) -> str:
-    """The name as the sender wrote it, without control characters, not too long."""
-    printable = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in written).strip()
-    return (printable or "attachment")[:NAME_LENGTH]
 
 
 def not_kept(message: Inbound) -> str:
