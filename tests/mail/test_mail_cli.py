@@ -26,7 +26,8 @@ MESSAGE = (
 )
 
 
-def serra_desk(ledger: TicketLedger, projector: Projector) -> None:
+def serra_desk(ledger: TicketLedger, projector: Projector) -> UUID:
+    """A contract admitting @moveisserra.com.br, known to the projections; its id."""
     contract = ledger.handle(SignContract(terms=focco_terms(customer="Serra"), by="a"))
     ledger.handle(
         AuthoriseRequester(
@@ -34,6 +35,7 @@ def serra_desk(ledger: TicketLedger, projector: Projector) -> None:
         )
     )
     projector.catch_up(["ticket_state"])
+    return contract.aggregate_id
 
 
 def test_the_pipe_takes_a_message_once_and_says_what_it_did(

@@ -9,6 +9,7 @@ import asyncio
 import smtplib
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -23,11 +24,11 @@ from aiosmtpd.smtp import AuthResult
 from tests.mail.test_listener import free_port, hand_over
 from tests.mail.test_mail_cli import serra_desk
 from tests.support import ManualClock
-from ticketledger.api.mail.inbound import Limits
+from ticketledger.api.cli.mail import Intake
 from ticketledger.api.mail.listener import Listener
 from ticketledger.api.mail.notices import Sender
 from ticketledger.api.mail.outbound import Mailer, Outgoing, Relay, RelayError
-from ticketledger.api.mail.receive import LedgerDesk, MailSettings, MailStore, receive
+from ticketledger.api.settings import Settings
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Status, Visibility
 from ticketledger.projections.runner import Projector
@@ -56,38 +57,41 @@ class Sink:
         return [m for m in self.messages if m["To"] == address]
 
 
+@contextmanager
+def serving(kept: Sink) -> Iterator[int]:
+    """The sink on a free port of 127.0.0.1 until the block ends."""
+    controller = Controller(kept, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def sink() -> Iterator[tuple[Sink, int]]:
     kept = Sink()
-    controller = Controller(kept, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield kept, controller.port
-    controller.stop()
+    with serving(kept) as port:
+        yield kept, port
 
 
 @pytest.fixture
 def listener(ledger: TicketLedger, projector: Projector) -> Iterator[int]:
-    """The listener, taking each message through the one receiving path."""
+    """The listener, taking each message as `ticketledger mail serve` does."""
     serra_desk(ledger, projector)
-    store = MailStore(ledger)
-    desk = LedgerDesk(ledger, lambda: contract_ids(projector))
-    settings = MailSettings(domains=("desk.example",), limits=Limits())
-
-    def take(raw: bytes) -> Any:
-        return receive(ledger, store, desk, raw, settings)
-
-    controller = Controller(Listener(take), hostname="127.0.0.1", port=free_port())
+    controller = Controller(
+        Listener(Intake(ledger, Settings.load()).take), hostname="127.0.0.1", port=free_port()
+    )
     controller.start()
     yield controller.port
     controller.stop()
 
 
-def contract_ids(projector: Projector) -> list[Any]:
-    from uuid import UUID
-
-    with projector.reading("ticket_state") as rows:
-        found = rows.all("SELECT contract_id FROM {contracts}")
-    return [UUID(str(r["contract_id"])) for r in found]
+def requests_by_mail(listener: int, clock: ManualClock, count: int) -> None:
+    """Ana writes in `count` times, a minute apart, each message a ticket."""
+    for n in range(count):
+        clock.advance(timedelta(minutes=1))
+        hand_over(listener, written(ANA, f"Pedido {n}", "texto", f"m{n}@x"))
 
 
 def mailer(ledger: TicketLedger, port: int, **outgoing: Any) -> Mailer:
@@ -223,9 +227,7 @@ def test_a_recipient_gets_at_most_the_hourly_number_of_notices(
     ledger: TicketLedger, clock: ManualClock, listener: int, sink: tuple[Sink, int]
 ) -> None:
     kept, port = sink
-    for n in range(4):
-        clock.advance(timedelta(minutes=1))
-        hand_over(listener, written(ANA, f"Pedido {n}", "texto", f"m{n}@x"))
+    requests_by_mail(listener, clock, 4)
     report = mailer(ledger, port, per_recipient_hour=3).send_due()
     assert (report.sent, report.withheld) == (3, 1)
     assert len(kept.to(ANA)) == 3
@@ -300,9 +302,7 @@ def test_a_notice_that_cannot_be_made_is_delayed_and_the_others_are_sent(
     ledger: TicketLedger, clock: ManualClock, listener: int, sink: tuple[Sink, int]
 ) -> None:
     kept, port = sink
-    for n in range(2):
-        clock.advance(timedelta(minutes=1))
-        hand_over(listener, written(ANA, f"Pedido {n}", "texto", f"m{n}@x"))
+    requests_by_mail(listener, clock, 2)
     sending = mailer(ledger, port)
     made = sending.notice_of
 

@@ -15,13 +15,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from uuid import UUID
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.mail.test_mail_cli import serra_desk
-from tests.mail.test_outbound import Sink
+from tests.mail.test_outbound import Sink, serving
 from tests.reliability.pg_cluster import free_port
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.vocabulary import Channel, Kind, Priority
@@ -49,18 +47,15 @@ class SlowSink(Sink):
 @pytest.fixture
 def sink() -> Iterator[tuple[Sink, int]]:
     kept = SlowSink()
-    controller = Controller(kept, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield kept, controller.port
-    controller.stop()
+    with serving(kept) as port:
+        yield kept, port
 
 
 def owed_desk(database_url: str) -> tuple[TicketLedger, list[str]]:
     """Tickets opened by the system's clock (notices are owed only while
     recent), each with a public reply: two notices each."""
     ledger = TicketLedger(database_url=database_url)
-    serra_desk(ledger, Projector(ledger, all_projections()))
-    contract = first_contract(ledger)
+    contract = serra_desk(ledger, Projector(ledger, all_projections()))
     numbers = []
     for n in range(TICKETS):
         opened = ledger.handle(
@@ -79,15 +74,6 @@ def owed_desk(database_url: str) -> tuple[TicketLedger, list[str]]:
         ledger.handle(ReplyAsAgent(ticket=opened.number, message=f"resposta {n}", by="carla"))
         numbers.append(opened.number)
     return ledger, numbers
-
-
-def first_contract(ledger: TicketLedger) -> UUID:
-    projector = Projector(ledger, all_projections())
-    projector.catch_up(["ticket_state"])
-    with projector.reading("ticket_state") as rows:
-        row = rows.one("SELECT contract_id FROM {contracts}")
-    assert row is not None
-    return UUID(str(row["contract_id"]))
 
 
 def sender(database_url: str, relay_port: int, *command: str) -> subprocess.Popen[bytes]:
