@@ -8,6 +8,7 @@ from ticketledger.projections.hours import HoursProjection
 from ticketledger.projections.queues import QueueProjection
 from ticketledger.projections.sla import SlaProjection
 from ticketledger.projections.ticket_state import TicketStateProjection
+from ticketledger.projections.triage import TriageProjection
 
 
 def all_projections() -> list[Projection]:
@@ -17,6 +18,7 @@ def all_projections() -> list[Projection]:
         QueueProjection(),
         HoursProjection(),
         DeadlinesProjection(),
+        TriageProjection(),
     ]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ticketledger.domain.sla import TicketClocks
+from ticketledger.domain.sla import ClockState, TicketClocks
 from ticketledger.domain.terms import stored_terms
 from ticketledger.domain.ticket import Ticket
 from ticketledger.domain.ticket_state import TicketState
@@ -31,6 +31,7 @@ from ticketledger.projections.store import (
     Rows,
     Table,
     Writer,
+    stamp,
     stamp_or_none,
     state_from,
     state_text,
@@ -191,7 +192,9 @@ def contract_tiers(rows: Rows) -> dict[str, int]:
     return tiers
 
 
-def ordered(rows: Rows, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def ordered(
+    rows: Rows, found: list[dict[str, Any]], now: datetime | None = None
+) -> list[dict[str, Any]]:
     tiers = contract_tiers(rows)
 
     def key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -204,14 +207,32 @@ def ordered(rows: Rows, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row["number"],
         )
 
-    return [shown(r, tiers) for r in sorted(found, key=key)]
+    return [shown(r, tiers, now) for r in sorted(found, key=key)]
 
 
-def shown(row: dict[str, Any], tiers: dict[str, int]) -> dict[str, Any]:
-    """A queue entry, JSON-ready."""
+def shown(row: dict[str, Any], tiers: dict[str, int], now: datetime | None) -> dict[str, Any]:
+    """A queue entry, JSON-ready; with its SLA standing at `now` when given."""
     entry = {name: row[name] for name in SHOWN}
     entry["contract_service"] = tiers.get(str(row["contract_id"]), 1) == 0
+    if now is not None:
+        entry["sla"] = sla_standing(row, now)
     return entry
+
+
+def sla_standing(row: dict[str, Any], now: datetime) -> str | None:
+    """Whether the clock the desk must act on next (`TicketClocks.due_at`'s)
+    is breached or at risk at `now`, by the instants the projection predicted
+    for it; None while on track, paused or stopped."""
+    prefix = "fr" if row["fr_state"] != ClockState.STOPPED.value else "res"
+    if row[f"{prefix}_state"] != ClockState.RUNNING.value:
+        return None
+    stamped = stamp(now)
+    due, at_risk = row[f"{prefix}_due_at"], row[f"{prefix}_at_risk_at"]
+    if due is not None and due <= stamped:
+        return "breached"
+    if at_risk is not None and at_risk <= stamped:
+        return "at_risk"
+    return None
 
 
 def work_queue(
@@ -222,14 +243,15 @@ def work_queue(
     customer: str | None = None,
     status: str | None = None,
     kind: str | None = None,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Open and waiting tickets, filtered on any of the given values, in the
-    order the desk takes them up."""
+    order the desk takes them up (each with its SLA standing at `now`, if given)."""
     given = dict(assignee=assignee, level=level, customer=customer, status=status, kind=kind)
     params = {name: value for name, value in given.items() if value is not None}
     clauses = [IN_QUEUE, *(f"{name} = :{name}" for name in params)]
     found = rows.all(f"SELECT * FROM {{tickets}} WHERE {' AND '.join(clauses)}", params)
-    return ordered(rows, found)
+    return ordered(rows, found, now)
 
 
 def off_hours_queue(rows: Rows, now: datetime) -> list[dict[str, Any]]:
@@ -249,7 +271,7 @@ def off_hours_queue(rows: Rows, now: datetime) -> list[dict[str, Any]]:
         f"SELECT * FROM {{tickets}} WHERE {IN_QUEUE} AND priority_rank = :rank",
         {"rank": Priority.CRITICAL.rank},
     )
-    return ordered(rows, [r for r in found if str(r["contract_id"]) in covered])
+    return ordered(rows, [r for r in found if str(r["contract_id"]) in covered], now)
 
 
 def render_queue(entries: list[dict[str, Any]]) -> str:

@@ -22,6 +22,7 @@ COMMANDS = {
     "project": "reports",
     "rebuild": "reports",
     "queue": "reports",
+    "held": "reports",
     "sla": "reports",
     "statement": "reports",
     "serve": "serve",
@@ -36,6 +37,7 @@ COMMANDS = {
     "tick": "ticker",
     "deadlines": "ticker",
     "keys": "serve",
+    "users": "people",
     "mail": "mail",
 }
 

@@ -29,7 +29,7 @@ from ticketledger.api.cli.options import (
 )
 from ticketledger.api.statements import entry_line, issue_month
 from ticketledger.domain.errors import DomainError
-from ticketledger.projections import hours, quarantine, queues, sla
+from ticketledger.projections import hours, quarantine, queues, sla, triage
 from ticketledger.projections.catalog import all_projections, projection_names
 from ticketledger.projections.runner import Projector
 
@@ -151,6 +151,34 @@ def queue(
     typer.echo(queues.render_queue(found))
 
 
+def held(
+    state: Annotated[
+        str, typer.Option(help="held (still waiting), released, discarded or all")
+    ] = "held",
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Requests held for triage (the sender is not authorised), oldest first."""
+    if state not in (*triage.STATES, "all"):
+        raise fail("--state is held, released, discarded or all")
+    with opened_projector(database_url) as projector:
+        projector.catch_up([triage.TriageProjection.name])
+        with projector.reading(triage.TriageProjection.name) as rows:
+            found = triage.held_requests(rows, None if state == "all" else state, limit=10_000)
+            found = quarantine.visible(found, rows)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    for row in found:
+        decided = {"released": f" -> {row['ticket_number']}", "discarded": " discarded"}
+        typer.echo(
+            f"{row['held_id']}  {row['held_at'][:16]}  {row['requester']}  "
+            f"{row['customer'] or '(no contract)'}  {row['subject']!r}  "
+            f"held: {row['reason']}{decided.get(row['state'], '')}"
+        )
+    typer.echo(f"{len(found)} requests")
+
+
 def resolve_contract(projector: Projector, contract: str) -> str:
     projector.catch_up(["ticket_state"])
     with projector.reading("ticket_state") as rows:
@@ -262,5 +290,6 @@ def register(app: typer.Typer) -> None:
     app.command()(project)
     app.command()(rebuild)
     app.command()(queue)
+    app.command()(held)
     app.command("sla")(sla_report)
     app.command()(statement)

@@ -20,6 +20,7 @@ FIRST_YEAR = 2020
 def demo(database_url: DatabaseOption = None) -> None:
     """Load the demo data set (five seed companies, a few hundred tickets) and summarise it."""
     # The demo's loader, its keys and the projections load only for this command.
+    from ticketledger.api.cli.people import DEMO_PASSWORD, create_demo_people
     from ticketledger.api.cli.serve import create_demo_keys
     from ticketledger.api.demo import SimulatedClock, load_demo
 
@@ -41,6 +42,11 @@ def demo(database_url: DatabaseOption = None) -> None:
             typer.echo(
                 "Demo API keys (this demo ledger only): "
                 + ", ".join(f"{role.value} {token}" for token, role in demo_keys)
+            )
+            demo_people = create_demo_people(ledger)
+            typer.echo(
+                f"Demo people for the pages (password {DEMO_PASSWORD}): "
+                + ", ".join(f"{login} ({role.value})" for login, role in demo_people)
             )
         summarise(ledger)
         project_demo(ledger)

@@ -26,6 +26,7 @@ from ticketledger.api.http.problems import (
 from ticketledger.api.jobs.every import Every
 from ticketledger.api.jobs.ticker import Ticker
 from ticketledger.api.settings import Settings
+from ticketledger.api.web import install_pages
 from ticketledger.projections.catalog import all_projections
 from ticketledger.projections.runner import Projector
 from ticketledger.service.ledger import TicketLedger
@@ -126,6 +127,7 @@ def create_app(services_: Services) -> FastAPI:
         declare_command_responses(router)
         app.include_router(router)
     install_openapi(app)
+    install_pages(app)
     return app
 
 

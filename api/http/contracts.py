@@ -27,7 +27,7 @@ from ticketledger.api.statements import entry_line, issue_month
 from ticketledger.domain.billing import Statement
 from ticketledger.domain.errors import HeldRequestNotFoundError
 from ticketledger.domain.vocabulary import Kind, Status
-from ticketledger.projections import deadlines, hours, quarantine, queues, sla
+from ticketledger.projections import deadlines, hours, quarantine, queues, sla, triage
 from ticketledger.service import commands as c
 
 router = APIRouter(responses=COMMON_RESPONSES)
@@ -191,6 +191,25 @@ def discard_held(held_id: HeldId, body: s.DiscardHeld, do: DeskCommands) -> JSON
             expected_version=do.version,
         )
     )
+
+
+@router.get(
+    "/held-requests",
+    tags=["triage"],
+    summary="Requests held for triage, oldest first: those still held, or those decided",
+    response_model=list[s.HeldRequestEntry],
+)
+def list_held(
+    read: Annotated[Reads, Depends(reads(*SUPERVISORS))],
+    state: Annotated[
+        Literal["held", "released", "discarded", "all"],
+        Query(description="which ones: those still held (the default), decided, or all"),
+    ] = "held",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    wanted = None if state == "all" else state
+    with read.rows(triage.TriageProjection.name) as rows:
+        return quarantine.visible(triage.held_requests(rows, wanted, limit), rows)
 
 
 @router.get(

@@ -36,6 +36,7 @@ from ticketledger.api.http.problems import (
 )
 from ticketledger.api.http.schemas import Accepted, Instant
 from ticketledger.api.jobs.every import Every
+from ticketledger.api.people import PeopleStore
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import (
     ContractNotFoundError,
@@ -94,6 +95,11 @@ class Services:
     def attachments(self) -> AttachmentStore:
         """The files requesters sent, kept beside the primary's events."""
         return AttachmentStore(self.ledger)
+
+    @cached_property
+    def people(self) -> PeopleStore:
+        """Who signs in to the pages, and their sessions, on the primary."""
+        return PeopleStore(self.ledger)
 
     @property
     def query_ledger(self) -> TicketLedger:

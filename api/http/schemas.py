@@ -501,6 +501,28 @@ class HeldRequestView(BaseModel):
     version: int
 
 
+class HeldRequestEntry(BaseModel):
+    """A held request as the triage list shows it, with what became of it."""
+
+    held_id: UUID
+    contract_id: UUID | None
+    customer: str | None = Field(description="the contract's customer, when it names one")
+    requester: str
+    channel: str
+    kind: str
+    priority: str
+    subject: str
+    description: str
+    reason: str = Field(description="why it was held")
+    held_at: str
+    state: Literal["held", "released", "discarded"]
+    ticket_number: str | None = Field(description="the ticket it was released as")
+    discard_reason: str | None
+    decided_at: str | None
+    decided_by: str | None
+    version: int
+
+
 class ClockFigures(BaseModel):
     completed: int
     met: int

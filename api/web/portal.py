@@ -1,0 +1,139 @@
+"""The requesters' portal: their customer's tickets only, a new ticket,
+replies, and accepting, rejecting and rating a resolution. Nothing internal
+is shown: the pages read what the API gives a requester's key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from ticketledger.api.access import Role
+from ticketledger.api.http import schemas as s
+from ticketledger.api.http import tickets
+from ticketledger.api.http.deps import Reads
+from ticketledger.api.web.render import page, see_other
+from ticketledger.api.web.ticket_page import (
+    Action,
+    Outcome,
+    form_fields,
+    form_page,
+    give,
+    show_ticket,
+    ticket_form,
+)
+from ticketledger.api.web.visits import Visit, checked_form, visitor
+from ticketledger.domain.vocabulary import Kind, Priority
+from ticketledger.projections import quarantine, ticket_state
+
+router = APIRouter(include_in_schema=False)
+REQUESTERS = (Role.REQUESTER,)
+PortalVisit = Annotated[Visit, Depends(visitor(Role.REQUESTER))]
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+Number = Annotated[str, Path(pattern=s.NUMBER_PATTERN)]
+ACTIONS = {
+    "reply": Action(s.Reply, tickets.reply, REQUESTERS),
+    "accept": Action(s.Accept, tickets.accept, REQUESTERS),
+    "reject": Action(s.Reject, tickets.reject, REQUESTERS),
+    "rate": Action(s.Rate, tickets.rate, REQUESTERS),
+}
+OPEN_KINDS = [k.value for k in Kind if k not in (Kind.WARRANTY_OF_MATERIAL, Kind.WARRANTY_OF_WORKS)]
+
+
+def own_tickets(visit: Visit, status: str | None) -> list[dict[str, Any]]:
+    read = Reads(visit.services, visit.person.principal, None)
+    filters: dict[str, str | None] = dict.fromkeys(ticket_state.FILTERS)
+    filters["customer"] = visit.person.customer
+    with read.rows("ticket_state") as rows:
+        found = ticket_state.list_tickets(rows, filters, after=None, limit=200)
+        visible = quarantine.visible(found.tickets, rows)
+    shown = [t for t in visible if status is None or t["status"] == status]
+    return sorted(shown, key=lambda t: str(t["number"]), reverse=True)
+
+
+def contracts_of(visit: Visit) -> list[dict[str, Any]]:
+    read = Reads(visit.services, visit.person.principal, None)
+    with read.rows("ticket_state") as rows:
+        found = rows.all(
+            "SELECT contract_id, customer, state FROM {contracts} WHERE customer = :customer "
+            "ORDER BY contract_id",
+            {"customer": visit.person.customer},
+        )
+    return [c for c in found if c["state"] == "active"]
+
+
+@router.get("/portal")
+def portal_page(request: Request, visit: PortalVisit) -> Response:
+    found = own_tickets(visit, None)
+    return page(
+        request, "portal_list.html", visit.words, visit=visit, csrf=visit.csrf, tickets=found
+    )
+
+
+@router.get("/portal/new")
+def new_ticket_page(request: Request, visit: PortalVisit) -> Response:
+    return new_ticket_form(request, visit)
+
+
+def new_ticket_form(
+    request: Request,
+    visit: Visit,
+    status: int = 200,
+    outcome: Outcome | None = None,
+    kept: dict[str, Any] | None = None,
+    *,
+    held: bool = False,
+) -> Response:
+    return form_page(
+        request,
+        visit,
+        "portal_new.html",
+        status=status,
+        outcome=outcome,
+        contracts=contracts_of(visit),
+        kinds=OPEN_KINDS,
+        priorities=[p.value for p in Priority],
+        kept=kept or {},
+        held=held,
+    )
+
+
+@router.post("/portal/new")
+async def open_ticket(request: Request, visit: PortalVisit, form: CheckedForm) -> Response:
+    action = Action(s.OpenTicket, tickets.open_ticket, REQUESTERS)
+    outcome, number = await run_in_threadpool(opened, visit, request, action, form)
+    if outcome.code is None and number is None:
+        # Held for triage: the requester is not authorised on the contract.
+        return new_ticket_form(request, visit, outcome.status, held=True)
+    if outcome.code is not None or number is None:
+        return new_ticket_form(request, visit, outcome.status, outcome, form_fields(form))
+    return see_other(f"/portal/tickets/{number}?done=opened")
+
+
+def opened(
+    visit: Visit, request: Request, action: Action, form: FormData
+) -> tuple[Outcome, str | None]:
+    outcome = give(visit, request, action, form)
+    number = outcome.answer.get("number")
+    return outcome, None if number is None else str(number)
+
+
+@router.get("/portal/tickets/{number}")
+def ticket_page(
+    request: Request, number: Number, visit: PortalVisit, done: str | None = None
+) -> Response:
+    known = done if done in (*ACTIONS, "opened") else None
+    return show_ticket(request, visit, number, "portal_ticket.html", done=known)
+
+
+@router.post("/portal/tickets/{number}/{action}")
+async def ticket_command(
+    request: Request, number: Number, action: str, visit: PortalVisit, form: CheckedForm
+) -> Response:
+    back = f"/portal/tickets/{number}"
+    return await run_in_threadpool(
+        ticket_form, request, visit, number, action, ACTIONS, form, "portal_ticket.html", back
+    )
