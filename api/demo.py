@@ -432,6 +432,7 @@ def plan_triage(
         "operador.turno3@hotmail.com",
         "estagiario@rionovo.org",
         "fornecedor@papelaria.com.br",
+        "vereador.gabinete@gmail.com",
     ]
     held = [
         ledger.handle(

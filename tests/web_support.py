@@ -22,6 +22,7 @@ PEOPLE: dict[str, tuple[Role, str | None, str | None]] = {
     OTHER_REQUESTER: (Role.REQUESTER, OTHER, OTHER_REQUESTER),
     "audit@desk.example": (Role.AUDITOR, None, None),
     "boss@desk.example": (Role.ADMIN, None, None),
+    "money@desk.example": (Role.BILLING, None, None),
 }
 TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ticketledger.api.web import desk, pages, portal
+from ticketledger.api.web import audit, billing, desk, pages, portal
 from ticketledger.api.web.render import HERE, PAGE_HEADERS, sentence, templates
 from ticketledger.api.web.visits import PageRefusal
 from ticketledger.api.web.words import Words, language_of
@@ -27,7 +27,7 @@ PAGE_PATHS = ("/sign-in", "/sign-out", "/desk", "/portal", "/billing", "/audit")
 
 
 def install_pages(app: FastAPI) -> None:
-    for router in (pages.router, desk.router, portal.router):
+    for router in (pages.router, desk.router, portal.router, billing.router, audit.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -71,6 +71,9 @@ SENTENCES = {
     "try again.",
     "requester_not_authorised": "The sender is not authorised on this contract yet: an admin "
     'authorises them first (or releases with "authorise the sender").',
+    "statement_already_issued": "This month was issued already; its statement stands as issued.",
+    "month_not_ended": "This month has not ended yet in the contract's time zone; it can be "
+    "issued once it has.",
     "held_request_decided": "This request was already released or discarded.",
     "server_error": "Something went wrong on our side. Nothing you sent was lost; "
     "try again in a moment.",
@@ -126,10 +129,17 @@ def body_of(response: Response) -> dict[str, Any]:
     return found
 
 
+# Fields whose refusal reads better as a sentence of its own.
+FIELD_SENTENCES = {"confirm": "Tick the box to confirm you checked it."}
+
+
 def field_errors(words: Words, error: ValidationError) -> list[str]:
     """A form's invalid fields, one sentence each."""
     said = []
     for found in error.errors():
         name = ".".join(str(part) for part in found["loc"]) or words("form")
-        said.append(f"{words(name)}: {found['msg']}")
+        if name in FIELD_SENTENCES:
+            said.append(words(FIELD_SENTENCES[name]))
+        else:
+            said.append(f"{words(name)}: {found['msg']}")
     return said

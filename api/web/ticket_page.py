@@ -131,6 +131,9 @@ def ticket_context(visit: Visit, number: str) -> dict[str, Any]:
     if public:
         found = found.as_seen_by_requester()
     now = read.instant(None)
+    # The clocks are the SLA projection's: read once it holds the ticket's
+    # last event, so a page never shows clocks older than its ticket.
+    read.after = max(read.ledger.log_positions(ticket.id, ticket.version - 1).values())
     with read.rows("sla", ticket=number) as rows:
         clocks = sla.ticket_sla(rows, number, now)
     return {

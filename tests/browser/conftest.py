@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,16 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@dataclass(frozen=True)
+class Site:
+    base: str
+    database_url: str
+    # What `ticketledger demo` printed when it loaded.
+    demo_output: str
+
+
 @pytest.fixture
-def site(loaded_demos: dict[str, LoadedDemo], tmp_path: Path) -> Iterator[str]:
+def site(loaded_demos: dict[str, LoadedDemo], tmp_path: Path) -> Iterator[Site]:
     """`ticketledger serve` as `scripts/demo` runs it, on a copy of the demo's
     SQLite ledger of this test's own (the pages' PostgreSQL runs are the HTTP
     page tests'; a browser adds nothing there but time)."""
@@ -43,7 +52,7 @@ def site(loaded_demos: dict[str, LoadedDemo], tmp_path: Path) -> Iterator[str]:
     shutil.copyfile(loaded_demos["sqlite"].place, copy)
     settings = Settings(database_url=f"sqlite:///{copy}", tick_seconds=0)
     with running(create_app(build_services(settings))) as base:
-        yield base
+        yield Site(base, settings.database_url, loaded_demos["sqlite"].output)
 
 
 class People:
@@ -73,8 +82,8 @@ class People:
 
 
 @pytest.fixture
-def people(browser: Browser, site: str) -> Iterator[People]:
-    found = People(browser, site)
+def people(browser: Browser, site: Site) -> Iterator[People]:
+    found = People(browser, site.base)
     yield found
     found.close()
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+from decimal import Decimal
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from typer.testing import CliRunner
 
-from tests.browser.conftest import People, shot
+from tests.browser.conftest import People, Site, shot
+from ticketledger.api.cli.main import app as cli
 
 SERRA = "Móveis Serra Gaúcha"
 SERRA_REQUESTER = "compras@moveisserra.com.br"
@@ -105,3 +112,81 @@ def test_the_queue_reads_on_a_phone_and_signing_out_ends_the_visit(people: Peopl
     agent.wait_for_url("**/sign-in")
     agent.goto("/desk")
     expect(agent).to_have_url(re.compile(r"/sign-in\?next="))
+
+
+def test_triage_releases_one_request_and_discards_another(people: People):
+    admin = people.signed_in("admin@desk.example")
+    admin.get_by_role("link", name="Triage").click()
+    admin.wait_for_url("**/desk/triage")
+    held = admin.locator("ol.held > li")
+    expect(held.first).to_be_visible()
+    shot(admin, "desk-triage")
+    first = held.first
+    sender = first.locator(".meta strong").inner_text()
+    first.get_by_label("Authorise the sender on the contract first").check()
+    first.get_by_role("button", name="Release as a ticket").click()
+    expect(admin.get_by_role("status")).to_contain_text("Released")
+    admin.goto("/desk/triage?state=released")
+    released = admin.locator("ol.held > li", has_text=sender)
+    expect(released.locator(".done")).to_contain_text("Released as")
+    admin.goto("/desk/triage?state=held")
+    before = admin.locator("ol.held > li.message").count()
+    assert before >= 1, "the demo keeps more than one request held"
+    other = admin.locator("ol.held > li").first
+    other.get_by_label("Reason to discard").fill("not one of the customer's people")
+    other.get_by_role("button", name="Discard").click()
+    expect(admin.get_by_role("status")).to_contain_text("Discarded")
+    assert admin.locator("ol.held > li.message").count() == before - 1
+
+
+def test_a_statement_downloads_as_csv_and_parses(people: People, tmp_path: Path):
+    money = people.signed_in("billing@desk.example")
+    expect(money.get_by_role("heading", name="Statements")).to_be_visible()
+    andino = money.locator("#b-contract option", has_text="Contact Center Andino")
+    money.get_by_label("Contract").select_option(andino.get_attribute("value"))
+    money.get_by_role("button", name="Show").click()
+    expect(money.locator("table.statement")).to_be_visible()
+    shot(money, "billing-statement")
+    with money.expect_download() as caught:
+        money.get_by_role("link", name="statement, decimal comma (CSV)").click()
+    saved = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["item", "hours", "rate", "amount", "currency"]
+    total = next(r for r in rows if r[0] == "total")
+    assert Decimal(total[3].replace(",", ".")) > 0 and total[4] == "ARS"
+
+
+def test_the_chronology_page_of_a_demo_ticket_matches_ticketledger_replay(
+    people: People, site: Site
+):
+    # The ticket the demo's summary suggests trying.
+    found = re.search(r"Try: ticketledger show (\d{4}-\d{6})", site.demo_output)
+    assert found, site.demo_output
+    number = found.group(1)
+    auditor = people.signed_in("auditor@desk.example")
+    auditor.get_by_label("Ticket number").fill(number)
+    auditor.get_by_role("button", name="Open its chronology").click()
+    auditor.wait_for_url(f"**/audit/tickets/{number}")
+    shot(auditor, "audit-chronology")
+    replayed = CliRunner().invoke(
+        cli, ["replay", number, "--format", "json", "--database-url", site.database_url]
+    )
+    assert replayed.exit_code == 0, replayed.output
+    steps = json.loads(replayed.output)["steps"]
+    rows = auditor.locator("table.chronology tbody tr")
+    expect(rows).to_have_count(len(steps))
+    for row, step in zip(rows.all(), steps, strict=True):
+        cells = row.locator("td")
+        assert cells.nth(0).inner_text() == str(step["version"])
+        assert cells.nth(4).inner_text() == step["by"]
+        assert cells.nth(5).inner_text() == step["event"]
+        assert row.locator(".summary").inner_text() == step["summary"]
+        changes = row.locator(".changes li").all_inner_texts()
+        assert changes == [
+            f"{c['field']}: {shown(c['before'])} -> {shown(c['after'])}" for c in step["changes"]
+        ]
+
+
+def shown(value: object) -> str:
+    return "-" if value is None else str(value)
