@@ -1,14 +1,23 @@
 """Demo data: the seed companies' contracts and a few hundred tickets with
 realistic lifecycles over several months, replayed in time order on a
-simulated clock so recorded and occurred times read like a real desk's."""
+simulated clock so recorded and occurred times read like a real desk's.
+
+The history ends at the moment it is loaded (`DemoSpan`): tickets opened in
+its last days still run their clocks, and a few scripted ones make sure a
+person looking at it finds each thing a desk lives with (`plan_live`): a
+breached clock, clocks at risk, a ticket waiting on its customer, a
+resolution awaiting acceptance, off-hours work authorised and billed last
+month, last month ready to bill and the month before issued. Nothing is dated
+after the moment of loading, so the server's ticker finds nothing to do."""
 
 from __future__ import annotations
 
+import calendar
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -48,13 +57,35 @@ from ticketledger.service.commands import (
 )
 from ticketledger.service.ledger import TicketLedger
 
-DEMO_START = datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
-DEMO_END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+# The history the demo's contracts and plans were written for; a demo loaded
+# later is the same history moved by whole months to end at its loading.
+WRITTEN_START = datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
+HISTORY = datetime(2026, 11, 20, 21, 0, tzinfo=UTC) - WRITTEN_START
 TICKETS_PER_CONTRACT = 55
 OTHER_TICKETS_PER_CONTRACT = 15  # warranty and pay-per-use contracts see fewer
 PRIORITY_WEIGHTS = {Priority.CRITICAL: 6, Priority.HIGH: 20, Priority.MEDIUM: 50, Priority.LOW: 24}
 AGENTS = ["carla.souza", "diego.pereira", "lucia.fernandez", "marcos.lima"]
+# A step of the desk's own (issuing statements), in no ticket's story.
+DESK_STEP = -1
 Action = Callable[[TicketLedger, UUID], Any]
+
+
+@dataclass(frozen=True)
+class DemoSpan:
+    """When the demo's history starts and ends, and by how many whole months
+    its contracts' dates move from those written in demo_contracts.py."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def ending(cls, end: datetime) -> DemoSpan:
+        return cls(end - HISTORY, end.replace(second=0, microsecond=0))
+
+    @property
+    def months_moved(self) -> int:
+        written = WRITTEN_START.year * 12 + WRITTEN_START.month
+        return self.start.year * 12 + self.start.month - written
 
 
 class SimulatedClock:
@@ -85,7 +116,7 @@ class Story:
     kind: Kind
     rng: random.Random
     steps: list[Step] = field(default_factory=list)
-    cursor: datetime = DEMO_START
+    cursor: datetime = WRITTEN_START
 
     @property
     def serving(self) -> BusinessCalendar:
@@ -121,10 +152,12 @@ def pick_kind(rng: random.Random, terms: ContractTerms, priority: Priority) -> K
     return rng.choice(kinds)
 
 
-def opening_instant(rng: random.Random, story_terms: ContractTerms, critical: bool) -> datetime:
+def opening_instant(
+    rng: random.Random, story_terms: ContractTerms, critical: bool, span: DemoSpan
+) -> datetime:
     """Mail arrives at any hour; most requests come in during the working day."""
-    span = (DEMO_END - DEMO_START).total_seconds()
-    instant = DEMO_START + timedelta(seconds=rng.uniform(0, span))
+    seconds = (span.end - span.start).total_seconds()
+    instant = span.start + timedelta(seconds=rng.uniform(0, seconds))
     if critical or rng.random() < 0.15:
         return instant
     return story_terms.business_calendar.add_business_time(
@@ -337,6 +370,7 @@ class DemoReport:
     events: int
     refused: Counter[str]
     held: int
+    span: DemoSpan | None = None
 
 
 def load_demo(
@@ -344,40 +378,81 @@ def load_demo(
     clock: SimulatedClock,
     seed: int = 2026,
     tickets_per_contract: int = TICKETS_PER_CONTRACT,
+    *,
+    end: datetime | None = None,
+    live: bool = True,
 ) -> DemoReport:
-    """The demo desk; the benchmark scales it by `tickets_per_contract` (a
-    help-desk contract's count; the others' shrink in proportion)."""
+    """The demo desk, its history ending at `end` (default: the clock's now).
+    The benchmark scales it by `tickets_per_contract` (a help-desk contract's
+    count; the others' shrink in proportion) and leaves out the scripted
+    tickets and statements of `live`, which only make a look at it lively."""
+    span = DemoSpan.ending(end or clock.now)
     rng = random.Random(seed)
-    clock.now = DEMO_START - timedelta(days=200)
+    clock.now = span.start - timedelta(days=200)
     contracts: list[tuple[UUID, ContractTerms, list[str]]] = []
     for spec, requesters in DEMO_CONTRACTS:
-        terms = ledger.validate_terms(spec)
+        terms = ledger.validate_terms(moved(spec, span.months_moved))
         contract_id = ledger.handle(SignContract(terms=terms, by="admin")).aggregate_id
         for requester in requesters:
             ledger.handle(
                 AuthoriseRequester(contract_id=contract_id, requester=requester, by="admin")
             )
         contracts.append((contract_id, terms, requesters))
-    stories = plan_stories(rng, contracts, tickets_per_contract)
-    steps = sorted(step for story in stories for step in story.steps if step.at <= DEMO_END)
+    stories = plan_stories(rng, contracts, span, tickets_per_contract)
+    desk: list[Step] = []
+    if live:
+        from ticketledger.api.demo_live import plan_live
+
+        more, desk = plan_live(contracts, span, len(stories))
+        stories += more
+    planned = [step for story in stories for step in story.steps]
+    steps = sorted(step for step in planned + desk if step.at <= span.end)
     refused: Counter[str] = Counter()
     ticket_of: dict[int, UUID] = {}
     for step in steps:
         clock.now = step.at
         run_step(ledger, step, ticket_of, refused)
+    held = plan_triage(ledger, clock, contracts[1][0], span)
     # The ticker's last pass: whatever fell due on untouched tickets is recorded.
-    clock.now = DEMO_END
+    clock.now = span.end
     for ticket_id in ticket_of.values():
         ledger.apply_due_rules(ticket_id)
-    held = plan_triage(ledger, clock, contracts[1][0], rng)
     return DemoReport(
-        [c for c, _, _ in contracts], ledger.recorder.max_notification_id() or 0, refused, held
+        [c for c, _, _ in contracts],
+        ledger.recorder.max_notification_id() or 0,
+        refused,
+        held,
+        span,
     )
+
+
+def moved(spec: dict[str, Any], months: int) -> dict[str, Any]:
+    """A contract's terms with every date (`starts_on`) moved by whole months."""
+    if months == 0:
+        return spec
+    shifted = {k: moved_value(k, v, months) for k, v in spec.items()}
+    return shifted
+
+
+def moved_value(key: str, value: Any, months: int) -> Any:
+    if key == "starts_on" and isinstance(value, str):
+        return add_months(date.fromisoformat(value), months).isoformat()
+    if isinstance(value, list):
+        return [moved(v, months) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
 
 
 def plan_stories(
     rng: random.Random,
     contracts: list[tuple[UUID, ContractTerms, list[str]]],
+    span: DemoSpan,
     per_contract: int = TICKETS_PER_CONTRACT,
 ) -> list[Story]:
     stories: list[Story] = []
@@ -396,7 +471,7 @@ def plan_stories(
                 pick_kind(rng, terms, priority),
                 random.Random(rng.random()),
             )
-            opened = opening_instant(rng, terms, priority is Priority.CRITICAL)
+            opened = opening_instant(rng, terms, priority is Priority.CRITICAL, span)
             plan_story(story, opened, contract_id, requester)
             stories.append(story)
     return stories
@@ -418,16 +493,19 @@ def run_step(
     except DomainError as error:
         refused[error.code] += 1
         return
+    if step.story == DESK_STEP:
+        return
     if step.sequence == 0 and not result.held:
         ticket_of[step.story] = result.aggregate_id
 
 
 def plan_triage(
-    ledger: TicketLedger, clock: SimulatedClock, contract_id: UUID, rng: random.Random
+    ledger: TicketLedger, clock: SimulatedClock, contract_id: UUID, span: DemoSpan
 ) -> int:
     """Requests from senders the contract does not know are held, not opened;
-    one is released once the customer vouches for its sender."""
-    clock.now = DEMO_END
+    one is released once the customer vouches for its sender, one discarded,
+    two wait for the desk. All of it a few hours before the demo ends."""
+    clock.now = span.end - timedelta(hours=3)
     senders = [
         "operador.turno3@hotmail.com",
         "estagiario@rionovo.org",
@@ -448,7 +526,7 @@ def plan_triage(
         )
         for sender in senders
     ]
-    clock.now = DEMO_END + timedelta(minutes=30)
+    clock.now = span.end - timedelta(hours=2, minutes=30)
     ledger.handle(AuthoriseRequester(contract_id=contract_id, requester=senders[0], by="admin"))
     ledger.handle(ReleaseHeldRequest(held_id=held[0].aggregate_id, by="dispatcher"))
     ledger.handle(

@@ -6,6 +6,7 @@ PostgreSQL half fails with the reason."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -66,6 +67,20 @@ class LoadedDemo:
 
     output: str
     place: str
+
+    @property
+    def ready_month(self) -> str:
+        """The month the demo left ready to bill (the last before it was
+        loaded), as its summary names it."""
+        found = re.search(r"--month (\d{4}-\d{2})", self.output)
+        assert found, self.output
+        return found.group(1)
+
+    @property
+    def issued_month(self) -> str:
+        """The month before: the demo issued it for its help-desk contracts."""
+        year, month = map(int, self.ready_month.split("-"))
+        return f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ COMMANDS = {
     "rebuild": "reports",
     "queue": "reports",
     "held": "reports",
+    "contracts": "reports",
     "sla": "reports",
     "statement": "reports",
     "serve": "serve",

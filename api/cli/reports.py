@@ -151,6 +151,37 @@ def queue(
     typer.echo(queues.render_queue(found))
 
 
+def contracts(as_json: JsonOption = False, database_url: DatabaseOption = None) -> None:
+    """Every contract with its id, customer, plan and standing: the id is what
+    the API and `--contract` take when a customer has more than one."""
+    with opened_projector(database_url) as projector:
+        projector.catch_up(["queues"])
+        with projector.reading("queues") as rows:
+            found = rows.all(
+                "SELECT contract_id, customer, agreement, state, coverage, terms_json "
+                "FROM {contracts} ORDER BY customer, contract_id"
+            )
+    listed = [
+        {
+            "contract_id": row["contract_id"],
+            "customer": row["customer"],
+            "plan": json.loads(row["terms_json"]).get("plan") or "",
+            "agreement": row["agreement"],
+            "coverage": row["coverage"],
+            "standing": row["state"],
+        }
+        for row in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+        return
+    for c in listed:
+        typer.echo(
+            f"{c['contract_id']}  {c['customer']} — {c['plan'] or c['agreement']} "
+            f"({c['agreement']}, {c['coverage']} coverage, {c['standing']})"
+        )
+
+
 def held(
     state: Annotated[
         str, typer.Option(help="held (still waiting), released, discarded or all")
@@ -291,5 +322,6 @@ def register(app: typer.Typer) -> None:
     app.command()(rebuild)
     app.command()(queue)
     app.command()(held)
+    app.command()(contracts)
     app.command("sla")(sla_report)
     app.command()(statement)

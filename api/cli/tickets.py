@@ -64,11 +64,18 @@ def project_demo(ledger: TicketLedger) -> None:
         f"\nProjections up to date at log position {projector.position('ticket_state')} "
         f"({sum(applied.values())} event applications just now)."
     )
+    month = last_month(ledger.clock())
     typer.echo(
-        "Try: ticketledger queue | ticketledger sla --contract 'Contact Center Andino' "
-        "--month 2026-10 | ticketledger statement --contract 'Contact Center Andino' "
-        "--month 2026-10"
+        "Try: ticketledger queue | ticketledger contracts | ticketledger held | "
+        f"ticketledger sla --contract 'Contact Center Andino' --month {month} | "
+        f"ticketledger statement --contract 'Contact Center Andino' --month {month}"
     )
+
+
+def last_month(now: datetime) -> str:
+    """The month before `now`'s: the demo's month ready to bill."""
+    first = now.date().replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
 def summarise(ledger: TicketLedger) -> None:

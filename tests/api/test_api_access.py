@@ -55,6 +55,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str], int, bool]] = [
     ("GET", "/queue", None, SUPERVISORS, 200, False),
     ("GET", "/queue/off-hours", None, SUPERVISORS, 200, False),
     ("GET", "/deadlines", None, SUPERVISORS, 200, False),
+    ("GET", "/held-requests", None, SUPERVISORS, 200, False),
     ("GET", f"/held-requests/{HELD}", None, SUPERVISORS, 404, False),
     ("GET", "/health", None, PUBLIC, 200, False),
     (

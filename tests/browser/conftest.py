@@ -25,8 +25,10 @@ CHROMIUM = os.environ.get("TICKETLEDGER_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(os.environ.get("TICKETLEDGER_SCREENSHOTS", "build/screenshots"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's synchronous API keeps an event loop running
+    in this thread while it lives, which a later test's asyncio.run refuses."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
     with sync_playwright() as playwright:
