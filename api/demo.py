@@ -381,6 +381,7 @@ def load_demo(
     *,
     end: datetime | None = None,
     live: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoReport:
     """The demo desk, its history ending at `end` (default: the clock's now).
     The benchmark scales it by `tickets_per_contract` (a help-desk contract's
@@ -409,9 +410,11 @@ def load_demo(
     steps = sorted(step for step in planned + desk if step.at <= span.end)
     refused: Counter[str] = Counter()
     ticket_of: dict[int, UUID] = {}
-    for step in steps:
+    for done, step in enumerate(steps, start=1):
         clock.now = step.at
         run_step(ledger, step, ticket_of, refused)
+        if progress is not None and (done % 100 == 0 or done == len(steps)):
+            progress("demo history", done, len(steps))
     held = plan_triage(ledger, clock, contracts[1][0], span)
     # The ticker's last pass: whatever fell due on untouched tickets is recorded.
     clock.now = span.end

@@ -50,6 +50,10 @@ MOST_BACKOFF_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
+# Told what is being done, how far it got and where it ends (a log position).
+Progress = Callable[[str, int, int], None]
+
+
 class FollowerFailingError(RuntimeError):
     """A read waited on a projection whose follower cannot reach the log now."""
 
@@ -240,10 +244,16 @@ class ProjectionProcessor:
     def process_page(self, limit: int = PAGE_SIZE) -> int:
         return self.process(self.read_page(self.position(), limit))
 
-    def catch_up(self, until: int | None = None, stop: Callable[[], bool] = lambda: False) -> int:
+    def catch_up(
+        self,
+        until: int | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Progress | None = None,
+    ) -> int:
         """Processes pages up to and including position `until` (the log's head
         when not given), never beyond it, or until `stop()` says so between two
-        pages. Returns how many events were applied."""
+        pages; tells `progress` the position after each page. Returns how many
+        events were applied."""
         target = (self.ledger.recorder.max_notification_id() or 0) if until is None else until
         applied, position = 0, self.position()
         while position < target and not stop():
@@ -252,6 +262,8 @@ class ProjectionProcessor:
                 break
             applied += self.process(page)
             position = self.position()
+            if progress is not None:
+                progress(self.projection.name, position, target)
         return applied
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
@@ -406,12 +418,16 @@ class Projector:
     # Keeping up.
 
     def catch_up(
-        self, names: Sequence[str] | None = None, stop: Callable[[], bool] = lambda: False
+        self,
+        names: Sequence[str] | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Progress | None = None,
     ) -> dict[str, int]:
         """Brings each projection up to the log's head, or as far as it got
         when `stop()` turned true (checked between pages)."""
         return {
-            name: self.processor(name).catch_up(stop=stop) for name in names or self.projections
+            name: self.processor(name).catch_up(stop=stop, progress=progress)
+            for name in names or self.projections
         }
 
     def position(self, name: str) -> int:
@@ -477,7 +493,9 @@ class Projector:
         then makes it live in one transaction. Returns the new generation."""
         return self.rebuild_together([name])[name]
 
-    def rebuild_together(self, names: Sequence[str]) -> dict[str, int]:
+    def rebuild_together(
+        self, names: Sequence[str], progress: Progress | None = None
+    ) -> dict[str, int]:
         """Rebuilds these projections in one pass over the log: each page is
         read and decoded once and applied by every new generation (each in its
         own transaction with its own tracking). Returns the new generations."""
@@ -496,6 +514,8 @@ class Projector:
             decoded = Decoded(self.ledger)
             for processor, at in behind.items():
                 processor.process([n for n in page if n.id > at], decoded)
+            if progress is not None:
+                progress("rebuild", page[-1].id, target)
         for processor in fresh:
             self.finish_rebuild(processor)
         return {p.projection.name: p.generation for p in fresh}

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any
 
 from ticketledger.projections.quarantine import Quarantined
-from ticketledger.projections.runner import Projector
+from ticketledger.projections.runner import Progress, Projector
 from ticketledger.projections.store import Table
 
 AUDIT_STATE = "audit"
@@ -75,20 +75,24 @@ class ProjectionAudit:
 
 
 def audit_projections(
-    projector: Projector, names: Sequence[str] | None = None
+    projector: Projector, names: Sequence[str] | None = None, progress: Progress | None = None
 ) -> list[ProjectionAudit]:
     """Audits each named projection (all by default) against the log's head now."""
     head = projector.ledger.recorder.max_notification_id() or 0
-    return [audit_projection(projector, name, head) for name in names or projector.projections]
+    return [
+        audit_projection(projector, name, head, progress) for name in names or projector.projections
+    ]
 
 
-def audit_projection(projector: Projector, name: str, head: int) -> ProjectionAudit:
+def audit_projection(
+    projector: Projector, name: str, head: int, progress: Progress | None = None
+) -> ProjectionAudit:
     live = projector.processor(name)
     live.catch_up(head)
     scratch = projector.begin_rebuild(name, state=AUDIT_STATE)
     try:
         position, live_rows = live.snapshot()
-        scratch.catch_up(position)
+        scratch.catch_up(position, progress=progress)
         rebuilt_position, rebuilt_rows = scratch.snapshot()
         held = live.quarantined(), scratch.quarantined()
     finally:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketledger.api.cli.options import DatabaseOption
+from ticketledger.api.cli.options import DatabaseOption, ShownProgress
 from ticketledger.api.cli.reports import chosen, opened_projector
 from ticketledger.replay.projection_audit import (
     Difference,
@@ -35,8 +35,8 @@ def audit_projections_command(
     difference or while either side holds an aggregate in quarantine. The scratch
     tables are dropped afterwards; the live ones stay live."""
     names = chosen(projection)
-    with opened_projector(database_url) as projector:
-        audits = audit_projections(projector, names)
+    with opened_projector(database_url) as projector, ShownProgress() as progress:
+        audits = audit_projections(projector, names, progress)
     for audit in audits:
         report(audit, show)
     if not all(audit.complete for audit in audits):

@@ -4,6 +4,7 @@ not the projections, the reports or the HTTP stack."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -101,3 +102,38 @@ def where(settings: Settings) -> str:
     if env["PERSISTENCE_MODULE"].endswith("sqlite"):
         return f"SQLite file {env['SQLITE_DBNAME']}"
     return f"PostgreSQL {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+
+
+class ShownProgress:
+    """Progress bars on standard error, one for each thing being done (a
+    projection catching up, a rebuild, the demo's history): what a long
+    command tells the person waiting at a terminal. Standard output keeps the
+    command's answer alone, and a script reading standard error sees nothing."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.what = ""
+        self.done = 0
+        self.shown = sys.stderr.isatty()
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        if what != self.what:
+            self.close()
+            self.what, self.done = what, 0
+            self.bar = typer.progressbar(length=max(total, 1), label=what, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(max(done - self.done, 0))
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> ShownProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -21,6 +21,7 @@ from ticketledger.api.cli.options import (
     JsonOption,
     MonthOption,
     NowOption,
+    ShownProgress,
     StatementFormat,
     fail,
     opened_ledger,
@@ -109,7 +110,8 @@ def rebuild(
     with opened_projector(database_url) as projector:
         started = time.monotonic()
         # One pass over the log for all of them: each page is read and decoded once.
-        generations = projector.rebuild_together(chosen(names))
+        with ShownProgress() as progress:
+            generations = projector.rebuild_together(chosen(names), progress)
         elapsed = time.monotonic() - started
         for name, generation in generations.items():
             typer.echo(f"{name}: generation {generation} live at {projector.position(name)}")

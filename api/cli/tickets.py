@@ -9,7 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketledger.api.cli.options import DatabaseOption, ledger_for, settings_from, where
+from ticketledger.api.cli.options import (
+    DatabaseOption,
+    ShownProgress,
+    ledger_for,
+    settings_from,
+    where,
+)
 from ticketledger.domain.errors import DomainError
 from ticketledger.domain.ticket import Ticket
 from ticketledger.service.ledger import TicketLedger
@@ -32,7 +38,8 @@ def demo(database_url: DatabaseOption = None) -> None:
             typer.echo(f"{where(settings)} already holds a ledger; summarising it.")
         else:
             typer.echo(f"Loading the demo into {where(settings)} ...")
-            report = load_demo(ledger, clock)
+            with ShownProgress() as progress:
+                report = load_demo(ledger, clock, progress=progress)
             refused = sum(report.refused.values())
             typer.echo(
                 f"Recorded {report.events} events; {report.held} requests held for triage; "
@@ -59,7 +66,8 @@ def project_demo(ledger: TicketLedger) -> None:
     from ticketledger.projections.runner import Projector
 
     projector = Projector(ledger, all_projections())
-    applied = projector.catch_up()
+    with ShownProgress() as progress:
+        applied = projector.catch_up(progress=progress)
     typer.echo(
         f"\nProjections up to date at log position {projector.position('ticket_state')} "
         f"({sum(applied.values())} event applications just now)."

@@ -107,3 +107,25 @@ def test_contracts_are_listed_with_their_ids_and_customers(demo: DemoCopy) -> No
     assert {c["customer"] for c in contracts} >= set(HELP_DESK)
     assert all(len(c["contract_id"]) == 36 for c in contracts)
     assert "Soporte Extendido" in invoke("contracts", "--database-url", demo.url)
+
+
+def test_a_rebuild_and_a_catch_up_tell_their_progress_up_to_the_logs_head(
+    demo: DemoCopy,
+) -> None:
+    ledger = TicketLedger(database_url=demo.url)
+    projector = Projector(ledger, all_projections())
+    told: list[tuple[str, int, int]] = []
+    try:
+        head = ledger.recorder.max_notification_id() or 0
+        projector.rebuild_together(["hours", "triage"], lambda *seen: told.append(seen))
+        assert told and told[-1] == ("rebuild", head, head)
+        reached = [done for _, done, _ in told]
+        assert reached == sorted(reached) and len(reached) > 1
+        told.clear()
+        scratch = projector.begin_rebuild("queues", state="audit")
+        scratch.catch_up(progress=lambda *seen: told.append(seen))
+        projector.discard(scratch)
+        assert told[-1] == ("queues", head, head)
+    finally:
+        projector.stop()
+        ledger.close()
