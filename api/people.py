@@ -29,6 +29,11 @@ from ticketledger.service.ledger import TicketLedger
 PEOPLE = "people"
 SESSIONS = "people_sessions"
 FAILED_SIGN_INS = "people_failed_sign_ins"
+LINKS = "people_sign_in_links"
+# A requester's one-time link to sign in: how long it works, and how many
+# one person may be sent in a failure window.
+LINK_MINUTES = 15
+LINKS_PER_WINDOW = 3
 LOGIN_PATTERN = r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,190}$"
 PASSWORD_LENGTH = (10, 200)
 LANGUAGES = ("pt-BR", "es", "en")
@@ -114,6 +119,7 @@ class PeopleStore:
         self.people = self.store.qualify(PEOPLE)
         self.sessions = self.store.qualify(SESSIONS)
         self.failures = self.store.qualify(FAILED_SIGN_INS)
+        self.links = self.store.qualify(LINKS)
         self.clock = clock or (lambda: datetime.now(tz=UTC))
         self.store.create_tables(
             [
@@ -126,6 +132,9 @@ class PeopleStore:
                 "expires_at TEXT NOT NULL)",
                 f"CREATE TABLE IF NOT EXISTS {self.failures} (login TEXT NOT NULL, "
                 "address TEXT NOT NULL, at TEXT NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {self.links} (token_sha256 TEXT PRIMARY KEY, "
+                "person_id TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, "
+                "used_at TEXT)",
             ]
         )
 
@@ -283,6 +292,61 @@ class PeopleStore:
                 f"DELETE FROM {self.sessions} WHERE token_sha256 = :hash",
                 {"hash": sha256(token)},
             )
+
+    # One-time links, for requesters.
+
+    def create_link(self, login: str) -> tuple[Person, str] | None:
+        """A one-time sign-in link's token for an active requester, or None
+        (no such requester, or enough links sent them lately): the caller
+        answers the same either way, so an address's account is not revealed."""
+        found = self._row(login.strip().lower()[:300])
+        if found is None or found["disabled_at"] is not None:
+            return None
+        person = person_of(found)
+        if person.role is not Role.REQUESTER:
+            return None
+        now = self.clock()
+        token = secrets.token_urlsafe(32)
+        with self.store.transaction(commit=True) as cursor:
+            recent = self.store.fetch(
+                cursor,
+                f"SELECT COUNT(*) AS sent FROM {self.links} WHERE person_id = :person_id "
+                "AND created_at > :since",
+                {"person_id": person.person_id, "since": stamp(now - FAILURE_WINDOW)},
+            )
+            if recent[0]["sent"] >= LINKS_PER_WINDOW:
+                return None
+            self.store.execute(
+                cursor,
+                f"INSERT INTO {self.links} (token_sha256, person_id, created_at, expires_at) "
+                "VALUES (:hash, :person_id, :now, :expires)",
+                {
+                    "hash": sha256(token),
+                    "person_id": person.person_id,
+                    "now": stamp(now),
+                    "expires": stamp(now + timedelta(minutes=LINK_MINUTES)),
+                },
+            )
+        return person, token
+
+    def use_link(self, token: str) -> SignedIn | None:
+        """Signs in with a link's token, once: a used or expired one opens nothing."""
+        now = stamp(self.clock())
+        with self.store.transaction(commit=True) as cursor:
+            used = self.store.fetch(
+                cursor,
+                f"UPDATE {self.links} SET used_at = :now WHERE token_sha256 = :hash "
+                "AND used_at IS NULL AND expires_at > :now RETURNING person_id",
+                {"hash": sha256(token), "now": now},
+            )
+            found = self.store.fetch(
+                cursor,
+                f"SELECT * FROM {self.people} WHERE person_id = :person_id AND disabled_at IS NULL",
+                {"person_id": used[0]["person_id"] if used else ""},
+            )
+        if not found:
+            return None
+        return self.open_session(person_of(found[0]))
 
     def check_attempts(self, login: str, address: str) -> None:
         now = self.clock()

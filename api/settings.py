@@ -18,6 +18,7 @@ from ticketledger.service.storage import StorageOptions
 
 if TYPE_CHECKING:
     from ticketledger.api.mail.outbound import Outgoing, Relay
+    from ticketledger.api.mail.sign_in import LinkMail
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     mail_answers_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 30
     # How long a sender holds a notice it is sending before another may take it.
     mail_claim_seconds: Seconds = 120
+    # Where people reach the pages: the links mailed to requesters point here.
+    public_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/\S*)?$")
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -122,6 +125,17 @@ class Settings(BaseSettings):
             per_recipient_hour=self.mail_answers_per_hour,
             claim=timedelta(seconds=self.mail_claim_seconds),
         )
+
+    @property
+    def link_mail(self) -> LinkMail | None:
+        """How requesters' one-time sign-in links are mailed: through the
+        relay, when one is set."""
+        from ticketledger.api.mail.sign_in import LinkMail
+
+        relay = self.relay
+        if relay is None:
+            return None
+        return LinkMail(relay.send, self.outgoing.sender, self.public_url)
 
     @property
     def ticker_period(self) -> float | None:

@@ -37,6 +37,32 @@ def opened_people(database_url: str | None) -> Iterator[PeopleStore]:
         yield PeopleStore(ledger)
 
 
+def language_of(ledger: TicketLedger, role: Role, customer: str | None) -> str:
+    """A requester's pages are in their contract's language (the one the
+    notices are written in); anyone else's in Portuguese unless told."""
+    if role is not Role.REQUESTER or customer is None:
+        return "pt-BR"
+    from uuid import UUID
+
+    from ticketledger.projections.catalog import all_projections
+    from ticketledger.projections.runner import Projector
+
+    projector = Projector(ledger, all_projections())
+    try:
+        projector.catch_up(["ticket_state"])
+        with projector.reading("ticket_state") as rows:
+            found = rows.all(
+                "SELECT contract_id FROM {contracts} WHERE customer = :customer "
+                "ORDER BY contract_id",
+                {"customer": customer},
+            )
+    finally:
+        projector.stop()
+    if not found:
+        raise fail(f"no contract of {customer!r}: a requester belongs to a customer's contract")
+    return ledger.contract(UUID(str(found[0]["contract_id"]))).state.terms.language.value
+
+
 def password_given(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -51,7 +77,12 @@ def create_user(
     name: Annotated[
         str | None, typer.Option(help="the name events record (agents: as assigned)")
     ] = None,
-    language: Annotated[str, typer.Option(help=f"one of {', '.join(LANGUAGES)}")] = "pt-BR",
+    language: Annotated[
+        str | None,
+        typer.Option(
+            help=f"one of {', '.join(LANGUAGES)} [requesters: their contract's; others: pt-BR]"
+        ),
+    ] = None,
     customer: Annotated[str | None, typer.Option(help="requesters: their customer")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
@@ -61,14 +92,15 @@ def create_user(
     """Create a person; a requester acts as their own address, for one customer."""
     password = password_given(password_stdin)
     requester = login.strip().lower() if role is Role.REQUESTER else None
-    with opened_people(database_url) as people:
+    with opened_ledger(database_url) as ledger:
+        people = PeopleStore(ledger)
         try:
             person = people.create(
                 login,
                 password,
                 role,
                 name=name,
-                language=language,
+                language=language or language_of(ledger, role, customer),
                 customer=customer,
                 requester=requester,
             )

@@ -55,6 +55,7 @@ def build_services(settings: Settings) -> Services:
         claim_lease=timedelta(seconds=settings.idempotency_lease_seconds),
         replica=replica,
         sender=sender_of(ledger, settings),
+        link_mail=settings.link_mail,
     )
 
 

@@ -36,6 +36,7 @@ from ticketledger.api.http.problems import (
 )
 from ticketledger.api.http.schemas import Accepted, Instant
 from ticketledger.api.jobs.every import Every
+from ticketledger.api.mail.sign_in import LinkMail
 from ticketledger.api.people import PeopleStore
 from ticketledger.domain.contract import Contract
 from ticketledger.domain.errors import (
@@ -90,6 +91,8 @@ class Services:
     replica: Replica | None = None
     # The e-mail notices' sender, run beside the ticker (api/mail/outbound.py).
     sender: Every | None = None
+    # How requesters' one-time sign-in links are mailed; None: they are not.
+    link_mail: LinkMail | None = None
 
     @cached_property
     def attachments(self) -> AttachmentStore:

@@ -25,7 +25,7 @@ from ticketledger.api.http.deps import (
     reads,
 )
 from ticketledger.api.http.problems import COMMON_RESPONSES, ApiProblem
-from ticketledger.domain.attachments import SHA256
+from ticketledger.domain.attachments import SHA256, Attachment
 from ticketledger.domain.errors import TicketNotFoundError
 from ticketledger.domain.ticket import public_events, public_history
 from ticketledger.domain.vocabulary import Kind, Priority, Status
@@ -59,6 +59,14 @@ def command(path: str, summary: str) -> Callable[[Route], Route]:
 
 @router.post("/tickets", tags=["tickets"], summary="Open a ticket", responses=OPENED)
 def open_ticket(body: s.OpenTicket, do: RequesterCommands) -> JSONResponse:
+    return do.handle(opening(body, do), status=201)
+
+
+def opening(
+    body: s.OpenTicket, do: Commands, attachments: tuple[Attachment, ...] = ()
+) -> c.OpenTicket:
+    """The opening a caller may give: a requester opens on its own customer's
+    contract, as itself. The pages give files with it (kept before by hash)."""
     requester = body.requester
     if do.caller.role is Role.REQUESTER:
         do.contract(body.contract_id)
@@ -68,19 +76,17 @@ def open_ticket(body: s.OpenTicket, do: RequesterCommands) -> JSONResponse:
     if requester is None:
         raise ApiProblem(422, "requester_missing", "name the requester the ticket is for")
     when = do.occurred(body.occurred_at)
-    return do.handle(
-        c.OpenTicket(
-            contract_id=body.contract_id,
-            requester=requester,
-            channel=body.channel,
-            kind=body.kind,
-            priority=body.priority,
-            subject=body.subject,
-            description=body.description,
-            by=do.by,
-            occurred_at=when,
-        ),
-        status=201,
+    return c.OpenTicket(
+        contract_id=body.contract_id,
+        requester=requester,
+        channel=body.channel,
+        kind=body.kind,
+        priority=body.priority,
+        subject=body.subject,
+        description=body.description,
+        attachments=attachments,
+        by=do.by,
+        occurred_at=when,
     )
 
 

@@ -172,6 +172,12 @@ def ticket_page(
     return show_ticket(request, visit, number, "desk_ticket.html", done=chosen(done, [*ACTIONS]))
 
 
+@router.get("/desk/tickets/{number}/files/{sha256}")
+def ticket_file(number: Number, sha256: tickets.Sha256, visit: DeskVisit) -> Response:
+    """A file that came with a message, as the API serves it: a download."""
+    return tickets.attachment(number, sha256, Reads(visit.services, visit.person.principal, None))
+
+
 @router.post("/desk/tickets/{number}/{action}")
 async def ticket_command(
     request: Request, number: Number, action: str, visit: DeskVisit, form: CheckedForm

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ticketledger.api.access import Role
-from ticketledger.api.people import SignInRefusedError, TooManyAttemptsError
+from ticketledger.api.http.deps import services as services_of
+from ticketledger.api.people import (
+    LINK_MINUTES,
+    SignedIn,
+    SignInRefusedError,
+    TooManyAttemptsError,
+)
 from ticketledger.api.web.render import error_page, page, see_other
 from ticketledger.api.web.visits import (
     FORM_COOKIE,
@@ -25,6 +33,7 @@ from ticketledger.api.web.visits import (
 )
 from ticketledger.api.web.words import Words
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 HOMES = {
     Role.ADMIN: "/desk",
@@ -88,6 +97,10 @@ async def sign_in(request: Request, form: Annotated[FormData, Depends(anonymous_
     except SignInRefusedError:
         return sign_in_form(request, words, target, 401, words("Wrong e-mail or password."))
     landing = target if target != "/" else HOMES[signed.session.person.role]
+    return signed_in_at(request, signed, landing)
+
+
+def signed_in_at(request: Request, signed: SignedIn, landing: str) -> Response:
     response = see_other(landing)
     response.set_cookie(
         SESSION_COOKIE,
@@ -110,6 +123,82 @@ async def sign_out(request: Request, form: Annotated[FormData, Depends(checked_f
     response = see_other("/sign-in")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+# A requester's one-time link by e-mail.
+
+
+@router.get("/sign-in/link")
+def link_request_page(request: Request) -> Response:
+    return link_form(request, browser_words(request))
+
+
+def link_form(request: Request, words: Words, sent_to: str | None = None) -> Response:
+    token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
+    response = page(request, "sign_in_link.html", words, csrf=token, sent_to=sent_to)
+    response.set_cookie(
+        FORM_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/"
+    )
+    return response
+
+
+@router.post("/sign-in/link")
+async def link_request(
+    request: Request, form: Annotated[FormData, Depends(anonymous_form)]
+) -> Response:
+    """Mails a link when the address is an active requester's; the answer is
+    the same whether it is or not, and comes before anything is looked up or
+    mailed (a background task), so neither its words nor its time reveal an
+    account."""
+    login = str(form.get("login") or "").strip()[:300]
+    response = link_form(request, browser_words(request), sent_to=login or "-")
+    response.background = BackgroundTask(mail_link, services_of(request), login)
+    return response
+
+
+def mail_link(services: Any, login: str) -> None:
+    made = services.people.create_link(login)
+    if made is None:
+        return
+    person, token = made
+    if services.link_mail is None:
+        log.warning("no relay is set: the sign-in link for %s was not mailed", person.login)
+        return
+    mail = services.link_mail
+    try:
+        mail.send(mail.message(person.login, person.language, token, LINK_MINUTES))
+    except Exception:  # the relay's failure is the operator's to see, not the asker's
+        log.exception("the sign-in link for %s could not be mailed", person.login)
+
+
+@router.get("/sign-in/link/{token}")
+def link_page(request: Request, token: Annotated[str, Path(max_length=100)]) -> Response:
+    """A button, not the sign-in itself: mail scanners open links on their
+    own, and would use the link up before the person could."""
+    words = browser_words(request)
+    form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
+    response = page(request, "sign_in_with_link.html", words, csrf=form_token, token=token)
+    response.set_cookie(
+        FORM_COOKIE,
+        form_token,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+        path="/",
+    )
+    return response
+
+
+@router.post("/sign-in/link/{token}")
+async def sign_in_with_link(
+    request: Request,
+    token: Annotated[str, Path(max_length=100)],
+    form: Annotated[FormData, Depends(anonymous_form)],
+) -> Response:
+    signed = await run_in_threadpool(people_of(request).use_link, token)
+    if signed is None:
+        return error_page(request, browser_words(request), 410, "link_used")
+    return signed_in_at(request, signed, HOMES[signed.session.person.role])
 
 
 def refusal_page(request: Request, refusal: PageRefusal) -> Response:

@@ -4,17 +4,20 @@ is shown: the pages read what the API gives a requester's key."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ticketledger.api.access import Role
+from ticketledger.api.attachments import Content
 from ticketledger.api.http import schemas as s
 from ticketledger.api.http import tickets
-from ticketledger.api.http.deps import Reads
+from ticketledger.api.http.deps import Commands, Reads
 from ticketledger.api.web.render import page, see_other
 from ticketledger.api.web.ticket_page import (
     Action,
@@ -26,6 +29,7 @@ from ticketledger.api.web.ticket_page import (
     ticket_form,
 )
 from ticketledger.api.web.visits import Visit, checked_form, visitor
+from ticketledger.domain.attachments import Attachment, name_of
 from ticketledger.domain.vocabulary import Kind, Priority
 from ticketledger.projections import quarantine, ticket_state
 
@@ -40,6 +44,7 @@ ACTIONS = {
     "reject": Action(s.Reject, tickets.reject, REQUESTERS),
     "rate": Action(s.Rate, tickets.rate, REQUESTERS),
 }
+CONTENT_TYPE = re.compile(r"^[^/\s]{1,120}/[^/\s]{1,120}$")
 OPEN_KINDS = [k.value for k in Kind if k not in (Kind.WARRANTY_OF_MATERIAL, Kind.WARRANTY_OF_WORKS)]
 
 
@@ -103,7 +108,14 @@ def new_ticket_form(
 
 @router.post("/portal/new")
 async def open_ticket(request: Request, visit: PortalVisit, form: CheckedForm) -> Response:
-    action = Action(s.OpenTicket, tickets.open_ticket, REQUESTERS)
+    files = await attached(form)
+    visit.services.attachments.keep([content for content, _ in files])
+    named = tuple(attachment for _, attachment in files)
+
+    def open_with_files(body: s.OpenTicket, do: Commands) -> JSONResponse:
+        return do.handle(tickets.opening(body, do, named), status=201)
+
+    action = Action(s.OpenTicket, open_with_files, REQUESTERS)
     outcome, number = await run_in_threadpool(opened, visit, request, action, form)
     if outcome.code is None and number is None:
         # Held for triage: the requester is not authorised on the contract.
@@ -111,6 +123,25 @@ async def open_ticket(request: Request, visit: PortalVisit, form: CheckedForm) -
     if outcome.code is not None or number is None:
         return new_ticket_form(request, visit, outcome.status, outcome, form_fields(form))
     return see_other(f"/portal/tickets/{number}?done=opened")
+
+
+async def attached(form: FormData) -> list[tuple[Content, Attachment]]:
+    """The files chosen in the form, each kept by its hash and named as an
+    event names it; a file input left empty sends a part with no name."""
+    found = []
+    for value in form.getlist("files"):
+        if isinstance(value, str) or not value.filename:
+            continue
+        data = await value.read()
+        digest = hashlib.sha256(data).hexdigest()
+        kind = value.content_type or ""
+        if not CONTENT_TYPE.match(kind):
+            kind = "application/octet-stream"
+        named = Attachment(
+            name=name_of(value.filename), content_type=kind, size=len(data), sha256=digest
+        )
+        found.append((Content(digest, data), named))
+    return found
 
 
 def opened(
@@ -127,6 +158,12 @@ def ticket_page(
 ) -> Response:
     known = done if done in (*ACTIONS, "opened") else None
     return show_ticket(request, visit, number, "portal_ticket.html", done=known)
+
+
+@router.get("/portal/tickets/{number}/files/{sha256}")
+def ticket_file(number: Number, sha256: tickets.Sha256, visit: PortalVisit) -> Response:
+    """A file of the ticket's public history, as the API serves it to a requester."""
+    return tickets.attachment(number, sha256, Reads(visit.services, visit.person.principal, None))
 
 
 @router.post("/portal/tickets/{number}/{action}")

@@ -63,6 +63,9 @@ SENTENCES = {
     "sign_in_refused": "Wrong e-mail or password.",
     "too_many_attempts": "Too many failed sign-ins. Try again in {minutes} minutes.",
     "not_found": "There is no such page.",
+    "body_too_large": "What you sent is too large: send smaller or fewer files.",
+    "link_used": "This link was used already or has expired. Ask for a new one on the sign-in "
+    "page.",
     "malformed_form": "The form could not be read. Reload the page and try again.",
     "invalid_form": "Some fields need attention.",
     "database_unavailable": "The desk's database does not answer now. Nothing was written; "

@@ -179,8 +179,11 @@ def form_version(form: FormData) -> int | None:
 
 
 def fingerprint(request: Request, form: FormData) -> str:
+    # Files are named by their hash in the command itself; the form's text decides.
     seen = "\n".join(
-        f"{name}={value}" for name, value in sorted(form.multi_items()) if name != "csrf"
+        f"{name}={value}"
+        for name, value in sorted(form.multi_items(), key=lambda item: item[0])
+        if name != "csrf" and isinstance(value, str)
     )
     return hashlib.sha256(f"{request.url.path}\n{seen}".encode()).hexdigest()
 

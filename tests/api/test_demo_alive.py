@@ -129,3 +129,49 @@ def test_a_rebuild_and_a_catch_up_tell_their_progress_up_to_the_logs_head(
     finally:
         projector.stop()
         ledger.close()
+
+
+def test_a_requester_reads_the_pages_in_their_contracts_language_unless_told(
+    demo: DemoCopy,
+) -> None:
+    db = ("--database-url", demo.url)
+    password = "a long enough password\n"
+    for login, customer in (
+        ("pablo@andino.com.ar", "Contact Center Andino"),
+        ("rita@moveisserra.com.br", "Móveis Serra Gaúcha"),
+    ):
+        made = runner.invoke(
+            app,
+            [
+                "users",
+                "create",
+                login,
+                "--role",
+                "requester",
+                "--customer",
+                customer,
+                "--password-stdin",
+                *db,
+            ],
+            input=password,
+        )
+        assert made.exit_code == 0, made.output
+    listed = invoke("users", "list", *db)
+    assert "pablo@andino.com.ar" in listed and "Contact Center Andino [es]" in listed
+    assert "Móveis Serra Gaúcha [pt-BR]" in listed
+    unknown = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "x@y.com",
+            "--role",
+            "requester",
+            "--customer",
+            "Nobody",
+            "--password-stdin",
+            *db,
+        ],
+        input=password,
+    )
+    assert unknown.exit_code == 1 and "no contract of 'Nobody'" in unknown.output

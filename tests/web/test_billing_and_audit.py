@@ -150,3 +150,14 @@ def test_the_log_verifies_and_a_ticket_bundle_verifies_offline(desk):
     assert bundle.headers["content-disposition"] == (f'attachment; filename="bundle-{number}.json"')
     assert verify_bundle(bundle.text).ok
     assert signed_in(desk, "ana@desk.example").get("/audit").status_code == 403
+
+
+def test_an_auditor_downloads_a_months_bundle_that_verifies_offline(desk):
+    desk.open()
+    auditor = signed_in(desk, "audit@desk.example")
+    assert "statement-bundle.json" in statement_page(auditor, desk)
+    bundle = auditor.get("/audit/statement-bundle.json", contract=desk.contracts[OWN], month=MONTH)
+    assert bundle.status_code == 200
+    assert verify_bundle(bundle.text).ok
+    money = signed_in(desk, "money@desk.example")
+    assert "statement-bundle.json" not in statement_page(money, desk)

@@ -290,3 +290,39 @@ def create_app_routes() -> list[Any]:
     from ticketledger.api.http.app import api_routes
 
     return list(api_routes())
+
+
+def test_a_requester_opens_a_ticket_with_files_that_the_desk_downloads(desk):
+    requester = signed_in(desk, OWN_REQUESTER)
+    form = requester.get("/portal/new")
+    fields = {
+        "csrf": form.text.split('name="csrf" value="')[1].split('"')[0],
+        "form_key": "with-files-1",
+        "contract_id": desk.contracts[OWN],
+        "subject": "Label printer photo",
+        "description": "See the photo.",
+        "kind": "incident",
+        "priority": "medium",
+    }
+    photo = b"\x89PNG\r\n\x1a\n" + b"x" * 2000
+    opened = requester.http.post(
+        desk.base + "/portal/new",
+        data=fields,
+        files=[
+            ("files", ("printer ção.png", photo, "image/png")),
+            ("files", ("notes.txt", b"line 2", "text/plain")),
+        ],
+    )
+    assert opened.status_code == 303, opened.text
+    number = opened.headers["location"].split("/")[-1].split("?")[0]
+    page = requester.get(f"/portal/tickets/{number}")
+    link = page.text.split('href="/portal/tickets/')[1].split('"')[0]
+    assert "printer ção.png" in page.text and "notes.txt" in page.text
+    download = requester.get(f"/portal/tickets/{link}")
+    assert download.status_code == 200 and download.content == photo
+    assert download.headers["content-disposition"].startswith("attachment;")
+    agent = signed_in(desk, "ana@desk.example")
+    sha = link.split("/files/")[1]
+    assert agent.get(f"/desk/tickets/{number}/files/{sha}").content == photo
+    other = signed_in(desk, OTHER_REQUESTER)
+    assert other.get(f"/portal/tickets/{number}/files/{sha}").status_code == 404
