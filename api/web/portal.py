@@ -8,7 +8,7 @@ import hashlib
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -71,10 +71,23 @@ def contracts_of(visit: Visit) -> list[dict[str, Any]]:
 
 
 @router.get("/portal")
-def portal_page(request: Request, visit: PortalVisit) -> Response:
+def portal_page(
+    request: Request, visit: PortalVisit, q: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """The customer's tickets, or those whose number or subject holds `q`:
+    a search looks among them only."""
     found = own_tickets(visit, None)
+    wanted = (q or "").strip().lower()
+    if wanted:
+        found = [t for t in found if wanted in f"{t['number']} {t['subject']}".lower()]
     return page(
-        request, "portal_list.html", visit.words, visit=visit, csrf=visit.csrf, tickets=found
+        request,
+        "portal_list.html",
+        visit.words,
+        visit=visit,
+        csrf=visit.csrf,
+        tickets=found,
+        q=q or "",
     )
 
 
