@@ -70,6 +70,7 @@ def serve(
     os.environ.update(settings.as_environment())
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"ticketledger API on {base} over {where(settings)}")
+    typer.echo(f"Pages: {base}/   (sign in as a person; `ticketledger users list`)")
     typer.echo(f"Interactive docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
     uvicorn.run(
         "ticketledger.api.http.app:app_from_settings",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -59,7 +60,8 @@ def own_tickets(visit: Visit, status: str | None) -> list[dict[str, Any]]:
     return sorted(shown, key=lambda t: str(t["number"]), reverse=True)
 
 
-def contracts_of(visit: Visit) -> list[dict[str, Any]]:
+def contracts_of(visit: Visit, *, every: bool = False) -> list[dict[str, Any]]:
+    """The customer's contracts: those it may open tickets on (active), or every one."""
     read = Reads(visit.services, visit.person.principal, None)
     with read.rows("ticket_state") as rows:
         found = rows.all(
@@ -67,7 +69,7 @@ def contracts_of(visit: Visit) -> list[dict[str, Any]]:
             "ORDER BY contract_id",
             {"customer": visit.person.customer},
         )
-    return [c for c in found if c["state"] == "active"]
+    return [c for c in found if every or c["state"] == "active"]
 
 
 @router.get("/portal")
@@ -88,7 +90,20 @@ def portal_page(
         csrf=visit.csrf,
         tickets=found,
         q=q or "",
+        zones=zones_of(visit),
     )
+
+
+def zones_of(visit: Visit) -> dict[str, str]:
+    """The time zone of each of the customer's contracts: a ticket's times
+    are written in its contract's."""
+    read = Reads(visit.services, visit.person.principal, None)
+    return {
+        str(c["contract_id"]): read.ledger.contract(
+            UUID(str(c["contract_id"]))
+        ).state.terms.timezone
+        for c in contracts_of(visit, every=True)
+    }
 
 
 @router.get("/portal/new")
