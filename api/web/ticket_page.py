@@ -101,6 +101,37 @@ THREAD: dict[type, tuple[str, str]] = {
 }
 
 
+# What each step of a ticket's history was, in words a requester reads in
+# their language (the desk reads the auditors' full sentences instead).
+STEP_WORDS = {
+    "Ticket.Opened": "Ticket opened",
+    "Ticket.Reclassified": "Reclassified",
+    "Ticket.Assigned": "Assigned to an agent",
+    "Ticket.Escalated": "Escalated",
+    "Ticket.AgentReplied": "The desk replied",
+    "Ticket.RequesterReplied": "You replied",
+    "Ticket.Commented": "Comment",
+    "Ticket.WaitingOnCustomer": "Waiting for your answer",
+    "Ticket.WaitingOnThirdParty": "Waiting on a third party",
+    "Ticket.Resumed": "Work resumed",
+    "Ticket.ContactAttemptFailed": "We could not reach you",
+    "Ticket.WorkLogged": "Work logged",
+    "Ticket.WorkCorrected": "Work corrected",
+    "Ticket.OffHoursWorkAuthorised": "Off-hours work authorised",
+    "Ticket.Resolved": "Resolved: waiting for your acceptance",
+    "Ticket.AcceptanceGiven": "Resolution accepted",
+    "Ticket.AcceptanceRejected": "Resolution rejected",
+    "Ticket.Reopened": "Reopened",
+    "Ticket.Closed": "Closed",
+    "Ticket.Cancelled": "Cancelled",
+    "Ticket.Rated": "Rated",
+    "Ticket.RequesterNoticeSent": "Reminder sent to you",
+    "Ticket.SlaWarningSent": "The desk was warned of a deadline",
+    "Ticket.NoticeMailed": "E-mail sent to you",
+    "Ticket.Linked": "Linked to another ticket",
+}
+
+
 def message_of(event: Any) -> Message | None:
     found = THREAD.get(type(event))
     if found is None:
@@ -144,6 +175,7 @@ def ticket_context(visit: Visit, number: str) -> dict[str, Any]:
         "terms": terms,
         "messages": [m for m in map(message_of, shown) if m is not None],
         "steps": list(reversed(found.steps)),
+        "step_words": STEP_WORDS,
         "last_step": found.steps[-1] if found.steps else None,
         "clocks": clocks,
         "work": list(ticket.state.work.values()),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketledger.api.web import render
+from ticketledger.api.web import render, ticket_page
 from ticketledger.api.web.catalog import CATALOG
 from ticketledger.api.web.words import Words
 from ticketledger.domain.vocabulary import Kind, Priority, Status
@@ -62,6 +62,7 @@ def sentences() -> set[str]:
         found |= {m.group(2) for m in SAID.finditer(text)}
         found |= {m.group(1) for m in LABELLED.finditer(text)}
     found |= {render.DONE[a] for a in SHOWN_TO_REQUESTERS}
+    found |= set(ticket_page.STEP_WORDS.values())
     found |= {render.SENTENCES[code] for code in PROBLEMS}
     words = Words("en")
     found |= {words.label(v) for v in (*Status, *Kind, *Priority)}
@@ -80,3 +81,15 @@ def test_a_translation_names_the_same_values_as_its_english() -> None:
         for english, translated in said.items():
             named = set(re.findall(r"\{(\w+)\}", english))
             assert set(re.findall(r"\{(\w+)\}", translated)) == named, (language, english)
+
+
+def test_every_step_of_a_tickets_history_has_words_for_its_requester() -> None:
+    from ticketledger.domain.ticket import Ticket
+
+    events = {
+        f"Ticket.{name}"
+        for name, value in vars(Ticket).items()
+        if isinstance(value, type) and str(getattr(value, "TOPIC", "")).startswith("ticketledger:")
+    }
+    assert events - {"Ticket.Created", "Ticket.Event"} <= set(ticket_page.STEP_WORDS)
+    assert len(events) > 20
