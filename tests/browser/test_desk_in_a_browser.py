@@ -190,3 +190,35 @@ def test_the_chronology_page_of_a_demo_ticket_matches_ticketledger_replay(
 
 def shown(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+def test_a_person_signs_in_and_replies_with_the_keyboard_alone(people: People, site: Site):
+    context = people.browser.new_context(base_url=site.base, locale="en-GB")
+    people.contexts.append(context)
+    page = context.new_page()
+    page.goto("/sign-in")
+    expect(page.locator("#login")).to_be_focused()  # autofocus: typing starts at once
+    page.keyboard.type("diego.pereira@desk.example")
+    page.keyboard.press("Tab")
+    page.keyboard.type("ticketledger-demo")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/desk")
+    page.locator("table.queue tbody a").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/desk/tickets/*")
+    page.locator("#reply-message").focus()
+    page.keyboard.type("Typed without a mouse.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Your reply was sent.")
+    expect(page.locator(".thread")).to_contain_text("Typed without a mouse.")
+
+
+def test_a_ticket_prints_without_its_forms_and_menus(people: People):
+    agent = people.signed_in("diego.pereira@desk.example")
+    first_ticket_of(agent, SERRA)
+    agent.emulate_media(media="print")
+    expect(agent.locator(".commands")).to_be_hidden()
+    expect(agent.locator("header.top")).to_be_hidden()
+    expect(agent.locator(".thread")).to_be_visible()
+    shot(agent, "desk-ticket-print")
