@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -96,7 +96,9 @@ async def form_of(request: Request) -> FormData:
 
 
 def check_token(given: Any, expected: str) -> None:
-    if not isinstance(given, str) or not secrets.compare_digest(given, expected):
+    """The form's token is the one expected; no token expected (no cookie) is
+    a refusal too, or an empty token would match it."""
+    if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
         raise PageRefusal(403, "form_expired")
 
 
@@ -131,7 +133,3 @@ def secure(request: Request) -> bool:
 
 def browser_words(request: Request) -> Words:
     return Words(language_of(request.headers.get("accept-language", "")))
-
-
-Visitor = Callable[..., Awaitable[Visit]]
-Form = Depends(checked_form)

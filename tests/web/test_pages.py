@@ -68,6 +68,15 @@ def test_a_sign_in_without_its_form_token_is_refused(desk):
     assert "tl_session" not in response.headers.get("set-cookie", "")
 
 
+def test_a_sign_in_with_an_empty_token_and_no_form_cookie_is_refused(desk):
+    person = Person(desk.base)
+    response = person.post(
+        "/sign-in", {"csrf": "", "login": "ana@desk.example", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "tl_session" not in response.headers.get("set-cookie", "")
+
+
 def test_a_post_without_the_sessions_form_token_is_refused_and_writes_nothing(desk):
     number = desk.open()["number"]
     agent = signed_in(desk, "ana@desk.example")
