@@ -14,11 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketledger.api.web import audit, billing, desk, pages, portal
 from ticketledger.api.web.render import HERE, PAGE_HEADERS, sentence, templates
-from ticketledger.api.web.visits import PageRefusal
+from ticketledger.api.web.visits import PageRefusal, words_of
 from ticketledger.api.web.words import Words, language_of
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def install_pages(app: FastAPI) -> None:
 
     @app.exception_handler(PageRefusal)
     async def refused(request: Request, refusal: PageRefusal) -> Response:
-        return pages.refusal_page(request, refusal)
+        return await pages.refusal_page(request, refusal)
 
     app.add_middleware(ProblemPages)
 
@@ -84,7 +85,7 @@ class ProblemPages:
     async def send_page(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
         problem: dict[str, Any] = json.loads(body or b"{}")
         headers = {k.decode().lower(): v.decode() for k, v in start.get("headers") or []}
-        words = Words(language_of(headers_of(scope).get("accept-language", "")))
+        words = await self.words(scope)
         html = templates.get_template("error.html").render(
             _=words,
             w=words,
@@ -101,9 +102,17 @@ class ProblemPages:
         )
         await response(scope, receive_nothing, send)
 
-
-def headers_of(scope: Scope) -> dict[str, str]:
-    return {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+    async def words(self, scope: Scope) -> Words:
+        request = Request(scope)
+        try:
+            return await run_in_threadpool(
+                words_of,
+                request.app.state.services,
+                dict(request.cookies),
+                request.headers.get("accept-language", ""),
+            )
+        except Exception:  # the database that failed the page may fail this too
+            return Words(language_of(request.headers.get("accept-language", "")))
 
 
 async def receive_nothing() -> Message:

@@ -30,6 +30,7 @@ from ticketledger.api.web.visits import (
     checked_form,
     people_of,
     secure,
+    words_of,
 )
 from ticketledger.api.web.words import Words
 
@@ -201,7 +202,13 @@ async def sign_in_with_link(
     return signed_in_at(request, signed, HOMES[signed.session.person.role])
 
 
-def refusal_page(request: Request, refusal: PageRefusal) -> Response:
+async def refusal_page(request: Request, refusal: PageRefusal) -> Response:
     if refusal.redirect is not None:
         return see_other(refusal.redirect)
-    return error_page(request, browser_words(request), refusal.status, refusal.code)
+    words = await run_in_threadpool(
+        words_of,
+        services_of(request),
+        dict(request.cookies),
+        request.headers.get("accept-language", ""),
+    )
+    return error_page(request, words, refusal.status, refusal.code)

@@ -133,3 +133,13 @@ def secure(request: Request) -> bool:
 
 def browser_words(request: Request) -> Words:
     return Words(language_of(request.headers.get("accept-language", "")))
+
+
+def words_of(services: Services, cookies: dict[str, str], accept_language: str) -> Words:
+    """The signed-in person's language, else the browser's: an error page
+    speaks as the pages around it do."""
+    token = cookies.get(SESSION_COOKIE)
+    session = services.people.session(token) if token else None
+    if session is not None:
+        return Words(session.person.language)
+    return Words(language_of(accept_language))

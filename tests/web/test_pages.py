@@ -340,3 +340,20 @@ def test_a_requester_opens_a_ticket_with_files_that_the_desk_downloads(desk):
     assert agent.get(f"/desk/tickets/{number}/files/{sha}").content == photo
     other = signed_in(desk, OTHER_REQUESTER)
     assert other.get(f"/portal/tickets/{number}/files/{sha}").status_code == 404
+
+
+def test_a_refusal_speaks_the_signed_in_persons_language(desk):
+    people = desk.app_services().people
+    people.create(
+        "pilar@andino.com.ar",
+        PASSWORD,
+        Role.REQUESTER,
+        customer=OTHER,
+        requester="pilar@andino.com.ar",
+        language="es",
+    )
+    pilar = signed_in(desk, "pilar@andino.com.ar")
+    refused = pilar.get("/desk")
+    assert refused.status_code == 403 and "Su cuenta no puede ver ni hacer esto." in refused.text
+    missing = pilar.get("/portal/tickets/2026-999999")
+    assert missing.status_code == 404 and "no le corresponde verlo" in missing.text
