@@ -130,8 +130,8 @@ class PeopleStore:
                 f"CREATE TABLE IF NOT EXISTS {self.sessions} (token_sha256 TEXT PRIMARY KEY, "
                 "person_id TEXT NOT NULL, csrf TEXT NOT NULL, created_at TEXT NOT NULL, "
                 "expires_at TEXT NOT NULL)",
-                f"CREATE TABLE IF NOT EXISTS {self.failures} (login TEXT NOT NULL, "
-                "address TEXT NOT NULL, at TEXT NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {self.failures} (attempt_id TEXT PRIMARY KEY, "
+                "login TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL)",
                 f"CREATE TABLE IF NOT EXISTS {self.links} (token_sha256 TEXT PRIMARY KEY, "
                 "person_id TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, "
                 "used_at TEXT)",
@@ -235,13 +235,17 @@ class PeopleStore:
 
     def sign_in(self, login: str, password: str, address: str) -> SignedIn:
         login = login.strip().lower()[:300]
-        self.check_attempts(login, address)
+        # The attempt counts before the (slow) check, so attempts sent at once
+        # cannot all pass the limit before any is counted; a right one is
+        # then forgotten.
+        attempt = self.count_failure(login, address)
+        self.check_attempts(login, address, counted=attempt)
         found = self._row(login)
         stored = UNKNOWN_LOGIN_HASH if found is None else str(found["password_hash"])
         valid = hasher.verify(password[: PASSWORD_LENGTH[1]], stored)
         if found is None or not valid or found["disabled_at"] is not None:
-            self.count_failure(login, address)
             raise SignInRefusedError("wrong login or password")
+        self.forget_attempt(attempt)
         return self.open_session(person_of(found))
 
     def open_session(self, person: Person) -> SignedIn:
@@ -348,28 +352,32 @@ class PeopleStore:
             return None
         return self.open_session(person_of(found[0]))
 
-    def check_attempts(self, login: str, address: str) -> None:
+    def check_attempts(self, login: str, address: str, counted: str) -> None:
+        """Refuses once the window holds as many failed attempts as allowed
+        before this one (`counted`, already recorded)."""
         now = self.clock()
         since = stamp(now - FAILURE_WINDOW)
         with self.store.reading() as cursor:
             found = self.store.fetch(
                 cursor,
                 "SELECT "
-                f"(SELECT COUNT(*) FROM {self.failures} WHERE login = :login AND at > :since) "
-                "AS by_login, "
+                f"(SELECT COUNT(*) FROM {self.failures} WHERE login = :login AND at > :since "
+                "AND attempt_id <> :counted) AS by_login, "
                 f"(SELECT COUNT(*) FROM {self.failures} WHERE address = :address "
-                "AND at > :since) AS by_address, "
+                "AND at > :since AND attempt_id <> :counted) AS by_address, "
                 f"(SELECT MIN(at) FROM {self.failures} WHERE (login = :login "
                 "OR address = :address) AND at > :since) AS oldest",
-                {"login": login, "address": address, "since": since},
+                {"login": login, "address": address, "since": since, "counted": counted},
             )
         row = found[0]
         if row["by_login"] >= FAILURES_PER_LOGIN or row["by_address"] >= FAILURES_PER_ADDRESS:
             oldest = datetime.fromisoformat(str(row["oldest"]))
             raise TooManyAttemptsError(max(oldest + FAILURE_WINDOW - now, timedelta(seconds=1)))
 
-    def count_failure(self, login: str, address: str) -> None:
+    def count_failure(self, login: str, address: str) -> str:
+        """Records an attempt as failed until it is known to have succeeded."""
         now = self.clock()
+        attempt = secrets.token_hex(8)
         with self.store.transaction(commit=True) as cursor:
             self.store.execute(
                 cursor,
@@ -378,8 +386,18 @@ class PeopleStore:
             )
             self.store.execute(
                 cursor,
-                f"INSERT INTO {self.failures} (login, address, at) VALUES (:login, :address, :at)",
-                {"login": login, "address": address, "at": stamp(now)},
+                f"INSERT INTO {self.failures} (attempt_id, login, address, at) "
+                "VALUES (:attempt, :login, :address, :at)",
+                {"attempt": attempt, "login": login, "address": address, "at": stamp(now)},
+            )
+        return attempt
+
+    def forget_attempt(self, attempt: str) -> None:
+        with self.store.transaction(commit=True) as cursor:
+            self.store.execute(
+                cursor,
+                f"DELETE FROM {self.failures} WHERE attempt_id = :attempt",
+                {"attempt": attempt},
             )
 
 

@@ -56,6 +56,7 @@ def build_services(settings: Settings) -> Services:
         replica=replica,
         sender=sender_of(ledger, settings),
         link_mail=settings.link_mail,
+        public_url=settings.public_url,
     )
 
 

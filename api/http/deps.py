@@ -93,6 +93,8 @@ class Services:
     sender: Every | None = None
     # How requesters' one-time sign-in links are mailed; None: they are not.
     link_mail: LinkMail | None = None
+    # Where people reach the pages (TICKETLEDGER_PUBLIC_URL).
+    public_url: str = "http://127.0.0.1:8000"
 
     @cached_property
     def attachments(self) -> AttachmentStore:

@@ -57,10 +57,12 @@ class ProblemPages:
             return
         start: Message | None = None
         body = b""
+        started = False
 
         async def sending(message: Message) -> None:
-            nonlocal start, body
+            nonlocal start, body, started
             if message["type"] == "http.response.start":
+                started = True
                 headers = dict(message.get("headers") or [])
                 if headers.get(b"content-type", b"").startswith(b"application/problem+json"):
                     start = message
@@ -76,6 +78,8 @@ class ProblemPages:
         try:
             await self.app(scope, receive, sending)
         except Exception:
+            if started:
+                raise  # past the page's head (a stream, a background task): nothing to answer
             # The app's own handler logs it; a person reads a sentence.
             log.exception("unexpected error on the page %s", scope["path"])
             problem = {"code": "server_error", "detail": ""}

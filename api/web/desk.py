@@ -208,6 +208,10 @@ def release(held_id: UUID, body: Release, do: Commands) -> JSONResponse:
         contract_id = body.contract_id or held.contract_id
         if contract_id is None:
             raise ApiProblem(422, "contract_missing", "choose the contract to authorise on")
+        if do.ledger.contract(contract_id).state.is_authorised(held.requester):
+            # Authorised already (a second request of the sender, a retry):
+            # the release is what is left to do.
+            return contracts.release_held(held_id, do, body.contract_id)
         signed = contracts.authorise_requester(
             contract_id,
             s.AuthoriseRequester(requester=held.requester),

@@ -158,7 +158,11 @@ async def link_request(
 
 
 def mail_link(services: Any, login: str) -> None:
-    made = services.people.create_link(login)
+    try:
+        made = services.people.create_link(login)
+    except Exception:  # after the page answered: the operator's log, not the asker's page
+        log.exception("a sign-in link for %s could not be made", login)
+        return
     if made is None:
         return
     person, token = made

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ from starlette.datastructures import FormData
 
 from ticketledger.api.access import Role
 from ticketledger.api.http.deps import Commands, Idempotency, Reads
-from ticketledger.api.http.problems import ApiProblem
+from ticketledger.api.http.problems import ApiProblem, status_of
 from ticketledger.api.web.render import (
     body_of,
     done_sentence,
@@ -51,6 +52,8 @@ from ticketledger.projections.runner import FollowerFailingError
 from ticketledger.replay import chronology as replay
 
 log = logging.getLogger(__name__)
+# How often a second sending of a form asks again while the first still runs.
+IN_USE_TRIES = 25
 # Fields every form carries that are not the command's.
 FORM_FIELDS = ("csrf", "version", "form_key")
 # What the forms offer to choose from.
@@ -257,9 +260,9 @@ def give(
         visit.services, visit.person.principal, form_version(form), retry, request.url.path
     )
     try:
-        response = action.route(*args, body, do)
+        response = answered(lambda: action.route(*args, body, do))
     except DomainError as error:
-        return Outcome(409, error.code, error.message)
+        return Outcome(status_of(error), error.code, error.message)
     except ApiProblem as problem:
         return Outcome(problem.status, problem.code, problem.detail)
     if response.status_code >= 400:
@@ -268,6 +271,19 @@ def give(
     answer = body_of(response)
     shown_after(visit, int(answer.get("position") or 0))
     return Outcome(response.status_code, answer=answer)
+
+
+def answered(run: Callable[[], JSONResponse]) -> JSONResponse:
+    """The route's answer; while the same form's first sending still runs (a
+    double click), waits for it, so the second gets the first's answer."""
+    for _ in range(IN_USE_TRIES):
+        try:
+            return run()
+        except ApiProblem as problem:
+            if problem.code != "idempotency_key_in_use":
+                raise
+        time.sleep(0.2)
+    return run()
 
 
 def shown_after(visit: Visit, position: int) -> None:

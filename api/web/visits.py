@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -69,8 +69,8 @@ def visitor(*roles: Role) -> Callable[..., Awaitable[Visit]]:
         if token:
             session = await run_in_threadpool(people_of(request).session, token)
         if token is None or session is None:
-            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise PageRefusal(303, "sign_in", f"/sign-in?next={quote(back, safe='')}")
+            back = quote(return_to(request), safe="")
+            raise PageRefusal(303, "sign_in", f"/sign-in?next={back}")
         if session.person.role not in roles:
             raise PageRefusal(403, "forbidden_for_role")
         words = Words(session.person.language)
@@ -79,13 +79,26 @@ def visitor(*roles: Role) -> Callable[..., Awaitable[Visit]]:
     return visiting
 
 
+def return_to(request: Request) -> str:
+    """The page to come back to after signing in: the one asked for; for a
+    form's post or a piece of a page (a table, a stream), the page it was on."""
+    path = request.url.path
+    if request.method != "GET":
+        return path.rsplit("/", 1)[0] or "/"
+    if "part" in request.query_params or path.endswith("/changes"):
+        return path.removesuffix("/changes") or "/"
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def same_origin(request: Request) -> bool:
-    """A browser names the page a post comes from; another site's is refused."""
+    """A browser names the page a post comes from; another site's is refused.
+    This site is the Host asked for, or the public address configured (a proxy
+    may ask with a Host of its own)."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
-    host = request.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
+    ours = {request.headers.get("host", ""), urlsplit(services(request).public_url).netloc}
+    return origin.split("://", 1)[-1] in ours
 
 
 async def form_of(request: Request) -> FormData:

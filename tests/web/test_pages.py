@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from typer.testing import CliRunner
 
 from tests.api_support import OTHER, OTHER_REQUESTER, OWN, OWN_REQUESTER, Api
-from tests.web_support import PASSWORD, Person, create_people, signed_in
+from tests.web_support import PASSWORD, Person, create_people, signed_in, token_of
 from ticketledger.api.access import Role
 from ticketledger.api.cli.main import app as cli
 from ticketledger.api.http import contracts
@@ -357,3 +357,51 @@ def test_a_refusal_speaks_the_signed_in_persons_language(desk):
     assert refused.status_code == 403 and "Su cuenta no puede ver ni hacer esto." in refused.text
     missing = pilar.get("/portal/tickets/2026-999999")
     assert missing.status_code == 404 and "no le corresponde verlo" in missing.text
+
+
+def test_a_form_posted_after_the_session_ended_returns_to_its_page_after_signing_in(desk):
+    number = desk.open()["number"]
+    late = Person(desk.base).post(f"/desk/tickets/{number}/reply", {"message": "late"})
+    assert late.status_code == 303
+    assert late.headers["location"] == f"/sign-in?next=%2Fdesk%2Ftickets%2F{number}"
+    fragment = Person(desk.base).get("/desk", part="table", status="open")
+    assert fragment.headers["location"] == "/sign-in?next=%2Fdesk"
+
+
+def test_a_requester_opening_on_another_customers_contract_is_told_there_is_none(desk):
+    requester = signed_in(desk, OWN_REQUESTER)
+    refused = requester.send(
+        requester.get("/portal/new"),
+        "/portal/new",
+        contract_id=desk.contracts[OTHER],
+        subject="Not mine",
+        description="x",
+        kind="question",
+        priority="low",
+    )
+    assert refused.status_code == 404
+
+
+def test_a_post_from_the_configured_public_address_is_this_sites(desk):
+    services = desk.app_services()
+    services.public_url = "https://desk.example.com"
+    number = desk.open()["number"]
+    agent = signed_in(desk, "ana@desk.example")
+    page = agent.get(f"/desk/tickets/{number}")
+    sent = agent.http.post(
+        f"{desk.base}/desk/tickets/{number}/comment",
+        data={"csrf": token_of(page.text), "text": "through the proxy", "form_key": "proxy-1"},
+        headers={"Origin": "https://desk.example.com"},
+    )
+    assert sent.status_code == 303, sent.text
+
+
+def test_the_portal_lists_the_newest_tickets_first(desk, monkeypatch):
+    monkeypatch.setattr(portal, "PORTAL_PAGE", 2)
+    opened = [desk.open()["number"] for _ in range(3)]
+    last = desk.open()
+    desk.ok(desk.get("agent", "/tickets", after=last["position"]))
+    listed = signed_in(desk, OWN_REQUESTER).get("/portal").text
+    assert f"/portal/tickets/{last['number']}" in listed
+    assert f"/portal/tickets/{opened[2]}" in listed
+    assert f"/portal/tickets/{opened[0]}" not in listed

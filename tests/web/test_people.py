@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,3 +123,29 @@ def test_disabling_a_person_ends_their_sessions_and_refuses_their_password(peopl
     with pytest.raises(SignInRefusedError):
         people.sign_in("ana@desk.example", PASSWORD, "10.0.0.1")
     assert not people.disable("ana@desk.example")
+
+
+def test_attempts_sent_at_once_are_counted_before_any_is_checked(people):
+    """Guesses sent together cannot all pass the limit before one is counted."""
+    agent(people)
+    outcomes: list[str] = []
+
+    def guess() -> None:
+        try:
+            people.sign_in("ana@desk.example", "a wrong guess", "10.0.0.7")
+        except (SignInRefusedError, TooManyAttemptsError) as refused:
+            outcomes.append(type(refused).__name__)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 12
+    assert outcomes.count("SignInRefusedError") <= FAILURES_PER_LOGIN
+
+
+def test_a_right_password_is_not_counted_against_the_limit(people):
+    agent(people)
+    for _ in range(FAILURES_PER_LOGIN + 3):
+        people.sign_in("ana@desk.example", PASSWORD, "10.0.0.8")
