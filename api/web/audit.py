@@ -32,22 +32,18 @@ Number = Annotated[str, Path(pattern=s.NUMBER_PATTERN)]
 Moment = Annotated[str | None, Query(max_length=40)]
 
 
-def reads(visit: Visit) -> Reads:
-    return Reads(visit.services, visit.person.principal, None)
-
-
 @router.get("/audit")
 def audit_home(request: Request, visit: AuditVisit, number: str | None = None) -> Response:
     if number:
         found = number.strip()
         return see_other(f"/audit/tickets/{found}")
-    stored = integrity.stored_digests(reads(visit).ledger)
+    stored = integrity.stored_digests(visit.reads().ledger)
     return page(request, "audit.html", visit.words, visit=visit, csrf=visit.csrf, digests=stored)
 
 
 @router.get("/audit/verify")
 def verify_page(request: Request, visit: AuditVisit) -> Response:
-    ledger = reads(visit).ledger
+    ledger = visit.reads().ledger
     report = integrity.verify(ledger)
     stored = integrity.stored_digests(ledger)
     return page(
@@ -64,7 +60,7 @@ def verify_page(request: Request, visit: AuditVisit) -> Response:
 
 @router.get("/audit/digests.json")
 def digests_download(visit: AuditVisit) -> Response:
-    stored = integrity.stored_digests(reads(visit).ledger)
+    stored = integrity.stored_digests(visit.reads().ledger)
     return download(integrity.digests_document(stored), "digests.json", "application/json")
 
 
@@ -77,7 +73,7 @@ def chronology_page(
     recorded_by: Moment = None,
     occurred_by: Moment = None,
 ) -> Response:
-    read = reads(visit)
+    read = visit.reads()
     found = replay.ticket_chronology(read.ledger, number)
     zone = read.ledger.contract(found.contract_id).state.terms.timezone
     asked = as_of(read, number, zone, version, recorded_by, occurred_by)
@@ -138,20 +134,20 @@ def instant_in(text: str, zone: str) -> datetime:
 
 @router.get("/audit/tickets/{number}/chronology.csv")
 def chronology_csv(number: Number, visit: AuditVisit) -> Response:
-    found = replay.ticket_chronology(reads(visit).ledger, number)
+    found = replay.ticket_chronology(visit.reads().ledger, number)
     return download(found.to_csv(), f"chronology-{number}.csv", "text/csv; charset=utf-8")
 
 
 @router.get("/audit/tickets/{number}/chronology.json")
 def chronology_json(number: Number, visit: AuditVisit) -> Response:
-    found = replay.ticket_chronology(reads(visit).ledger, number)
+    found = replay.ticket_chronology(visit.reads().ledger, number)
     text = json.dumps(found.to_json(), indent=2, ensure_ascii=False)
     return download(text, f"chronology-{number}.json", "application/json")
 
 
 @router.get("/audit/tickets/{number}/bundle.json")
 def ticket_bundle(number: Number, visit: AuditVisit) -> Response:
-    text = bundle.export_ticket(reads(visit).ledger, number, visit.person.name)
+    text = bundle.export_ticket(visit.reads().ledger, number, visit.person.name)
     return download(text, f"bundle-{number}.json", "application/json")
 
 
@@ -161,7 +157,7 @@ def statement_bundle(
     contract: UUID,
     month: Annotated[str, Query(pattern=s.MONTH_PATTERN)],
 ) -> Response:
-    read = reads(visit)
+    read = visit.reads()
     read.contract(contract)
     text = bundle.export_statement(read.ledger, contract, month, visit.person.name)
     return download(text, f"bundle-{contract}-{month}.json", "application/json")

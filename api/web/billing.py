@@ -103,7 +103,7 @@ def show_billing(
     status: int = 200,
     outcome: Outcome | None = None,
 ) -> Response:
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     signed = signed_contracts(read)
     month = month or last_month(read.instant(None).date())
     chosen = contract or (UUID(str(signed[0]["contract_id"])) if signed else None)
@@ -154,7 +154,7 @@ def table_csv(
     decimal: Literal["point", "comma"] = "point",
 ) -> Response:
     """The statement's lines, or the month's posted hour entries."""
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     shown = month_of(read, contract, month)
     if table == "statement":
         rows = statement_rows(shown["statement"])

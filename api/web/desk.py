@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 from ticketledger.api.access import Role
 from ticketledger.api.http import contracts, tickets
 from ticketledger.api.http import schemas as s
-from ticketledger.api.http.deps import DESK, Commands, Reads
+from ticketledger.api.http.deps import DESK, Commands
 from ticketledger.api.http.problems import ApiProblem
 from ticketledger.api.web.render import done_sentence, page, see_other
 from ticketledger.api.web.ticket_page import (
@@ -64,7 +64,7 @@ ACTIONS = {
     "escalate": Action(s.Escalate, tickets.escalate, DESK),
     "reclassify": Action(s.Reclassify, tickets.reclassify, DESK),
     "assign": Action(s.Assign, tickets.assign, DESK),
-    "work": Action(s.LogWork, tickets.log_work, DESK, work_minutes),
+    "work": Action(s.LogWork, tickets.log_work, DESK, work_minutes, zoned=True),
     "authorise-off-hours": Action(s.AuthoriseOffHours, tickets.authorise_off_hours, DESK),
     "resolve": Action(s.Resolve, tickets.resolve, DESK),
     "reopen": Action(s.Reopen, tickets.reopen, DESK),
@@ -93,7 +93,7 @@ def queue_filters(request: Request) -> dict[str, Any]:
 
 
 def queue_context(visit: Visit, filters: dict[str, Any], *, off_hours: bool) -> dict[str, Any]:
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     now = read.instant(None)
     wanted = {k: v for k, v in filters.items() if k != "sla"}
     with read.rows("queues") as rows:
@@ -175,7 +175,7 @@ def ticket_page(
 @router.get("/desk/tickets/{number}/files/{sha256}")
 def ticket_file(number: Number, sha256: tickets.Sha256, visit: DeskVisit) -> Response:
     """A file that came with a message, as the API serves it: a download."""
-    return tickets.attachment(number, sha256, Reads(visit.services, visit.person.principal, None))
+    return tickets.attachment(number, sha256, visit.reads())
 
 
 @router.post("/desk/tickets/{number}/{action}")
@@ -245,7 +245,7 @@ def show_triage(
     done: str | None = None,
     outcome: Outcome | None = None,
 ) -> Response:
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     with read.rows(triage.TriageProjection.name) as rows:
         found = triage.held_requests(rows, None if state == "all" else state, limit=500)
         held = quarantine.visible(found, rows)

@@ -70,8 +70,16 @@ def sign_in_page(request: Request, next: NextQuery = "/") -> Response:
 def sign_in_form(
     request: Request, words: Words, target: str, status: int = 200, error: str | None = None
 ) -> Response:
+    return anonymous_page(request, "sign_in.html", words, status, next=target, error=error)
+
+
+def anonymous_page(
+    request: Request, template: str, words: Words, status: int = 200, **context: object
+) -> Response:
+    """A page of forms for someone not signed in: their token is the form
+    cookie's (double submit), set here when the browser has none yet."""
     token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "sign_in.html", words, status, csrf=token, next=target, error=error)
+    response = page(request, template, words, status, csrf=token, **context)
     response.set_cookie(
         FORM_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/"
     )
@@ -135,12 +143,7 @@ def link_request_page(request: Request) -> Response:
 
 
 def link_form(request: Request, words: Words, sent_to: str | None = None) -> Response:
-    token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "sign_in_link.html", words, csrf=token, sent_to=sent_to)
-    response.set_cookie(
-        FORM_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/"
-    )
-    return response
+    return anonymous_page(request, "sign_in_link.html", words, sent_to=sent_to)
 
 
 @router.post("/sign-in/link")
@@ -180,18 +183,7 @@ def mail_link(services: Any, login: str) -> None:
 def link_page(request: Request, token: Annotated[str, Path(max_length=100)]) -> Response:
     """A button, not the sign-in itself: mail scanners open links on their
     own, and would use the link up before the person could."""
-    words = browser_words(request)
-    form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "sign_in_with_link.html", words, csrf=form_token, token=token)
-    response.set_cookie(
-        FORM_COOKIE,
-        form_token,
-        httponly=True,
-        samesite="strict",
-        secure=secure(request),
-        path="/",
-    )
-    return response
+    return anonymous_page(request, "sign_in_with_link.html", browser_words(request), token=token)
 
 
 @router.post("/sign-in/link/{token}")

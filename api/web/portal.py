@@ -18,7 +18,7 @@ from ticketledger.api.access import Role
 from ticketledger.api.attachments import Content
 from ticketledger.api.http import schemas as s
 from ticketledger.api.http import tickets
-from ticketledger.api.http.deps import Commands, Reads
+from ticketledger.api.http.deps import Commands
 from ticketledger.api.web.render import page, see_other
 from ticketledger.api.web.ticket_page import (
     Action,
@@ -54,7 +54,7 @@ OPEN_KINDS = [k.value for k in Kind if k not in (Kind.WARRANTY_OF_MATERIAL, Kind
 def own_tickets(visit: Visit, wanted: str = "") -> list[dict[str, Any]]:
     """The customer's newest tickets (or those whose number or subject holds
     `wanted`), at most a page of them."""
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     search = f"%{wanted.lower()}%"
     with read.rows("ticket_state") as rows:
         found = rows.all(
@@ -68,7 +68,7 @@ def own_tickets(visit: Visit, wanted: str = "") -> list[dict[str, Any]]:
 
 def contracts_of(visit: Visit, *, every: bool = False) -> list[dict[str, Any]]:
     """The customer's contracts: those it may open tickets on (active), or every one."""
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     with read.rows("ticket_state") as rows:
         found = rows.all(
             "SELECT contract_id, customer, state FROM {contracts} WHERE customer = :customer "
@@ -100,7 +100,7 @@ def portal_page(
 def zones_of(visit: Visit) -> dict[str, str]:
     """The time zone of each of the customer's contracts: a ticket's times
     are written in its contract's."""
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     return {
         str(c["contract_id"]): read.ledger.contract(
             UUID(str(c["contract_id"]))
@@ -194,7 +194,7 @@ def ticket_page(
 @router.get("/portal/tickets/{number}/files/{sha256}")
 def ticket_file(number: Number, sha256: tickets.Sha256, visit: PortalVisit) -> Response:
     """A file of the ticket's public history, as the API serves it to a requester."""
-    return tickets.attachment(number, sha256, Reads(visit.services, visit.person.principal, None))
+    return tickets.attachment(number, sha256, visit.reads())
 
 
 @router.post("/portal/tickets/{number}/{action}")

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from ticketledger.api.access import Role
-from ticketledger.api.http.deps import Commands, Idempotency, Reads
+from ticketledger.api.http.deps import Commands, Idempotency
 from ticketledger.api.http.problems import ApiProblem, status_of
 from ticketledger.api.web.render import (
     body_of,
@@ -73,12 +73,14 @@ class Action:
     """A form's command: the API body it fills, the API route that runs it,
     the roles that route admits (called directly, a route does not check
     them: the API's dependency does, so the form does it here), and how its
-    fields are read from the form."""
+    fields are read from the form; `zoned`: they hold times typed in the
+    contract's zone, which is then looked up for them."""
 
     body: type[BaseModel]
     route: Callable[..., JSONResponse]
     roles: tuple[Role, ...]
     read: Callable[[dict[str, Any], str], dict[str, Any]] = field(default=lambda f, zone: f)
+    zoned: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def message_of(event: Any) -> Message | None:
 
 def ticket_context(visit: Visit, number: str) -> dict[str, Any]:
     """What a ticket's page shows: to a requester, its public history only."""
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     public = visit.role is Role.REQUESTER
     ticket = read.ticket(number)
     terms = read.ledger.contract(ticket.state.contract_id).state.terms
@@ -397,13 +399,13 @@ def ticket_form(
     found = actions.get(action)
     if found is None:
         raise PageRefusal(404, "not_found")
-    zone = zone_of(visit, number)
+    zone = zone_of(visit, number) if found.zoned else "UTC"
     outcome = give(visit, request, found, form, number, zone=zone)
     return after_form(request, visit, number, action, outcome, form, template, back)
 
 
 def zone_of(visit: Visit, number: str) -> str:
     """The ticket's contract's time zone, which times typed in its forms are in."""
-    read = Reads(visit.services, visit.person.principal, None)
+    read = visit.reads()
     ticket = read.ticket(number)
     return read.ledger.contract(ticket.state.contract_id).state.terms.timezone

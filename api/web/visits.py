@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ticketledger.api.access import Role
-from ticketledger.api.http.deps import Services, services
+from ticketledger.api.http.deps import Reads, Services, services
 from ticketledger.api.people import Person, Session
 from ticketledger.api.web.words import Words, language_of
 
@@ -53,6 +53,10 @@ class Visit:
     @property
     def role(self) -> Role:
         return self.person.role
+
+    def reads(self) -> Reads:
+        """A read as this person, what they may see and nothing waited for."""
+        return Reads(self.services, self.person.principal, None)
 
 
 def people_of(request: Request) -> Any:
