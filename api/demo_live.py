@@ -134,6 +134,25 @@ def taken_up(story: Story, agent: str, answer: str) -> None:
     )
 
 
+def worked(story: Story, agent: str, start: datetime, minutes: int, note: str) -> None:
+    """Support work from `start`, logged as it ends."""
+    duration = timedelta(minutes=minutes)
+    story.at(
+        start + duration,
+        do(
+            lambda t: LogWork(
+                ticket=t,
+                agent=agent,
+                started_at=start,
+                duration=duration,
+                category=WorkCategory.SUPPORT,
+                customer_caused=False,
+                note=note,
+            )
+        ),
+    )
+
+
 def waiting(contracts: Contracts, span: DemoSpan, number: int) -> Story:
     story = story_on(contracts, VALE_SUL, number, Priority.MEDIUM, Kind.SERVICE_REQUEST)
     at = business_before(story.serving, span.end, timedelta(hours=6))
@@ -165,21 +184,7 @@ def awaiting_acceptance(contracts: Contracts, span: DemoSpan, number: int) -> St
     )
     agent = "carla.souza"
     taken_up(story, agent, "Looking at it now.")
-    start = story.later(timedelta(minutes=30))
-    story.at(
-        start + timedelta(minutes=45),
-        do(
-            lambda t: LogWork(
-                ticket=t,
-                agent=agent,
-                started_at=start,
-                duration=timedelta(minutes=45),
-                category=WorkCategory.SUPPORT,
-                customer_caused=False,
-                note="remote session",
-            )
-        ),
-    )
+    worked(story, agent, story.later(timedelta(minutes=30)), 45, "remote session")
     story.at(
         business_before(story.serving, span.end, timedelta(hours=3)),
         do(
@@ -228,21 +233,7 @@ def off_hours_last_month(contracts: Contracts, span: DemoSpan, number: int) -> S
             )
         ),
     )
-    start = local(19, 30)
-    story.at(
-        local(21),
-        do(
-            lambda t: LogWork(
-                ticket=t,
-                agent=agent,
-                started_at=start,
-                duration=timedelta(minutes=90),
-                category=WorkCategory.SUPPORT,
-                customer_caused=False,
-                note="tested with the campaign",
-            )
-        ),
-    )
+    worked(story, agent, local(19, 30), 90, "tested with the campaign")
     story.at(
         local(21, 15),
         do(
